@@ -1,0 +1,50 @@
+# GNU make. Everything runs from the project venv so local runs, CI and the book agree.
+PYTHON ?= python3
+VENV ?= .venv
+PROFILE ?= quick
+
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv notebooks figures book test refresh-references clean lint
+
+# The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
+# "python3" kernelspec into the venv; --check-kernel fails early if papermill would
+# launch some other interpreter under that name.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -e ".[dev]"
+	$(VPY) scripts/run_notebooks.py --check-kernel
+	touch $@
+
+venv: $(STAMP)
+
+notebooks: $(STAMP)
+	$(VPY) scripts/run_notebooks.py --profile $(PROFILE) --out-dir book/executed
+
+figures: notebooks
+
+book: $(STAMP) notebooks
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+
+# `-p no:nbval` keeps the reference notebooks out of the unit-test run; the nbval run
+# writes figures to a throwaway dir so the committed ones are not overwritten.
+test: $(STAMP)
+	$(VPY) -m pytest tests -q -p no:nbval
+	@if ls tests/notebooks/*.ipynb >/dev/null 2>&1; then \
+		MRVAE_FIGURE_DIR=$$(mktemp -d) $(VPY) -m pytest --nbval tests/notebooks \
+			--nbval-sanitize-with tests/notebooks/sanitize.cfg -q; \
+	else \
+		echo "no reference notebooks in tests/notebooks; skipping nbval (run 'make refresh-references')"; \
+	fi
+
+refresh-references: $(STAMP)
+	$(VPY) scripts/run_notebooks.py --profile quick --out-dir tests/notebooks
+
+clean:
+	rm -rf _build book/executed
+
+lint:
+	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae tests scripts; \
+	elif command -v ruff >/dev/null 2>&1; then ruff check mrvae tests scripts; \
+	else echo "ruff not installed; skipping lint"; fi

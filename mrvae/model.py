@@ -1,0 +1,57 @@
+"""The VAE interface that training and evaluation rely on."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .gates import BetaLike, as_beta_batch
+from .layers import beta_context
+from .objective import Likelihood, beta_vae_loss, gaussian_kl
+
+
+class VAE(nn.Module):
+    """Base class: subclasses implement :meth:`encode` and :meth:`decode`.
+
+    The same class serves as a β-VAE (plain layers) and, after
+    :func:`mrvae.convert`, as an MR-VAE: :meth:`forward` publishes β to every
+    gated layer, so ``encode`` and ``decode`` never mention β.
+    """
+
+    def __init__(self, likelihood: Likelihood | None = None) -> None:
+        super().__init__()
+        self.likelihood = likelihood or Likelihood("bernoulli")
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``x (B, *data)`` → ``mu, logvar (B, latent)``."""
+        raise NotImplementedError
+
+    def decode(self, z: Tensor) -> Tensor:
+        """``z (B, latent)`` → decoder output ``(B, *data)`` (logits or mean)."""
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, beta: BetaLike) -> dict[str, Tensor]:
+        """Per-example objective with one reparameterised sample.
+
+        Returns ``loss``, ``rate`` and ``distortion`` of shape ``(B,)`` (Eq. 1), plus
+        ``mu`` and ``logvar`` of shape ``(B, latent)``.
+        """
+        beta_batch = as_beta_batch(beta, x.shape[0], device=x.device)
+        with beta_context(self, beta_batch):
+            mu, logvar = self.encode(x)
+            z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+            output = self.decode(z)
+        result = beta_vae_loss(self.likelihood.distortion(output, x), gaussian_kl(mu, logvar), beta_batch)
+        result.update(mu=mu, logvar=logvar)
+        return result
+
+    def encode_mean(self, x: Tensor, beta: BetaLike) -> Tensor:
+        """Posterior means ``E_q[z|x]`` at ``beta``: ``(B, *data)`` → ``(B, latent)``."""
+        with beta_context(self, as_beta_batch(beta, x.shape[0], device=x.device)):
+            return self.encode(x)[0]
+
+    def decode_mean(self, z: Tensor, beta: BetaLike) -> Tensor:
+        """Mean of ``p(x|z)`` at ``beta``, e.g. for samples from the prior."""
+        with beta_context(self, as_beta_batch(beta, z.shape[0], device=z.device)):
+            return self.likelihood.mean(self.decode(z))
+

@@ -1,0 +1,47 @@
+"""Shared fixtures: tiny models and data that make tests fast and deterministic."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+import mrvae
+from mrvae.models import MLPVAE
+
+
+class TinyConvVAE(mrvae.VAE):
+    """Conv encoder, transposed-conv decoder, 8x8 single-channel images."""
+
+    def __init__(self, latent_dim: int = 4) -> None:
+        super().__init__(mrvae.Likelihood("bernoulli"))
+        self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+                                     nn.Linear(4 * 4 * 4, 2 * latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 4 * 4 * 4), nn.ReLU(), nn.Unflatten(1, (4, 4, 4)),
+                                     nn.ConvTranspose2d(4, 1, 4, stride=2, padding=1))
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar
+
+    def decode(self, z: Tensor) -> Tensor:
+        return self.decoder(z)
+
+
+@pytest.fixture
+def binary_images() -> Tensor:
+    gen = torch.Generator().manual_seed(0)
+    return (torch.rand(64, 1, 8, 8, generator=gen) > 0.5).float()
+
+
+@pytest.fixture(params=["mlp", "conv"])
+def plain_vae(request: pytest.FixtureRequest) -> mrvae.VAE:
+    torch.manual_seed(0)
+    if request.param == "mlp":
+        return MLPVAE((1, 8, 8), hidden=16, latent_dim=4)
+    return TinyConvVAE()
+
+
+@pytest.fixture
+def beta_range() -> mrvae.BetaRange:
+    return mrvae.BetaRange(0.01, 10.0)
