@@ -333,7 +333,8 @@ class LinearVAE(VAE):
         with torch.no_grad():  # start close to identity maps so early gradients are well scaled
             self.encoder["E2"].weight.copy_(torch.eye(latent_dim))
             self.decoder["D1"].weight.copy_(torch.eye(latent_dim))
-        self.register_buffer("data_mean", torch.zeros(data_dim, dtype=dtype) if mean is None else mean.to(dtype))
+        self.register_buffer("data_mean", torch.zeros(data_dim, dtype=dtype) if mean is None
+                             else mean.to(dtype or torch.get_default_dtype()))
 
     def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt") -> "LinearVAE":
         """Convert in place to an MR-VAE (gates on every factor) and return ``self``."""
@@ -438,7 +439,7 @@ def train_population(
     covariance = covariance.to(model.data_mean.dtype)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    every_log = max(1, steps // max(1, log_lines))
+    every_log = steps // log_lines if log_lines > 0 else steps + 1
     trace: list[dict[str, float]] = []
     for step in range(steps):
         out = population_objective(model, covariance, beta(step, betas_per_step))

@@ -1,0 +1,201 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 4: linear VAEs on MNIST
+#
+# Section 5.1 trains one linear MR-VAE with β ∈ [0.01, 10] and 10 linear β-VAEs on MNIST.
+# The paper finds that the MR-VAE's rate–distortion curve matches that of the separately
+# trained models. Here we also draw the **exact optimal curve**, computed from the MNIST
+# training covariance. That measures both against the truth rather than against each other.
+#
+# **Setup.** The data are the 60,000 MNIST training images: 784 pixels in [0, 1], the
+# official files, md5-checked. The model is the two-layer linear VAE of Eq. 10 with
+# k = 32 latents and a Gaussian decoder with fixed σ² = 0.5. We chose σ² = 0.5 because
+# MNIST's top 32 eigenvalues run from 5.1 to 0.34. The collapse points β = λ_i/σ² then
+# spread over [0.68, 10.2], so 31 of the 32 latents switch off one after another inside
+# [0.01, 10]. The distortion drops the constant (784/2)·log(2πσ²).
+#
+# **How we train.** The linear VAE's objective depends on the data only through their
+# mean and covariance S. Both kinds of model therefore train on the *exact* expected
+# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.linear.train_population`).
+# This is Eq. 11 for the MR-VAE and Eq. 1 for the β-VAEs, with β still sampled. Rate and
+# distortion are then computed exactly from S too, so the gaps below contain no Monte Carlo
+# noise.
+
+# %% tags=["parameters"]
+profile = "quick"  # "quick" (CPU, about a minute) or "paper" (longer training)
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from mrvae.benchmark import overhead_ratio
+from mrvae.convert import count_parameters
+from mrvae.data import load_mnist
+from mrvae.figures import provenance, save_figure
+from mrvae.gates import BetaRange
+from mrvae.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion, train_population
+from mrvae.runtime import Stopwatch, seed_everything, select_profile
+from mrvae.train import ConstantBeta, MultiRateBeta
+
+PROFILES = {
+    "quick": {"mrvae_steps": 4000, "beta_vae_steps": 1500, "lr": 1e-2, "betas_per_step": 8},
+    "paper": {"mrvae_steps": 40000, "beta_vae_steps": 10000, "lr": 1e-2, "betas_per_step": 8},
+}
+settings = select_profile(PROFILES, profile)
+seed_everything(seed)
+SIGMA2, LATENT_DIM = 0.5, 32
+BETA_RANGE = BetaRange(0.01, 10.0)
+clock = Stopwatch().__enter__()
+plt.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
+
+# %%
+images, _ = load_mnist("train")
+x = images.flatten(1)
+mean, covariance = data_covariance(x)
+spectrum = Spectrum.of(covariance)
+collapse = spectrum.eigenvalues[:LATENT_DIM] / SIGMA2
+print(f"MNIST train: {x.shape[0]} images; top eigenvalues {[round(v, 3) for v in spectrum.eigenvalues[:3].tolist()]}")
+print(f"collapse points inside [0.01, 10]: {int(((collapse >= 0.01) & (collapse <= 10)).sum())} of {LATENT_DIM}")
+
+# %% [markdown]
+# ## Training: one MR-VAE, ten β-VAEs
+
+# %%
+mr_vae = LinearVAE(784, LATENT_DIM, SIGMA2, mean).multi_rate(BETA_RANGE)
+train_population(mr_vae, covariance, MultiRateBeta(BETA_RANGE.low, BETA_RANGE.high), steps=settings["mrvae_steps"],
+                 lr=settings["lr"], betas_per_step=settings["betas_per_step"], seed=seed, log_lines=0)
+baseline_betas = BETA_RANGE.grid(10).tolist()
+beta_vaes = []
+for i, beta in enumerate(baseline_betas):
+    torch.manual_seed(seed)
+    model = LinearVAE(784, LATENT_DIM, SIGMA2, mean)
+    train_population(model, covariance, ConstantBeta(beta), steps=settings["beta_vae_steps"], lr=settings["lr"],
+                     betas_per_step=1, seed=seed + i, log_lines=0)
+    beta_vaes.append(model)
+print(f"trained 1 MR-VAE ({settings['mrvae_steps']} steps) and {len(beta_vaes)} β-VAEs "
+      f"({settings['beta_vae_steps']} steps each)")
+
+# %% [markdown]
+# ## The rate–distortion curves and the gap to the optimum
+#
+# For each β we compare $D + \beta R$ with the analytic optimum $D^* + \beta R^*$, as a
+# relative gap.
+
+# %%
+def objective(model, beta):
+    rate, distortion = model.exact_rate_distortion(covariance, beta)
+    return rate, distortion, distortion + beta * rate
+
+
+def optimum(beta):
+    rate, distortion = optimal_rate_distortion(spectrum.eigenvalues, SIGMA2, beta, LATENT_DIM)
+    return rate, distortion, distortion + beta * rate
+
+
+curve_betas = BETA_RANGE.grid(20).tolist()
+mr_curve = [objective(mr_vae, b) for b in curve_betas]
+mr_at_baselines = [objective(mr_vae, b) for b in baseline_betas]
+beta_vae_points = [objective(m, b) for m, b in zip(beta_vaes, baseline_betas)]
+optimal_points = [optimum(b) for b in baseline_betas]
+gap_mr = [(m[2] - o[2]) / o[2] for m, o in zip(mr_at_baselines, optimal_points)]
+gap_beta = [(m[2] - o[2]) / o[2] for m, o in zip(beta_vae_points, optimal_points)]
+gap_mr_curve = [(m[2] - optimum(b)[2]) / optimum(b)[2] for m, b in zip(mr_curve, curve_betas)]
+
+print(f"{'beta':>7} {'optimum D+βR':>13} {'MR-VAE gap':>11} {'β-VAE gap':>10}")
+for b, o, g1, g2 in zip(baseline_betas, optimal_points, gap_mr, gap_beta):
+    print(f"{b:>7.3f} {o[2]:>13.3f} {g1:>11.2%} {g2:>10.2%}")
+print(f"MR-VAE worst gap over the 20-point grid: {max(gap_mr_curve):.2%}; "
+      f"within 1% at {sum(g <= 0.01 for g in gap_mr_curve)} of 20 β")
+
+# %% [markdown]
+# **Reading the numbers.** The paper's claim is that the MR-VAE's curve matches the
+# β-VAEs'. We hold it to a stricter test, the analytic optimum. Our goal was a gap under
+# 1% at every β, and it is **not met** with Eq. 7's gates. The MR-VAE is within about 1% for
+# β ≳ 0.2, but its gap grows to about 5% at β = 0.01. Longer training does not close it:
+# 16,000 steps gave the same worst gap as 4,000 in our tests. Chapter 1 shows why. Sigmoid
+# encoder gates can only approximate $E^*$, and no gate represents $C^*$ exactly. At
+# small β the rate term $-\tfrac12\log C$ is sensitive to the relative error in C. The
+# Theorem 1 construction with the best sigmoid fits has a similar worst gap (about 4.4% on
+# this problem in our tests). The separately trained β-VAEs are near-exact for β ≥ 0.5, but
+# with the quick profile's shorter budget they are *worse* than the MR-VAE at small β,
+# where the problem is ill-conditioned.
+
+# %%
+dense = torch.logspace(-2.3, 1.3, 300, dtype=torch.float64).tolist()
+optimal_dense = np.array([optimum(b)[:2] for b in dense])
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+ax = axes[0]
+ax.plot(optimal_dense[:, 0], optimal_dense[:, 1], color="k", lw=1.2, ls="--", label="exact optimum")
+ax.plot([p[0] for p in mr_curve], [p[1] for p in mr_curve], "o-", ms=4, color="C3", label="MR-VAE (one run, 20 β)")
+ax.plot([p[0] for p in beta_vae_points], [p[1] for p in beta_vae_points], "s", ms=7, mfc="none", mew=1.6,
+        color="C0", label="β-VAEs (10 runs)")
+ax.set_xlabel("rate (nats)")
+ax.set_ylabel("distortion (nats, constant dropped)")
+ax.set_title("Rate–distortion, linear VAE on MNIST")
+ax.legend()
+ax = axes[1]
+ax.plot(curve_betas, np.array(gap_mr_curve) * 100, "o-", ms=4, color="C3", label="MR-VAE")
+ax.plot(baseline_betas, np.array(gap_beta) * 100, "s", ms=7, mfc="none", mew=1.6, color="C0", label="β-VAEs")
+ax.axhline(1.0, color="grey", lw=0.8, ls=":", label="1% goal")
+ax.set_xscale("log")
+ax.set_xlabel("β")
+ax.set_ylabel("gap to optimum of D + βR (%)")
+ax.set_title("Relative gap to the analytic optimum")
+ax.legend()
+fig.suptitle(f"Figure 4 ({profile} profile): σ² = {SIGMA2}, k = {LATENT_DIM}, β ∈ [0.01, 10]")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Overhead of the hypernetwork
+#
+# The MR-VAE adds two parameters per output unit. Below we count them exactly. We then
+# time one training step (forward, backward, Adam) of the same minibatch forward pass with
+# and without gates. Timings depend on the machine, so nbval does not check that cell; the
+# JSON records the numbers of this run.
+
+# %%
+params_mr, params_plain = count_parameters(mr_vae), count_parameters(beta_vaes[0])
+print(f"parameters: β-VAE {params_plain['total']:,}, MR-VAE {params_mr['total']:,} "
+      f"(+{params_mr['hyper']:,}, ratio {params_mr['total'] / params_plain['total']:.4f})")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+batch = x[:128]
+step_ratio = overhead_ratio(mr_vae, beta_vaes[0], batch, (BETA_RANGE.low, BETA_RANGE.high), steps=10)
+print(f"time per training step, MR-VAE / β-VAE: {step_ratio:.3f} (batch 128, this machine)")
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+clock.__exit__()
+path = save_figure(
+    fig, "figure4_linear_mnist", figure="Figure 4", notebook="02_figure4_linear_mnist", profile=profile,
+    data={"optimal_curve": {"rate": optimal_dense[:, 0].tolist(), "distortion": optimal_dense[:, 1].tolist()},
+          "mrvae": {"beta": curve_betas, "rate": [p[0] for p in mr_curve], "distortion": [p[1] for p in mr_curve]},
+          "beta_vae": {"beta": baseline_betas, "rate": [p[0] for p in beta_vae_points],
+                       "distortion": [p[1] for p in beta_vae_points]}},
+    metrics={"relative_gap_to_optimum": {"beta": baseline_betas, "mrvae": gap_mr, "beta_vae": gap_beta},
+             "mrvae_relative_gap_20_betas": {"beta": curve_betas, "gap": gap_mr_curve},
+             "mrvae_max_relative_gap": max(gap_mr_curve),
+             "overhead": {"parameter_ratio": params_mr["total"] / params_plain["total"],
+                          "extra_parameters": params_mr["hyper"], "step_time_ratio": step_ratio}},
+    provenance=provenance(seed=seed, config={"profile": settings, "sigma2": SIGMA2, "latent_dim": LATENT_DIM,
+                                             "beta_range": [BETA_RANGE.low, BETA_RANGE.high]},
+                          device=torch.device("cpu"), wall_seconds=clock.seconds),
+    notes="Rates and distortions are exact expectations under the MNIST training covariance.",
+)
+print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")

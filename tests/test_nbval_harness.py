@@ -1,0 +1,42 @@
+"""The nbval set-up must catch a changed number and must not mask headline numbers."""
+
+import configparser
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+SANITIZE = Path(__file__).parent / "notebooks" / "sanitize.cfg"
+
+
+def _notebook(path: Path, stored_output: str) -> None:
+    cell = nbformat.v4.new_code_cell("print(round(0.1234567, 4))")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored_output)]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.mark.parametrize("stored, passes", [("0.1235\n", True), ("0.1236\n", False)])
+def test_nbval_fails_on_a_changed_number(tmp_path, stored, passes) -> None:
+    _notebook(tmp_path / "reference.ipynb", stored)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval", str(tmp_path / "reference.ipynb"),
+                             "--nbval-sanitize-with", str(SANITIZE), "-p", "no:cacheprovider"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert (result.returncode == 0) == passes, result.stdout[-2000:]
+
+
+def test_sanitizers_mask_times_but_not_metrics() -> None:
+    parser = configparser.ConfigParser()
+    parser.read(SANITIZE)
+    def clean(text: str) -> str:
+        for section in parser.sections():
+            text = re.sub(parser[section]["regex"], parser[section]["replace"], text)
+        return text
+    assert clean("wall time 12.3 s") == clean("wall time 4.0 s")
+    assert clean("gap 1.23%") != clean("gap 1.24%")
+    assert clean("loss 0.0123") != clean("loss 0.0124")
+    assert clean("<Figure size 640x480 with 2 Axes>") == clean("<Figure size 100x100 with 2 Axes>")
