@@ -125,12 +125,11 @@ print(f"MR-VAE worst gap over the 20-point grid: {max(gap_mr_curve):.2%}; "
 # **Reading the numbers.** The paper's claim is that the MR-VAE's curve matches the
 # β-VAEs'. We hold it to a stricter test, the analytic optimum. Our goal was a gap under
 # 1% at every β, and it is **not met** with Eq. 7's gates. The MR-VAE is within about 1% for
-# β ≳ 0.2, but its gap grows to about 5% at β = 0.01. Longer training does not close it:
-# 16,000 steps gave the same worst gap as 4,000 in our tests. Chapter 1 shows why. Sigmoid
+# β ≳ 0.2, but its gap grows to about 5% at β = 0.01 (table above). The paper profile trains
+# 10× longer, which shows how much of the gap is optimisation. Chapter 1 suggests the rest is
+# the parameterisation. Sigmoid
 # encoder gates can only approximate $E^*$, and no gate represents $C^*$ exactly. At
-# small β the rate term $-\tfrac12\log C$ is sensitive to the relative error in C. The
-# Theorem 1 construction with the best sigmoid fits has a similar worst gap (about 4.4% on
-# this problem in our tests). The separately trained β-VAEs are near-exact for β ≥ 0.5, but
+# small β the rate term $-\tfrac12\log C$ is sensitive to the relative error in C. The separately trained β-VAEs are near-exact for β ≥ 0.5, but
 # with the quick profile's shorter budget they are *worse* than the MR-VAE at small β,
 # where the problem is ill-conditioned.
 
