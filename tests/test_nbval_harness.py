@@ -14,6 +14,7 @@ SANITIZE = Path(__file__).parent / "notebooks" / "sanitize.cfg"
 
 def _notebook(path: Path, stored_output: str) -> None:
     cell = nbformat.v4.new_code_cell("print(round(0.1234567, 4))")
+    cell.execution_count = 1
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=stored_output)]
     nb = nbformat.v4.new_notebook(cells=[cell])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
