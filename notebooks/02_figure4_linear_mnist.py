@@ -125,7 +125,8 @@ print(f"MR-VAE worst gap over the 20-point grid: {max(gap_mr_curve):.2%}; "
 # **Reading the numbers.** The paper's claim is that the MR-VAE's curve matches the
 # β-VAEs'. We hold it to a stricter test, the analytic optimum. Our goal was a gap under
 # 1% at every β, and it is **not met** with Eq. 7's gates. The MR-VAE is within about 1% for
-# β ≳ 0.2, but its gap grows to about 5% at β = 0.01 (table above). The paper profile trains
+# 0.3 ≲ β ≲ 5. Its gap rises towards both ends of the range, to about 2.5% at β = 10 and
+# about 5% at β = 0.01 (table above). The paper profile trains
 # 10× longer, which shows how much of the gap is optimisation. Chapter 1 suggests the rest is
 # the parameterisation. Sigmoid
 # encoder gates can only approximate $E^*$, and no gate represents $C^*$ exactly. At
