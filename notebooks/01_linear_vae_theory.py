@@ -35,8 +35,6 @@ profile = "quick"  # "quick" (CPU, minutes) or "paper" (longer training)
 seed = 0
 
 # %%
-import math
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -45,7 +43,7 @@ import mrvae
 from mrvae.figures import provenance, save_figure
 from mrvae.gates import BetaRange
 from mrvae.linear import (LinearVAE, Spectrum, closed_form_response, expected_rate_distortion,
-                          optimal_rate_distortion, response_errors, theorem1_construction)
+                          minimise_from_random_starts, optimal_rate_distortion, response_errors, theorem1_construction)
 from mrvae.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.train import MultiRateBeta, TrainConfig, train
 
@@ -99,22 +97,7 @@ for beta in [1e-3, 0.1, 1.0, 2.0, 5.0, 100.0]:
     value.backward()
     gradient = max(float(g.abs().max()) for g in (e.grad, log_var.grad, d.grad))
     rate, distortion = optimal_rate_distortion(EIGENVALUES, SIGMA2, beta, K)
-    restarts = []
-    for r in range(4):
-        gen = torch.Generator().manual_seed(100 + r)
-        params = [torch.randn(K, 8, generator=gen, dtype=torch.float64).requires_grad_(True),
-                  torch.randn(K, generator=gen, dtype=torch.float64).requires_grad_(True),
-                  torch.randn(8, K, generator=gen, dtype=torch.float64).requires_grad_(True)]
-        opt = torch.optim.LBFGS(params, max_iter=1000, line_search_fn="strong_wolfe", tolerance_grad=1e-12)
-
-        def closure():
-            opt.zero_grad()
-            v = loss_at(*params, beta)
-            v.backward()
-            return v
-
-        opt.step(closure)
-        restarts.append(float(loss_at(*params, beta).detach()))
+    restarts = minimise_from_random_starts(covariance, SIGMA2, beta, K, restarts=4, seed=100)
     checks.append({"beta": beta, "formula_error": abs(float(value.detach()) - (distortion + beta * rate)),
                    "max_gradient": gradient, "closed_form_loss": float(value.detach()),
                    "best_restart_minus_closed_form": min(restarts) - float(value.detach())})
