@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -41,8 +42,7 @@ def overhead_ratio(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple[flo
     """Time per step of the MR-VAE (per-example β) over the β-VAE's (fixed β); interleaved runs."""
     low, high = beta_range
     gen = torch.Generator().manual_seed(0)
-    betas = torch.exp(torch.empty(x.shape[0]).uniform_(float(torch.log(torch.tensor(low))),
-                                                       float(torch.log(torch.tensor(high))), generator=gen))
+    betas = torch.exp(torch.empty(x.shape[0]).uniform_(math.log(low), math.log(high), generator=gen))
     ratios = []
     for _ in range(3):  # interleave so drift in machine load hits both alike
         t_mr = seconds_per_step(multi_rate, x, betas.to(x.device), steps=steps)

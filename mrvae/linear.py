@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from .convert import GATED_COUNTERPARTS, convert
-from .gates import BetaLike, BetaRange, as_beta_batch
+from .gates import BetaLike, BetaRange, as_beta_batch, gate_function
 from .layers import GatedLayer, beta_context
 from .model import VAE
 from .objective import Likelihood, beta_vae_loss
@@ -127,8 +127,6 @@ class GatedFactor:
     gate: str
 
     def at(self, nu: float) -> Tensor:
-        from .gates import gate_function
-
         g = gate_function(self.gate)(self.weight * nu + self.bias)
         return g * self.base if self.base.dim() == 1 else g[:, None] * self.base
 

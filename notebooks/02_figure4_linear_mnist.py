@@ -45,6 +45,7 @@ import torch
 from mrvae.benchmark import overhead_ratio
 from mrvae.convert import count_parameters
 from mrvae.data import load_mnist
+from mrvae.evaluate import relative_gap
 from mrvae.figures import provenance, save_figure
 from mrvae.gates import BetaRange
 from mrvae.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion, train_population
@@ -111,9 +112,10 @@ mr_curve = [objective(mr_vae, b) for b in curve_betas]
 mr_at_baselines = [objective(mr_vae, b) for b in baseline_betas]
 beta_vae_points = [objective(m, b) for m, b in zip(beta_vaes, baseline_betas)]
 optimal_points = [optimum(b) for b in baseline_betas]
-gap_mr = [(m[2] - o[2]) / o[2] for m, o in zip(mr_at_baselines, optimal_points)]
-gap_beta = [(m[2] - o[2]) / o[2] for m, o in zip(beta_vae_points, optimal_points)]
-gap_mr_curve = [(m[2] - optimum(b)[2]) / optimum(b)[2] for m, b in zip(mr_curve, curve_betas)]
+optimal_losses = [o[2] for o in optimal_points]
+gap_mr = relative_gap([m[2] for m in mr_at_baselines], optimal_losses)
+gap_beta = relative_gap([m[2] for m in beta_vae_points], optimal_losses)
+gap_mr_curve = relative_gap([m[2] for m in mr_curve], [optimum(b)[2] for b in curve_betas])
 
 print(f"{'beta':>7} {'optimum D+βR':>13} {'MR-VAE gap':>11} {'β-VAE gap':>10}")
 for b, o, g1, g2 in zip(baseline_betas, optimal_points, gap_mr, gap_beta):
