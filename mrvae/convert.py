@@ -88,15 +88,27 @@ def _as_prefixes(value: Prefixes) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _group_of(name: str, encoder: tuple[str, ...], decoder: tuple[str, ...]) -> str | None:
-    def under(prefixes: tuple[str, ...]) -> bool:
-        return any(p == "" or name == p or name.startswith(p + ".") for p in prefixes)
+def _is_under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(p == "" or name == p or name.startswith(p + ".") for p in prefixes)
 
-    if under(encoder):
+
+def _group_of(name: str, encoder: tuple[str, ...], decoder: tuple[str, ...]) -> str | None:
+    if _is_under(name, encoder):
         return "encoder"
-    if under(decoder):
+    if _is_under(name, decoder):
         return "decoder"
     return None
+
+
+def _check_exclude(model: nn.Module, exclude: tuple[str, ...]) -> None:
+    # A misspelt exclusion would silently gate a layer the caller meant to keep plain.
+    names = [name for name, _ in model.named_modules()]
+    unknown = [p for p in exclude if not any(_is_under(n, (p,)) for n in names)]
+    if unknown:
+        raise ValueError(
+            f"exclude={unknown} matches no submodule of the model; use names from "
+            f"model.named_modules(), e.g. exclude=('decoder.out',)"
+        )
 
 
 def convert(
@@ -107,6 +119,7 @@ def convert(
     decoder: Prefixes = "decoder",
     encoder_gate: str = "sigmoid",
     decoder_gate: str = "sqrt",
+    exclude: Prefixes = (),
 ) -> nn.Module:
     """Replace every ``Linear``/``Conv2d``/``ConvTranspose2d`` of ``model`` with its gated version.
 
@@ -121,18 +134,25 @@ def convert(
             ``"encoder"`` or ``("enc", "fc_mu", "fc_logvar")``.
         decoder: likewise for the decoder.
         encoder_gate, decoder_gate: ``"sigmoid"`` or ``"sqrt"``.
+        exclude: names (or parents' names) of layers to leave plain on purpose, e.g.
+            ``("decoder.out",)``; they need not belong to either group. An excluded layer
+            ignores β, so the model no longer spans the full response family of Eq. 6.
 
     Raises:
-        ValueError: a convertible layer lies in neither group, or a gate name is unknown.
+        ValueError: a convertible layer lies in neither group (and is not excluded), an
+            ``exclude`` entry matches no submodule, or a gate name is unknown.
     """
     gates = {"encoder": encoder_gate, "decoder": decoder_gate}
     for gate in gates.values():
         gate_function(gate)
-    enc, dec = _as_prefixes(encoder), _as_prefixes(decoder)
+    enc, dec, skip = _as_prefixes(encoder), _as_prefixes(decoder), _as_prefixes(exclude)
+    _check_exclude(model, skip)
     targets: list[tuple[str, str]] = []
     ungrouped: list[str] = []
     for name, module in model.named_modules():
         if isinstance(module, GatedLayer) or type(module) not in GATED_COUNTERPARTS:
+            continue
+        if _is_under(name, skip):
             continue
         group = _group_of(name, enc, dec)
         if group is None:

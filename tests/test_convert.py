@@ -73,3 +73,23 @@ def test_converting_twice_changes_nothing(plain_vae, beta_range) -> None:
 def test_bad_gate_name_is_rejected(plain_vae, beta_range) -> None:
     with pytest.raises(ValueError, match="unknown gate"):
         mrvae.convert(plain_vae, beta_range, decoder_gate="relu")
+
+
+def test_excluded_layers_stay_plain_and_need_no_group(beta_range) -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))
+            self.decoder = nn.Linear(2, 2)
+            self.head = nn.Linear(2, 2)
+
+    model = mrvae.convert(Odd(), beta_range, exclude=("head", "encoder.1"))
+    assert type(model.head) is nn.Linear and type(model.encoder[1]) is nn.Linear
+    assert isinstance(model.encoder[0], GatedLayer) and isinstance(model.decoder, GatedLayer)
+    assert count_parameters(model)["hyper"] == 2 * (3 + 2)
+
+
+def test_misspelt_exclusion_is_rejected(plain_vae, beta_range) -> None:
+    with pytest.raises(ValueError, match=r"exclude=\['decoder\.nope'\] matches no submodule"):
+        mrvae.convert(plain_vae, beta_range, exclude="decoder.nope")
+    assert not gated_layers(plain_vae)  # nothing was converted before the error
