@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
 import random
 import time
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -51,3 +55,42 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._start
+
+
+RUN_DIR_ENV_VAR = "MRVAE_RUN_DIR"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """First 10 hex digits of a hash over the ``mrvae`` package's source files.
+
+    Part of every run directory, so checkpoints written by other code are never
+    resumed: change the package and the next run trains afresh.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def run_root() -> Path:
+    """Where trained models are cached: ``$MRVAE_RUN_DIR``, else ``<checkout>/runs``.
+
+    A checkout is recognised by the ``pyproject.toml`` beside the package; an installed
+    package falls back to ``./runs``. Notebooks executed from different working
+    directories (papermill, nbval) therefore share one cache in a checkout.
+    """
+    env = os.environ.get(RUN_DIR_ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "runs"
+    return Path.cwd() / "runs"
+
+
+def run_directory(profile: str, *parts: str) -> Path:
+    """``run_root()/<profile>/<source_digest()>/<parts...>`` (not created)."""
+    return run_root().joinpath(profile, source_digest(), *parts)
