@@ -185,19 +185,26 @@ def _md5_of(path: str, mtime_ns: int, size: int) -> str:
     return digest.hexdigest()
 
 
-def _verify_md5(path: Path) -> None:
-    """Check a gzipped MNIST file against torchvision's md5 (raw files have none)."""
-    expected = _mnist_md5s().get(path.name)
+def check_md5(path: Path, expected: str | None, published_by: str = "the publisher") -> None:
+    """Raise if ``path``'s md5 differs from ``expected`` (``None``: nothing to check).
+
+    Hashes are cached per (path, mtime, size), so each file is read once per process.
+    """
     if expected is None:
         return
     stat = path.stat()
     actual = _md5_of(str(path), stat.st_mtime_ns, stat.st_size)
     if actual != expected:
         raise ValueError(
-            f"{path}: md5 {actual} does not match torchvision's published {expected}; the "
-            "file is corrupt or not the original MNIST (pass verify=False only for "
-            "deliberately synthetic data)"
+            f"{path}: md5 {actual} does not match {published_by}'s published {expected}; the "
+            "file is corrupt or not the original (delete it and download again; pass "
+            "verify=False only for deliberately synthetic data)"
         )
+
+
+def _verify_md5(path: Path) -> None:
+    """Check a gzipped MNIST file against torchvision's md5 (raw files have none)."""
+    check_md5(path, _mnist_md5s().get(path.name), "torchvision")
 
 
 @functools.lru_cache(maxsize=4)

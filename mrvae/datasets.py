@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mrvae.data import SHARED_DATA, DatasetNotFoundError, _locate, _md5_of, data_roots
+from mrvae.data import SHARED_DATA, DatasetNotFoundError, _locate, check_md5, data_roots
 
 __all__ = [
     "BINARIZED_MNIST_URL",
@@ -145,16 +145,7 @@ def _torchvision_datasets() -> ModuleType:
 
 
 def _verify(path: Path, expected: str | None) -> None:
-    if expected is None:
-        return
-    stat = path.stat()
-    actual = _md5_of(str(path), stat.st_mtime_ns, stat.st_size)
-    if actual != expected:
-        raise ValueError(
-            f"{path}: md5 {actual} does not match the published {expected}; the file is corrupt "
-            "or not the original (delete it and download again; verify=False only for "
-            "deliberately synthetic data)"
-        )
+    check_md5(path, expected)
 
 
 def _manifest_md5(root: Path, path: Path) -> str | None:
