@@ -1,0 +1,359 @@
+"""The image experiments of Section 5.2 as reusable pieces: data, models, training, comparison.
+
+One :class:`ImageExperiment` names a dataset, an architecture and a training budget. The
+notebooks of Figures 1, 5, 6, 7 and Section 5.3 call the same functions, and trained models
+are cached (``run_dir``), so a figure that needs the models of another trains nothing twice:
+
+>>> exp = ImageExperiment("binary_mnist", "resnet", width=0.125, train_images=2000, epochs=3)
+>>> data = load_experiment_data(exp)
+>>> mr_vae, _ = fit_mr_vae(exp, data, run_dir=Path("runs/demo"))
+>>> beta_vaes = fit_beta_vaes(exp, data, baseline_betas(), annealed=False, run_dir=Path("runs/demo"))
+>>> rows = compare_at_betas(mr_vae, beta_vaes, data.test)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+import torch
+from torch import Tensor
+
+from .architectures import ArchitectureConfig, GatePlacement, build_mr_vae, build_vae
+from .data import DatasetNotFoundError
+from .datasets import dynamic_binarize, load_dataset, subset
+from .evaluate import evaluate
+from .gates import BetaRange
+from .model import VAE
+from .objective import Likelihood
+from .sweep import train_sweep
+from .train import AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, TrainResult, train
+
+__all__ = [
+    "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
+    "TrainedModels", "baseline_betas", "image_profile", "train_image_experiments",
+    "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
+]
+
+#: Image shape of every dataset of Figure 5.
+DATA_SHAPES: dict[str, tuple[int, int, int]] = {
+    "binary_mnist": (1, 28, 28), "omniglot": (1, 28, 28), "cifar10": (3, 32, 32),
+    "svhn": (3, 32, 32), "celeba64": (3, 64, 64),
+}
+BINARY_DATASETS = ("binary_mnist", "omniglot")
+#: The range [a, b] the paper samples β from for images (Section 5.2).
+PAPER_BETA_RANGE = BetaRange(0.01, 10.0)
+#: Gaussian decoder variance for RGB data: distortion = ½‖x − mean‖²/σ² = summed squared error.
+RGB_SIGMA2 = 0.5
+
+
+def likelihood_for(dataset: str) -> Likelihood:
+    """Bernoulli for the binary datasets; for RGB a Gaussian whose distortion is the summed
+    squared error (σ² = 1/2, constant dropped), as in the authors' code."""
+    _check_dataset(dataset)
+    if dataset in BINARY_DATASETS:
+        return Likelihood("bernoulli")
+    return Likelihood("gaussian", sigma2=RGB_SIGMA2)
+
+
+def baseline_betas(n: int = 10, beta_range: BetaRange = PAPER_BETA_RANGE) -> list[float]:
+    """The β-VAE sweep: ``n`` log-spaced β in the range, ``logspace(-2, 1, 10)`` by default."""
+    return beta_range.grid(n).tolist()
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATA_SHAPES:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATA_SHAPES)}")
+
+
+@dataclass(frozen=True)
+class ImageExperiment:
+    """A dataset, an architecture and one training budget, shared by the MR-VAE and β-VAEs.
+
+    The defaults are the paper's (Chadebec et al. 2022 set-up): full width, 200 epochs,
+    batch 128, Adam at 1e-3 with a 10-epoch linear warm-up then cosine decay.
+
+    Args:
+        dataset: a key of :data:`DATA_SHAPES`.
+        kind: ``"conv"`` or ``"resnet"``.
+        width: channel multiplier of :class:`~mrvae.architectures.ArchitectureConfig`.
+        latent_dim: ``None`` for the paper's size.
+        train_images, test_images: fixed-seed subset sizes, ``None`` for the whole split.
+        kl_warmup_fraction: the annealed β-VAEs raise β linearly over this fraction of
+            all training steps.
+    """
+
+    dataset: str
+    kind: Literal["conv", "resnet"]
+    width: float = 1.0
+    latent_dim: int | None = None
+    train_images: int | None = None
+    test_images: int | None = None
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_warmup_epochs: int = 10
+    cosine_decay: bool = True
+    kl_warmup_fraction: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check_dataset(self.dataset)
+        if not 0.0 < self.kl_warmup_fraction <= 1.0:
+            raise ValueError(f"kl_warmup_fraction must lie in (0, 1], got {self.kl_warmup_fraction}")
+        for name in ("train_images", "test_images"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise ValueError(f"{name} must be None (whole split) or >= 2, got {value}")
+        self.architecture()  # validates kind, width and latent_dim
+
+    @property
+    def tag(self) -> str:
+        """A short name for legends, e.g. ``binary_mnist-resnet-w0.125``."""
+        return f"{self.dataset}-{self.kind}-w{self.width:g}"
+
+    @property
+    def key(self) -> str:
+        """``tag`` plus a hash of every setting: the run-directory name, so a model trained
+        with other settings (e.g. another subset size) is never resumed by mistake."""
+        digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()
+        return f"{self.tag}-{digest[:8]}"
+
+    def architecture(self) -> ArchitectureConfig:
+        return ArchitectureConfig(self.kind, DATA_SHAPES[self.dataset], self.latent_dim, self.width)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=2)
+
+    def kl_warmup_steps(self, train_size: int) -> int:
+        steps = self.epochs * math.ceil(train_size / self.batch_size)
+        return max(1, round(self.kl_warmup_fraction * steps))
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """Train and test tensors of one experiment, and where they came from."""
+
+    train: Tensor
+    test: Tensor
+    transform: Callable[[Tensor], Tensor] | None
+    source: str
+
+
+def load_experiment_data(exp: ImageExperiment) -> ExperimentData:
+    """Load the experiment's splits (subsets if asked), test set fixed, train augmentation set.
+
+    Omniglot's training images stay grey and are re-binarised every batch
+    (:func:`~mrvae.datasets.dynamic_binarize`); its test set is binarised once.
+    Raises :class:`~mrvae.data.DatasetNotFoundError` (with how to get the files) if absent.
+    """
+    train_data = load_dataset(exp.dataset, "train")
+    test_data = load_dataset(exp.dataset, "test")
+    if exp.train_images is not None and exp.train_images < len(train_data):
+        train_data = subset(train_data, exp.train_images, seed=exp.seed)
+    if exp.test_images is not None and exp.test_images < len(test_data):
+        test_data = subset(test_data, exp.test_images, seed=exp.seed)
+    transform = dynamic_binarize if exp.dataset == "omniglot" else None
+    source = f"train: {train_data.source} | test: {test_data.source}"
+    return ExperimentData(train_data.images, test_data.images, transform, source)
+
+
+def _device(device: torch.device | str | None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def fit_mr_vae(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    *,
+    beta_range: BetaRange = PAPER_BETA_RANGE,
+    placement: GatePlacement | None = None,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[VAE, TrainResult]:
+    """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example."""
+    placement = placement or GatePlacement()
+    torch.manual_seed(exp.seed)
+    model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
+    checkpoint = None
+    if run_dir is not None:
+        gates = f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}"
+        checkpoint = run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}"
+    result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
+                   checkpoint_dir=checkpoint, transform=data.transform, log=log)
+    return model, result
+
+
+def fit_beta_vaes(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    betas: list[float],
+    *,
+    annealed: bool,
+    batched: bool = False,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[float, VAE]:
+    """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
+
+    The models are initialised in sequence after seeding with ``exp.seed`` and then trained
+    with the same seed, so each sees the same minibatches and noise draws and they differ
+    only by β. ``batched=True`` trains them as one vmapped model
+    (:func:`mrvae.sweep.train_sweep`), which gives the same models (tested) and pays off on a
+    GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
+    ``annealed`` gives each a linear KL warm-up over ``exp.kl_warmup_fraction`` of training.
+    """
+    if not betas:
+        raise ValueError("betas is empty; pass e.g. baseline_betas()")
+    warmup = exp.kl_warmup_steps(data.train.shape[0])
+    schedules = [AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas]
+    arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
+
+    def make_model() -> VAE:
+        return build_vae(arch, likelihood).to(target)
+
+    folder = None
+    if run_dir is not None:
+        folder = run_dir / exp.key / ("beta_vaes_annealed" if annealed else "beta_vaes_constant")
+    config = exp.train_config()
+    if batched:
+        result = train_sweep(make_model, data.train, schedules, config, transform=data.transform,
+                             checkpoint_dir=folder, log=log)
+        return dict(zip(betas, result.models))
+    torch.manual_seed(exp.seed)
+    models = [make_model() for _ in schedules]  # the sweep's initialisation, model by model
+    for model, schedule in zip(models, schedules):
+        checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
+        train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
+              log=lambda line: None)
+    log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
+    return dict(zip(betas, models))
+
+
+def compare_at_betas(
+    mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
+    mr_points: dict[float, dict[str, float]] | None = None,
+) -> list[dict[str, float]]:
+    """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
+    β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
+
+    ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
+    two sweeps evaluates it once per β.
+    """
+    mr_points = {} if mr_points is None else mr_points
+    rows = []
+    for beta, model in sorted(beta_vaes.items()):
+        if beta not in mr_points:
+            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed)
+        mr = mr_points[beta]
+        base = evaluate(model, test, beta, seed=seed)
+        rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
+                     "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
+                     "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
+    return rows
+
+
+@dataclass(frozen=True)
+class ImageProfile:
+    """How big the image notebooks run: which datasets, widths, subsets and epochs."""
+
+    datasets: tuple[str, ...]
+    conv_width: float
+    resnet_width: float
+    train_images: int | None
+    test_images: int | None
+    epochs: int
+    lr_warmup_epochs: int
+    batched: bool
+    #: per-dataset training-set sizes that replace ``train_images`` (the costly 64x64 data).
+    train_images_for: tuple[tuple[str, int], ...] = ()
+
+    def experiment(self, dataset: str, kind: Literal["conv", "resnet"], seed: int = 0) -> ImageExperiment:
+        """The :class:`ImageExperiment` for ``dataset`` and ``kind`` under this profile."""
+        width = self.conv_width if kind == "conv" else self.resnet_width
+        train_images = dict(self.train_images_for).get(dataset, self.train_images)
+        return ImageExperiment(dataset, kind, width=width, train_images=train_images,
+                               test_images=self.test_images, epochs=self.epochs,
+                               lr_warmup_epochs=self.lr_warmup_epochs, seed=seed)
+
+
+#: Settings of the image notebooks (Figures 1, 5, 6, 7 and Section 5.3), shared so that every
+#: notebook builds the same experiments and reuses the same cached models.
+IMAGE_PROFILES: dict[str, ImageProfile] = {
+    # CPU / CI: narrow networks, small subsets, a few epochs. SVHN has no offline copy.
+    "quick": ImageProfile(datasets=("binary_mnist", "omniglot", "cifar10", "svhn", "celeba64"),
+                          conv_width=1 / 16, resnet_width=1 / 8, train_images=2000, test_images=500,
+                          epochs=4, lr_warmup_epochs=1, batched=False, train_images_for=(("celeba64", 1000),)),
+    # The paper's set-up (Chadebec et al. 2022 networks): full width and data, 200 epochs, a GPU.
+    "paper": ImageProfile(datasets=("binary_mnist", "omniglot", "cifar10", "svhn", "celeba64"),
+                          conv_width=1.0, resnet_width=1.0, train_images=None, test_images=None,
+                          epochs=200, lr_warmup_epochs=10, batched=True),
+}
+
+
+def image_profile(name: str) -> ImageProfile:
+    """The :class:`ImageProfile` called ``name``, with an error that lists the choices."""
+    if name not in IMAGE_PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(IMAGE_PROFILES)} "
+                         f"(papermill: -p profile quick)")
+    return IMAGE_PROFILES[name]
+
+
+@dataclass
+class TrainedModels:
+    """Everything one (dataset, architecture) panel needs: data, MR-VAE and both sweeps."""
+
+    experiment: ImageExperiment
+    data: ExperimentData
+    mr_vae: VAE
+    constant: dict[float, VAE]
+    annealed: dict[float, VAE]
+    mr_train_seconds: float
+
+
+def train_image_experiments(
+    profile: ImageProfile,
+    kinds: tuple[Literal["conv", "resnet"], ...] = ("conv", "resnet"),
+    *,
+    datasets: tuple[str, ...] | None = None,
+    seed: int = 0,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[tuple[str, str], TrainedModels], dict[str, str]]:
+    """Train (or load from ``run_dir``) the MR-VAE and both β-VAE sweeps of every panel.
+
+    Returns the trained panels keyed by ``(dataset, kind)`` and, for datasets whose files are
+    missing, the first line of the :class:`~mrvae.data.DatasetNotFoundError` (never a fake panel).
+    """
+    panels: dict[tuple[str, str], TrainedModels] = {}
+    not_run: dict[str, str] = {}
+    quiet: Callable[[str], None] = lambda line: None  # noqa: E731
+    for dataset in datasets or profile.datasets:
+        try:
+            data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
+        except DatasetNotFoundError as error:
+            not_run[dataset] = str(error).splitlines()[0]
+            log(f"{dataset}: not run ({not_run[dataset]})")
+            continue
+        for kind in kinds:
+            exp = profile.experiment(dataset, kind, seed)
+            started = time.perf_counter()
+            mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=quiet)
+            sweeps = {annealed: fit_beta_vaes(exp, data, baseline_betas(), annealed=annealed, batched=profile.batched,
+                                              run_dir=run_dir, device=device, log=quiet)
+                      for annealed in (False, True)}
+            mr_seconds = sum(h["seconds"] for h in result.history)
+            panels[(dataset, kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
+            log(f"{exp.tag}: 21 models ready in {time.perf_counter() - started:.0f} s "
+                f"(MR-VAE training took {mr_seconds:.0f} s)")
+    return panels, not_run
