@@ -6,7 +6,7 @@ PROFILE ?= quick
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv notebooks figures book test refresh-references clean lint
+.PHONY: venv notebooks figures book test refresh-references clean clean-runs lint
 
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
 # "python3" kernelspec into the venv; --check-kernel fails early if papermill would
@@ -43,6 +43,10 @@ refresh-references: $(STAMP)
 
 clean:
 	rm -rf _build book/executed
+
+# Trained models cached by the notebooks (keyed by the package's source digest).
+clean-runs:
+	rm -rf runs
 
 lint:
 	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae tests scripts; \

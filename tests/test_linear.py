@@ -1,6 +1,5 @@
 """Linear-VAE theory against analytic answers (closed form, Theorem 1)."""
 
-import math
 
 import pytest
 import torch
