@@ -148,43 +148,35 @@ for (dataset, kind) in rgb:
 
 # %%
 metric_names = [name for name, _ in extractors]
-columns = [(d, k) for d in settings.datasets for k in KINDS]
-rows = 1 + len(metric_names)
-fig6, axes = plt.subplots(rows, len(columns), figsize=(2.9 * len(columns), 2.9 * rows), squeeze=False)
-for col, (dataset, kind) in enumerate(columns):
-    title = f"{dataset}\n{kind}"
-    if dataset in not_run:
-        for row in range(rows):
-            mark_not_run(axes[row, col], title, "not run:\nfiles not\navailable offline")
-        continue
-    ax = axes[0, col]
-    counts = au[(dataset, kind)]
-    ax.plot(GRID, counts["mrvae"], label="MR-VAE", **MR_STYLE)
-    ax.plot(BETAS, counts["constant"], label="β-VAE, constant", **CONSTANT_STYLE)
-    ax.plot(BETAS, counts["annealed"], label="β-VAE, annealed", **ANNEALED_STYLE)
-    ax.set_xscale("log")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("β")
-    if col == 0:
-        ax.set_ylabel("active units")
-    for row, name in enumerate(metric_names, start=1):
+datasets = list(settings.datasets)
+# One row per (metric, architecture), one column per dataset, as in Figure 5.
+row_specs = [(metric, kind) for metric in ["active units", *metric_names] for kind in KINDS]
+fig6, axes = plt.subplots(len(row_specs), len(datasets), figsize=(3.2 * len(datasets), 2.7 * len(row_specs)),
+                          squeeze=False)
+for row, (metric, kind) in enumerate(row_specs):
+    for col, dataset in enumerate(datasets):
         ax = axes[row, col]
-        if (dataset, kind, name) not in distances:
-            mark_not_run(ax, "", f"{name} is for\nRGB images only")
+        title = f"{dataset}, {kind}"
+        if dataset in not_run:
+            mark_not_run(ax, title, "not run:\nfiles not available offline")
             continue
-        d = distances[(dataset, kind, name)]
-        ax.plot(GRID, d["mrvae"], **MR_STYLE)
-        ax.plot(BETAS, d["constant"], **CONSTANT_STYLE)
-        ax.plot(BETAS, d["annealed"], **ANNEALED_STYLE)
+        values = au[(dataset, kind)] if metric == "active units" else distances.get((dataset, kind, metric))
+        if values is None:
+            mark_not_run(ax, title, f"{metric}: RGB images only")
+            continue
+        ax.plot(GRID, values["mrvae"], label="MR-VAE", **MR_STYLE)
+        ax.plot(BETAS, values["constant"], label="β-VAE, constant", **CONSTANT_STYLE)
+        ax.plot(BETAS, values["annealed"], label="β-VAE, annealed", **ANNEALED_STYLE)
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if metric != "active units":
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("β")
-        if col == 0 or (col > 0 and columns[col - 1][0] in BINARY_DATASETS):
-            ax.set_ylabel(f"{name} (lower is better)")
+        ax.set_ylabel(metric if metric == "active units" else f"{metric} (lower is better)", fontsize=8)
 axes[0, 0].legend(fontsize=7)
-fig6.suptitle(f"Figure 6 ({profile} profile): active units and sample quality against β. "
-              + ("FCD = Fréchet distance in the features of a CIFAR-10 classifier trained here; NOT FID."
-                 if "FID" not in metric_names else ""), fontsize=10)
+fig6.suptitle(f"Figure 6 ({profile} profile): active units and sample quality against β"
+              + ("\nFCD = Fréchet distance in the features of a CIFAR-10 classifier trained here; NOT FID"
+                 if "FID" not in metric_names else ""), fontsize=11)
 fig6.tight_layout()
 plt.show()
 
