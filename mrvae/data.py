@@ -227,11 +227,20 @@ def _load_mnist_cached(
     return x, y
 
 
-def _download_mnist(root: Path | None) -> Path:
-    target = (root if root is not None else Path.cwd() / "data").resolve()
+def download_target(root: Path | str | None) -> Path:
+    """Where a download goes: ``root`` (default ``./data``), never the read-only shared copy."""
+    target = (Path(root).expanduser() if root is not None else Path.cwd() / "data").resolve()
     shared = SHARED_DATA.parent.resolve()
     if target == shared or shared in target.parents:
-        raise PermissionError(f"refusing to download into the read-only shared folder {target}")
+        raise PermissionError(
+            f"refusing to download into the read-only shared folder {target}; pass "
+            "root=<a writable directory> (default ./data)"
+        )
+    return target
+
+
+def _download_mnist(root: Path | None) -> Path:
+    target = download_target(root)
     from mrvae._compat import install_torchvision_shim
 
     install_torchvision_shim()

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mrvae.data import SHARED_DATA, DatasetNotFoundError, _locate, check_md5, data_roots
+from mrvae.data import DatasetNotFoundError, _locate, check_md5, data_roots, download_target
 
 __all__ = [
     "BINARIZED_MNIST_URL",
@@ -121,17 +121,6 @@ def _roots(root: Path | str | None) -> list[Path]:
 def _stamp(paths: Sequence[Path]) -> tuple[int, ...]:
     """(mtime, size) of each file: part of every cache key, so a replaced file is re-read."""
     return tuple(v for p in paths for s in [p.stat()] for v in (s.st_mtime_ns, s.st_size))
-
-
-def _download_target(root: Path | str | None) -> Path:
-    target = (Path(root).expanduser() if root is not None else Path.cwd() / "data").resolve()
-    shared = SHARED_DATA.parent.resolve()
-    if target == shared or shared in target.parents:
-        raise PermissionError(
-            f"refusing to download into the read-only shared folder {target}; pass "
-            "root=<a writable directory> (default ./data)"
-        )
-    return target
 
 
 def _torchvision_datasets() -> ModuleType:
@@ -348,7 +337,7 @@ def load_binarized_mnist(
     except DatasetNotFoundError:
         if not download:
             raise
-        found_root = _download_target(root)
+        found_root = download_target(root)
         path = found_root / name
         _fetch(BINARIZED_MNIST_URL.format(split=split), path)
     if verify:
@@ -390,7 +379,7 @@ def _omniglot_files() -> list[list[str]]:
 
 
 def _download_omniglot(root: Path | str | None) -> Path:
-    target = _download_target(root)
+    target = download_target(root)
     datasets = _torchvision_datasets()
     for part in OMNIGLOT_PARTS:
         datasets.Omniglot(str(target), background=part == "background", download=True)
@@ -602,7 +591,7 @@ def load_cifar10(
         _, paths = _locate(official, "CIFAR-10", roots, hint)
     except DatasetNotFoundError as official_missing:
         if download:
-            target = _download_target(root)
+            target = download_target(root)
             _torchvision_datasets().CIFAR10(str(target), train=split == "train", download=True)
             _, paths = _locate(official, "CIFAR-10", [target], hint)
         else:
@@ -667,7 +656,7 @@ def load_svhn(
     except DatasetNotFoundError:
         if not download:
             raise
-        target = _download_target(root) / "SVHN"
+        target = download_target(root) / "SVHN"
         _torchvision_datasets().SVHN(str(target), split=split, download=True)
         path = target / name
     if verify:
@@ -716,7 +705,7 @@ def _decode_cached(
     """:func:`_decode`, memoised on disk as ``.npy`` below ``cache_dir`` when one is given."""
     if cache_dir is None:
         return _decode(paths, md5s)
-    cache_dir = _download_target(cache_dir)  # the same "never into the shared folder" rule
+    cache_dir = download_target(cache_dir)  # the same "never into the shared folder" rule
     key = hashlib.md5(repr([(str(p), _stamp([p])) for p in paths]).encode(), usedforsecurity=False)
     cached = cache_dir / f"decoded_{key.hexdigest()}.npy"
     if cached.is_file():
@@ -801,7 +790,7 @@ def load_celeba64(
         _, (partition,) = _locate(partition_file, "CelebA", roots, hint)
     except DatasetNotFoundError as official_missing:
         if download:
-            target = _download_target(root)
+            target = download_target(root)
             _torchvision_datasets().CelebA(str(target), split="all", target_type=[], download=True)
             _, (partition,) = _locate(partition_file, "CelebA", [target], hint)
         else:
