@@ -7,10 +7,9 @@ from ._compat import install_torchvision_shim
 
 install_torchvision_shim()  # before anything can import torchvision; see _compat
 
-from .convert import convert, count_parameters  # noqa: E402
 from .evaluate import active_units, evaluate, rate_distortion_curve  # noqa: E402
-from .gates import BetaRange, sigmoid_gate, sqrt_gate  # noqa: E402
-from .layers import GatedConv2d, GatedConvTranspose2d, GatedLinear, beta_context  # noqa: E402
+from .hyper import (BetaGate, BetaRange, GatedConv2d, GatedConvTranspose2d, GatedLinear,  # noqa: E402
+                    beta_context, convert, count_parameters, sigmoid_gate, sqrt_gate)
 from .model import VAE  # noqa: E402
 from .objective import Likelihood, gaussian_kl  # noqa: E402
 from .train import AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, train  # noqa: E402
@@ -18,7 +17,7 @@ from .train import AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, train
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnnealedBeta", "BetaRange", "ConstantBeta", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear",
+    "AnnealedBeta", "BetaGate", "BetaRange", "ConstantBeta", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear",
     "Likelihood", "MultiRateBeta", "TrainConfig", "VAE", "active_units", "beta_context", "convert",
     "count_parameters", "evaluate", "gaussian_kl", "rate_distortion_curve", "sigmoid_gate", "sqrt_gate",
     "train",

@@ -1,15 +1,16 @@
-"""Convolutional and ResNet VAEs for 28×28×1, 32×32×3 and 64×64×3 images, plain or multi-rate.
+"""The paper's convolutional and ResNet VAEs for 28×28×1, 32×32×3 and 64×64×3 images.
 
-The paper's image experiments (Section 5.2) follow the set-up of Chadebec et al. (2022),
-"Pythae: Unifying Generative Autoencoders in Python" (arXiv:2206.08309). The layer shapes
-here (kernel sizes, strides, paddings, channel counts at ``width=1``) follow that benchmark's
-networks, ``pythae.models.nn.benchmarks.{mnist,cifar,celeba}.{convnets,resnets}`` in
-github.com/clementchadebec/benchmark_VAE; the code is our own. Default latent sizes are the
-benchmark's: 16 for 28×28×1, 256 for 32×32×3 and 64 for 64×64×3 (:data:`PAPER_LATENT_DIMS`).
+The networks are the authors' (``pomonam/mr-vae``: ``experiments/binary_image`` and
+``experiments/image``), which adapt the benchmark networks of Chadebec et al. (2022),
+"Pythae" (arXiv:2206.08309); the code is our own. At ``width=1`` the plain β-VAEs have the
+parameter counts of the paper's Appendix Table 1 (tested): 17.53M / 40.46M / 34.59M (conv)
+and 1.881M / 7.896M / 2.771M (ResNet; the table prints 2.770M for the 64×64 ResNet, see
+``book/`` for why we cannot match its fourth digit). Latent sizes (:data:`PAPER_LATENT_DIMS`):
+32 for 28×28×1, 256 for 32×32×3 (the authors use 32 for SVHN), 64 for 64×64×3.
 
-Shapes at ``width=1`` (``C`` = data channels, ``L`` = latent size, ``k/s/p[/op]`` = kernel,
-stride, padding, output padding; ``res`` = two residual blocks
-``x + conv1x1(relu(conv3x3(relu(x))))`` with 32 hidden channels)::
+Shapes at ``width=1`` (``C`` = data channels; ``k/s/p[/op]`` = kernel, stride, padding,
+output padding; ``res`` = ``[block, ReLU, block, ReLU]`` with
+``block(x) = x + conv3x3(relu(conv3x3(x)))`` at the stage's channels)::
 
     conv   28: enc 128,256,512,1024 (4/2/1 each) -> 1x1  | dec fc 1024x4x4, T512 3/2/1,
                T256 3/2/1/1, T_C 3/2/1/1
@@ -20,38 +21,29 @@ stride, padding, output padding; ``res`` = two residual blocks
     resnet 28: enc 64 4/2/1, 128 4/2/1, 128 3/2/1, res   | dec fc 128x4x4, T128 3/2/1, res,
                T64 3/2/1/1, T_C 3/2/1/1
     resnet 32: enc 64 4/2/1, 128 4/2/1, 128 3/1/1, res   | dec fc 128x8x8, res, T64 4/2/1,
-               T_C 4/2/1
+               T_C 3/2/1/1
     resnet 64: enc 64 4/2/1, 128 4/2/1, 128 3/2/1,       | dec fc 128x4x4, T128 3/2/1, res,
                128 3/2/1, res                            |     T128 5/2/1, T64 5/2/1/1, T_C 4/2/1
 
-The encoder ends in two linear heads, ``encoder.mu`` and ``encoder.logvar``; the decoder's
-last layer is ``decoder.out``.
+As in the authors' code:
 
-Decisions (where we depart from, or pin down, the benchmark):
+* the conv nets have a BatchNorm after every hidden conv (``Conv -> BN -> ReLU``); the
+  ResNets have none;
+* the encoder ends in two linear heads, ``encoder.mu`` and ``encoder.logvar``; the decoder
+  starts with ``decoder.fc`` (no activation after it) and ends with ``decoder.out``;
+* :func:`build_mr_vae` gates after the BatchNorm (``Conv -> BN -> gate -> ReLU``), gates both
+  convs of every residual block, and leaves the heads, ``decoder.fc`` and ``decoder.out``
+  plain (see :func:`mrvae.convert`).
+
+Our choices:
 
 * **Width multiplier.** Every hidden channel count ``c`` becomes ``max(1, round(c * width))``;
-  the data channels and the latent size do not change. Parameters of layers between two
-  hidden layers scale as ``width**2``, so ``width=1/8`` is ~64× cheaper (the quick profile).
-* **Nonlinearities.** Every hidden conv/linear layer is followed by a ReLU, including the
-  decoder's first linear layer and the encoder's strided convs in the ResNets, where the
-  benchmark has none (so its stacks collapse to one linear map) or a sigmoid in mid-network
-  (64×64 ResNet decoder). The tensor shapes are unchanged.
-* **BatchNorm is off by default** (``batch_norm=False``). An MR-VAE gate multiplies channel
-  ``c`` of example ``i`` by ``g_c(β_i)`` right after the layer (Eq. 8). A BatchNorm that
-  follows normalises each channel over the batch, so with one β per batch (Algorithm 1) it
-  divides the gate out exactly — those layers stop responding to β — and with one β per
-  example the output for one example depends on the other examples' β, while eval-mode
-  running statistics average over the whole β range. ``batch_norm=True`` restores the
-  benchmark's BatchNorm after every hidden conv of the conv nets and after the strided
-  convs of the ResNets, for plain β-VAE baselines.
+  the data channels and the latent size do not change.
 * **Decoder output.** ``decoder.out`` has no activation. For ``Likelihood("bernoulli")`` it
-  returns logits (the likelihood applies the sigmoid). For ``Likelihood("gaussian")`` it
-  returns the mean unconstrained by default, which keeps the distortion quadratic in the
-  last layer and its gradient alive at saturated pixels; ``output_sigmoid=True`` squashes the
-  Gaussian mean into ``[0, 1]`` as the benchmark's decoders do.
-* **Gates.** :func:`build_mr_vae` gates every conv, transposed conv and linear layer, heads
-  included (Section 3.1, Appendix B): sigmoid in the encoder and ``sqrt(ReLU(1 - exp(x)))``
-  in the decoder (Eq. 7) unless :class:`GatePlacement` says otherwise.
+  returns logits (the likelihood applies the sigmoid, which is the authors' sigmoid + BCE).
+  For ``Likelihood("gaussian")`` the mean is unconstrained by default, which keeps the
+  distortion quadratic in the last layer; ``output_sigmoid=True`` squashes it into
+  ``[0, 1]`` as the authors' decoders do.
 """
 
 from __future__ import annotations
@@ -63,8 +55,9 @@ from typing import Literal, Union
 
 from torch import Tensor, nn
 
-from .convert import convert
-from .gates import BetaRange, gate_function
+from .hyper.convert import convert
+from .hyper.gates import BetaRange, gate_function
+from .hyper.layers import DEFAULT_GATE_INIT, GATE_INITS, GateInit
 from .model import VAE
 from .objective import Likelihood
 
@@ -75,10 +68,8 @@ Kind = Literal["conv", "resnet"]
 SUPPORTED_SHAPES: tuple[DataShape, ...] = ((1, 28, 28), (3, 32, 32), (3, 64, 64))
 
 #: Latent sizes of Chadebec et al. (2022), used when ``ArchitectureConfig.latent_dim`` is None.
-PAPER_LATENT_DIMS: dict[DataShape, int] = {(1, 28, 28): 16, (3, 32, 32): 256, (3, 64, 64): 64}
+PAPER_LATENT_DIMS: dict[DataShape, int] = {(1, 28, 28): 32, (3, 32, 32): 256, (3, 64, 64): 64}
 
-#: Channels of the residual blocks' hidden 3x3 conv at ``width=1``.
-RESIDUAL_HIDDEN = 32
 #: Residual blocks per residual stage.
 RESIDUAL_BLOCKS = 2
 
@@ -92,7 +83,8 @@ class ArchitectureConfig:
         data_shape: ``(C, H, W)``, one of :data:`SUPPORTED_SHAPES`.
         latent_dim: latent size; ``None`` picks :data:`PAPER_LATENT_DIMS` for ``data_shape``.
         width: hidden-channel multiplier, ``> 0``; ``1.0`` is the paper's network.
-        batch_norm: BatchNorm after hidden convs (see the module docstring for why it is off).
+        batch_norm: BatchNorm after every hidden conv; ``None`` (default) follows the paper:
+            on for ``"conv"``, off for ``"resnet"``.
         output_sigmoid: squash a Gaussian decoder's mean into ``[0, 1]``; invalid with Bernoulli.
     """
 
@@ -100,7 +92,7 @@ class ArchitectureConfig:
     data_shape: DataShape
     latent_dim: int | None = None
     width: float = 1.0
-    batch_norm: bool = False
+    batch_norm: bool | None = None
     output_sigmoid: bool = False
 
     def __post_init__(self) -> None:
@@ -129,6 +121,11 @@ class ArchitectureConfig:
         if self.latent_dim is not None:
             return self.latent_dim
         return PAPER_LATENT_DIMS[self.data_shape]
+
+    @property
+    def uses_batch_norm(self) -> bool:
+        """Whether hidden convs are followed by a BatchNorm (see ``batch_norm``)."""
+        return self.kind == "conv" if self.batch_norm is None else self.batch_norm
 
     def channels(self, base: int) -> int:
         """Hidden channel count for ``base`` channels at ``width=1``."""
@@ -175,28 +172,34 @@ _DECODERS: dict[tuple[str, int], tuple[int, int, list[_Layer]]] = {
                              _Conv(None, 5, 1, 1)]),
     ("resnet", 28): (128, 4, [_Conv(128, 3, 2, 1), RES, _Conv(64, 3, 2, 1, 1),
                               _Conv(None, 3, 2, 1, 1)]),
-    ("resnet", 32): (128, 8, [RES, _Conv(64, 4, 2, 1), _Conv(None, 4, 2, 1)]),
+    ("resnet", 32): (128, 8, [RES, _Conv(64, 4, 2, 1), _Conv(None, 3, 2, 1, 1)]),
     ("resnet", 64): (128, 4, [_Conv(128, 3, 2, 1), RES, _Conv(128, 5, 2, 1), _Conv(64, 5, 2, 1, 1),
                               _Conv(None, 4, 2, 1)]),
 }
 
 
 class ResidualBlock(nn.Module):
-    """``x + conv1x1(relu(conv3x3(relu(x))))``; shapes ``(B, C, H, W) -> (B, C, H, W)``."""
+    """``x + conv2(relu(conv1(x)))`` with two 3x3 convs; shapes ``(B, C, H, W) -> (B, C, H, W)``.
 
-    def __init__(self, channels: int, hidden: int) -> None:
+    An MR-VAE gates both convs (``conv -> gate -> ReLU -> conv -> gate``, then the skip).
+    """
+
+    def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv3x3 = nn.Conv2d(channels, hidden, 3, padding=1)
-        self.conv1x1 = nn.Conv2d(hidden, channels, 1)
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
         self.act = nn.ReLU()
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv1x1(self.act(self.conv3x3(self.act(x))))
+        return x + self.conv2(self.act(self.conv1(x)))
 
 
-def _residual_stage(config: ArchitectureConfig, channels: int) -> nn.Sequential:
-    hidden = config.channels(RESIDUAL_HIDDEN)
-    return nn.Sequential(*(ResidualBlock(channels, hidden) for _ in range(RESIDUAL_BLOCKS)))
+def _residual_stage(channels: int) -> nn.Sequential:
+    """``[block, ReLU] * RESIDUAL_BLOCKS``."""
+    parts: list[nn.Module] = []
+    for _ in range(RESIDUAL_BLOCKS):
+        parts += [ResidualBlock(channels), nn.ReLU()]
+    return nn.Sequential(*parts)
 
 
 def _conv_side(side: int, layer: _Conv, transposed: bool) -> int:
@@ -211,12 +214,11 @@ def _encoder_body(config: ArchitectureConfig) -> tuple[nn.Sequential, int]:
     parts: OrderedDict[str, nn.Module] = OrderedDict()
     for i, layer in enumerate(_ENCODERS[(config.kind, side)], start=1):
         if isinstance(layer, _Residual):
-            parts["res"] = _residual_stage(config, channels)
-            parts["act_res"] = nn.ReLU()
+            parts["res"] = _residual_stage(channels)
             continue
         out = config.channels(layer.out)  # type: ignore[arg-type]
         parts[f"conv{i}"] = nn.Conv2d(channels, out, layer.kernel, layer.stride, layer.padding)
-        if config.batch_norm:
+        if config.uses_batch_norm:
             parts[f"bn{i}"] = nn.BatchNorm2d(out)
         parts[f"act{i}"] = nn.ReLU()
         channels, side = out, _conv_side(side, layer, transposed=False)
@@ -231,13 +233,11 @@ def _decoder(config: ArchitectureConfig) -> nn.Sequential:
     channels = config.channels(base)
     parts: OrderedDict[str, nn.Module] = OrderedDict(
         fc=nn.Linear(config.latent, channels * side * side),
-        act0=nn.ReLU(),
         unflatten=nn.Unflatten(1, (channels, side, side)),
     )
     for i, layer in enumerate(layers, start=1):
         if isinstance(layer, _Residual):
-            parts["res"] = _residual_stage(config, channels)
-            parts["act_res"] = nn.ReLU()
+            parts["res"] = _residual_stage(channels)
             continue
         last = layer.out is None
         out = data_channels if last else config.channels(layer.out)  # type: ignore[arg-type]
@@ -249,7 +249,7 @@ def _decoder(config: ArchitectureConfig) -> nn.Sequential:
             parts["out"] = conv
             break
         parts[f"up{i}"] = conv
-        if config.batch_norm:
+        if config.uses_batch_norm:
             parts[f"bn{i}"] = nn.BatchNorm2d(out)
         parts[f"act{i}"] = nn.ReLU()
     if config.output_sigmoid:
@@ -343,16 +343,20 @@ class GatePlacement:
         layers: ``"all"`` gates encoder and decoder; ``"encoder"`` or ``"decoder"`` gate one
             side and leave the other plain (ablations).
         exclude: module names (or parents' names) left plain, e.g. ``("decoder.out",)``.
+        init: gate initialisation, ``"uniform"`` or ``"open"`` (:data:`mrvae.hyper.layers.GateInit`).
     """
 
     encoder_gate: str = "sigmoid"
     decoder_gate: str = "sqrt"
     layers: Literal["all", "encoder", "decoder"] = "all"
     exclude: tuple[str, ...] = ()
+    init: GateInit = DEFAULT_GATE_INIT
 
     def __post_init__(self) -> None:
         gate_function(self.encoder_gate)
         gate_function(self.decoder_gate)
+        if self.init not in GATE_INITS:
+            raise ValueError(f"GatePlacement.init must be one of {list(GATE_INITS)}, got {self.init!r}")
         if self.layers not in ("all", "encoder", "decoder"):
             raise ValueError(
                 f"GatePlacement.layers must be 'all', 'encoder' or 'decoder', got {self.layers!r}"
@@ -375,13 +379,13 @@ def build_mr_vae(
     beta_range: BetaRange,
     placement: GatePlacement | None = None,
 ) -> BenchmarkVAE:
-    """An MR-VAE: :func:`build_vae` with gated layers placed by ``placement`` (default: all).
+    """An MR-VAE: :func:`build_vae` with β gates placed by ``placement`` (default: the authors').
 
-    Adds ``2 * out`` parameters per gated layer (Eq. 6). Build the optimizer afterwards.
+    Adds ``2 * features`` parameters per gate (Eq. 6). Build the optimizer afterwards.
     """
     placement = placement or GatePlacement()
     model = build_vae(config, likelihood)
     convert(model, beta_range, encoder="encoder", decoder="decoder",
             encoder_gate=placement.encoder_gate, decoder_gate=placement.decoder_gate,
-            exclude=placement.excluded())
+            init=placement.init, exclude=placement.excluded())
     return model

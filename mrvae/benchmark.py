@@ -8,7 +8,7 @@ import time
 import torch
 from torch import Tensor
 
-from .gates import BetaLike
+from .hyper.gates import BetaLike
 from .model import VAE
 
 

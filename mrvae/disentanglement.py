@@ -40,8 +40,8 @@ import torch
 from torch import Tensor
 
 from .dsprites import FACTOR_NAMES
-from .gates import BetaLike, as_beta_batch
-from .layers import beta_context
+from .hyper.gates import BetaLike, as_beta_batch
+from .hyper.layers import beta_context
 from .model import VAE
 
 __all__ = [

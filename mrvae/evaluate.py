@@ -7,7 +7,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor
 
-from .gates import BetaRange
+from .hyper.gates import BetaRange
 from .model import VAE
 
 

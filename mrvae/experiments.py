@@ -29,7 +29,7 @@ from .architectures import ArchitectureConfig, GatePlacement, build_mr_vae, buil
 from .data import DatasetNotFoundError
 from .datasets import dynamic_binarize, load_dataset, subset
 from .evaluate import evaluate
-from .gates import BetaRange
+from .hyper.gates import BetaRange
 from .model import VAE
 from .objective import Likelihood
 from .sweep import train_sweep

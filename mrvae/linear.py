@@ -29,9 +29,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .convert import GATED_COUNTERPARTS, convert
-from .gates import BetaLike, BetaRange, as_beta_batch, gate_function
-from .layers import GatedLayer, beta_context
+from .hyper.convert import GATEABLE, convert
+from .hyper.gates import BetaLike, BetaRange, as_beta_batch, gate_function
+from .hyper.layers import Gated, beta_context
 from .model import VAE
 from .objective import Likelihood, beta_vae_loss
 
@@ -288,25 +288,8 @@ class DiagonalVariance(nn.Module):
         return self.log_scale.exp().expand(batch_size, -1)
 
 
-class GatedDiagonalVariance(GatedLayer, DiagonalVariance):
-    """``g(w ν + c) ⊙ exp(log_scale)`` per example: ``(B, k)``."""
-
-    def __init__(self, dim: int, *, gate: str, beta_range: BetaRange, dtype: Any = None) -> None:
-        DiagonalVariance.__init__(self, dim, dtype=dtype)
-        self._init_gate(dim, gate, beta_range, self.log_scale.device, self.log_scale.dtype)
-
-    def forward(self, batch_size: int, beta: BetaLike | None = None) -> Tensor:  # type: ignore[override]
-        return self.gate_values(self._beta_for(batch_size, beta)) * self.log_scale.exp()
-
-
-def _gated_variance(old: nn.Module, gate: str, beta_range: BetaRange) -> GatedLayer:
-    assert isinstance(old, DiagonalVariance)
-    new = GatedDiagonalVariance(old.log_scale.shape[0], gate=gate, beta_range=beta_range, dtype=old.log_scale.dtype)
-    new.log_scale = old.log_scale
-    return new
-
-
-GATED_COUNTERPARTS[DiagonalVariance] = _gated_variance
+# A diagonal variance factor carries one gate per latent dimension, like a linear layer.
+GATEABLE[DiagonalVariance] = lambda m: (m.log_scale.shape[0], -1)
 
 
 class LinearVAE(VAE):
@@ -335,9 +318,15 @@ class LinearVAE(VAE):
                              else mean.to(dtype or torch.get_default_dtype()))
 
     def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt") -> "LinearVAE":
-        """Convert in place to an MR-VAE (gates on every factor) and return ``self``."""
+        """Convert in place to an MR-VAE and return ``self``.
+
+        Every factor gets a gate (Eq. 6 on each layer, as in Theorem 1), so the heads and the
+        decoder's ends are gated too; gates start open and β-independent (``init="open"``),
+        which the exact-expectation trainer moves quickly.
+        """
         convert(self, beta_range, encoder="encoder", decoder="decoder",
-                encoder_gate=encoder_gate, decoder_gate=decoder_gate)
+                encoder_gate=encoder_gate, decoder_gate=decoder_gate, init="open",
+                gate_encoder_heads=True, gate_decoder_input=True, gate_decoder_output=True)
         return self
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -387,9 +376,10 @@ class LinearVAE(VAE):
 
 def _factor(layer: nn.Module, beta: Tensor) -> Tensor:
     """A bias-free (gated) linear layer as a matrix per β: ``(B, out, in)``."""
+    if isinstance(layer, Gated):
+        assert isinstance(layer.inner, nn.Linear) and layer.inner.bias is None
+        return layer.gate.gate_values(beta)[:, :, None] * layer.inner.weight
     assert isinstance(layer, nn.Linear) and layer.bias is None
-    if isinstance(layer, GatedLayer):
-        return layer.gate_values(beta)[:, :, None] * layer.weight
     return layer.weight.expand(beta.shape[0], -1, -1)
 
 

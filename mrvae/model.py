@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .gates import BetaLike, as_beta_batch
-from .layers import beta_context
+from .hyper.gates import BetaLike, as_beta_batch
+from .hyper.layers import beta_context
 from .objective import Likelihood, beta_vae_loss, gaussian_kl
 
 
@@ -22,6 +22,18 @@ class VAE(nn.Module):
         super().__init__()
         self.likelihood = likelihood or Likelihood("bernoulli")
 
+    #: Shape of one example; subclasses that set it get inputs checked before any layer runs.
+    data_shape: tuple[int, ...] | None = None
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise a ``ValueError`` naming both shapes if ``x`` is not ``(B, *data_shape)``."""
+        if self.data_shape is not None and tuple(x.shape[1:]) != tuple(self.data_shape):
+            raise ValueError(
+                f"{type(self).__name__} was built for examples of shape {tuple(self.data_shape)}, but got "
+                f"a batch of shape {tuple(x.shape)} (examples of shape {tuple(x.shape[1:])}); reshape "
+                f"the data to (B, {', '.join(map(str, self.data_shape))}) or build the model for it"
+            )
+
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``x (B, *data)`` → ``mu, logvar (B, latent)``."""
         raise NotImplementedError
@@ -36,6 +48,7 @@ class VAE(nn.Module):
         Returns ``loss``, ``rate`` and ``distortion`` of shape ``(B,)`` (Eq. 1), plus
         ``mu`` and ``logvar`` of shape ``(B, latent)``.
         """
+        self.check_input(x)
         beta_batch = as_beta_batch(beta, x.shape[0], device=x.device)
         with beta_context(self, beta_batch):
             mu, logvar = self.encode(x)
@@ -47,6 +60,7 @@ class VAE(nn.Module):
 
     def encode_mean(self, x: Tensor, beta: BetaLike) -> Tensor:
         """Posterior means ``E_q[z|x]`` at ``beta``: ``(B, *data)`` → ``(B, latent)``."""
+        self.check_input(x)
         with beta_context(self, as_beta_batch(beta, x.shape[0], device=x.device)):
             return self.encode(x)[0]
 

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state
 
-from .layers import beta_context
+from .hyper.layers import beta_context
 from .model import VAE
 from .objective import beta_vae_loss, gaussian_kl
 from .train import (

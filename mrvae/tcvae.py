@@ -22,8 +22,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from .gates import BetaLike, as_beta_batch
-from .layers import beta_context
+from .hyper.gates import BetaLike, as_beta_batch
+from .hyper.layers import beta_context
 from .model import VAE
 from .objective import Likelihood, gaussian_kl
 

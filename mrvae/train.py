@@ -20,7 +20,8 @@ from typing import Any, Callable, Union
 import torch
 from torch import Tensor, nn
 
-from .gates import BetaRange
+from .hyper.gates import BetaRange
+from .hyper.layers import beta_gates, hyper_parameters
 from .model import VAE
 
 
@@ -90,10 +91,15 @@ class TrainConfig:
     lr_warmup_epochs: int = 0
     cosine_decay: bool = False
     log_lines: int = 5
+    #: The gates' ``w`` and ``c`` train at ``lr * hyper_lr_multiplier`` (their own Adam group).
+    hyper_lr_multiplier: float = 1.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError(f"TrainConfig needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}")
+        if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
+            raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
+                             f"got {self.hyper_lr_multiplier}")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -124,6 +130,36 @@ def _fingerprint(model: nn.Module, schedule: BetaSchedule, config: TrainConfig) 
          dataclasses.asdict(schedule)], "config": settings},
         sort_keys=True,
     )
+
+
+def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """Adam groups: the base weights at ``lr``, the gates at ``lr * hyper_lr_multiplier``."""
+    hyper = hyper_parameters(model)
+    hyper_ids = {id(p) for p in hyper}
+    base = [p for p in model.parameters() if id(p) not in hyper_ids]
+    groups: list[dict[str, Any]] = [{"params": base, "lr": config.lr}]
+    if hyper:
+        groups.append({"params": hyper, "lr": config.lr * config.hyper_lr_multiplier})
+    return groups
+
+
+def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
+    """Fail early, naming the fix, on a model that cannot learn from ``data`` with ``beta``."""
+    if data.dim() < 2 or data.shape[0] == 0:
+        raise ValueError(f"data must be a non-empty batch-first tensor, got shape {tuple(data.shape)}")
+    expected = getattr(model, "data_shape", None)
+    if expected is not None and tuple(data.shape[1:]) != tuple(expected):
+        raise ValueError(
+            f"data of shape {tuple(data.shape)} has examples of shape {tuple(data.shape[1:])}, but "
+            f"{type(model).__name__} was built for data_shape={tuple(expected)}; reshape the data "
+            f"(e.g. data.view(-1, {', '.join(map(str, expected))})) or build the model for this shape"
+        )
+    if isinstance(beta, MultiRateBeta) and not beta_gates(model):
+        raise ValueError(
+            f"MultiRateBeta trains an MR-VAE, but this {type(model).__name__} has no β gates, so it "
+            f"would silently train one β-VAE on a mixture of β. Convert it first: "
+            f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
+        )
 
 
 def _lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -192,8 +228,7 @@ def train(
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
         ValueError: bad data for the likelihood, or a checkpoint from different settings.
     """
-    if data.dim() < 2 or data.shape[0] == 0:
-        raise ValueError(f"data must be a non-empty batch-first tensor, got shape {tuple(data.shape)}")
+    check_trainable(model, data, beta)
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
     data = data.to(device)
@@ -201,7 +236,7 @@ def train(
     steps_per_epoch = math.ceil(n / config.batch_size)
 
     torch.manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(parameter_groups(model, config))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, steps_per_epoch))
     result = TrainResult()
     fingerprint = _fingerprint(model, beta, config)

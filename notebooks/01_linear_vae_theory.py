@@ -41,7 +41,7 @@ import torch
 
 import mrvae
 from mrvae.figures import provenance, save_figure
-from mrvae.gates import BetaRange
+from mrvae.hyper.gates import BetaRange
 from mrvae.linear import (LinearVAE, Spectrum, closed_form_response, expected_rate_distortion,
                           minimise_from_random_starts, optimal_rate_distortion, response_errors, theorem1_construction)
 from mrvae.runtime import Stopwatch, seed_everything, select_profile

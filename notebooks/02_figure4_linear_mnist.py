@@ -43,11 +43,11 @@ import numpy as np
 import torch
 
 from mrvae.benchmark import overhead_ratio
-from mrvae.convert import count_parameters
+from mrvae.hyper.convert import count_parameters
 from mrvae.data import load_mnist
 from mrvae.evaluate import relative_gap
 from mrvae.figures import provenance, save_figure
-from mrvae.gates import BetaRange
+from mrvae.hyper.gates import BetaRange
 from mrvae.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion, train_population
 from mrvae.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.train import ConstantBeta, MultiRateBeta

@@ -51,7 +51,7 @@ import torch
 
 from mrvae.architectures import SUPPORTED_SHAPES, ArchitectureConfig, build_mr_vae, build_vae
 from mrvae.benchmark import overhead_ratio
-from mrvae.convert import count_parameters
+from mrvae.hyper.convert import count_parameters
 from mrvae.evaluate import rate_distortion_curve
 from mrvae.experiments import (PAPER_BETA_RANGE, compare_at_betas, image_profile, likelihood_for,
                                train_image_experiments)

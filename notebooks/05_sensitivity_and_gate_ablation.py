@@ -37,7 +37,7 @@ from mrvae.architectures import GatePlacement
 from mrvae.evaluate import evaluate, rate_distortion_curve
 from mrvae.experiments import compare_at_betas, fit_mr_vae, image_profile, train_image_experiments
 from mrvae.figures import provenance, save_figure
-from mrvae.gates import BetaRange
+from mrvae.hyper.gates import BetaRange
 from mrvae.plots import CONSTANT_STYLE, plot_rate_distortion
 from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything
 

@@ -56,12 +56,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from mrvae.convert import convert, count_parameters
+from mrvae.hyper.convert import convert, count_parameters
 from mrvae.disentanglement import model_mig
 from mrvae.dsprites import N_IMAGES, load_dsprites, subsample_indices
 from mrvae.evaluate import evaluate
 from mrvae.figures import provenance, save_figure
-from mrvae.gates import BetaRange
+from mrvae.hyper.gates import BetaRange
 from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything, select_profile
 from mrvae.tcvae import ChenMLPVAE
 from mrvae.train import ConstantBeta, MultiRateBeta, TrainConfig, train

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor, nn
 
 import mrvae
+from mrvae.hyper.layers import beta_gates
 from mrvae.disentanglement import (
     conditional_entropies,
     factor_entropies,
@@ -212,10 +213,9 @@ class AffineEncoder(mrvae.VAE):
 
 def test_posterior_parameters_match_encode_at_beta(beta_range: mrvae.BetaRange) -> None:
     torch.manual_seed(0)
-    model = mrvae.convert(AffineEncoder(), beta_range)
-    for layer in model.modules():
-        if isinstance(layer, mrvae.GatedLinear):
-            nn.init.normal_(layer.hyper_weight)  # make the encoder depend on β
+    model = mrvae.convert(AffineEncoder(), beta_range, gate_encoder_heads=True)
+    for gate in beta_gates(model):
+        nn.init.normal_(gate.weight)  # make the encoder depend on β
     x = torch.randn(25, 6)
     model.train()
     mu, logvar = posterior_parameters(model, x, 0.1, batch_size=7)

@@ -16,7 +16,7 @@ from mrvae.experiments import (
     image_profile,
     likelihood_for,
 )
-from mrvae.layers import GatedLayer
+from mrvae.hyper.layers import BetaGate
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
     assert resumed.resumed_from_epoch == exp.epochs and result.resumed_from_epoch == 0
     for p, q in zip(first.parameters(), again.parameters()):
         assert torch.equal(p, q)
-    assert any(isinstance(m, GatedLayer) for m in again.modules())
+    assert any(isinstance(m, BetaGate) for m in again.modules())
 
 
 def test_comparison_gap_is_relative_and_signed(tiny) -> None:

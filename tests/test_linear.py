@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from mrvae.gates import BetaRange
+from mrvae.hyper.gates import BetaRange
 from mrvae.linear import (LinearVAE, Spectrum, closed_form_response, data_covariance, expected_rate_distortion,
                           minimise_from_random_starts, optimal_rate_distortion, population_objective,
                           response_errors, theorem1_construction,

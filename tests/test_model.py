@@ -3,6 +3,7 @@ import io
 import torch
 
 import mrvae
+from mrvae.hyper.layers import beta_gates
 from mrvae.models import MLPVAE
 
 
@@ -34,8 +35,7 @@ def test_save_load_round_trip_of_an_mr_vae(beta_range, binary_images) -> None:
 def test_mr_vae_answers_differently_at_different_beta(beta_range, binary_images) -> None:
     torch.manual_seed(0)
     model = mrvae.convert(MLPVAE((1, 8, 8), hidden=16, latent_dim=4), beta_range)
-    for layer in model.modules():
-        if hasattr(layer, "hyper_weight"):
-            layer.hyper_weight.data.fill_(1.0)
+    for gate in beta_gates(model):
+        gate.weight.data.fill_(1.0)
     x = binary_images[:4]
     assert not torch.allclose(model.encode_mean(x, 0.01), model.encode_mean(x, 10.0))

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from torch.distributions import Normal
 
 import mrvae
-from mrvae.layers import GatedLinear
+from mrvae.hyper.layers import beta_gates
 from mrvae.tcvae import BetaTCVAE, ChenMLPVAE, minibatch_log_weights, tc_decomposition
 
 
@@ -214,10 +214,9 @@ def test_converted_model_gets_per_example_beta_and_trains(
     tiny: ChenMLPVAE, binary_images: Tensor
 ) -> None:
     model = mrvae.convert(tiny, mrvae.BetaRange(0.1, 10.0))
-    assert sum(isinstance(m, GatedLinear) for m in model.modules()) == 7
-    for layer in model.modules():
-        if isinstance(layer, GatedLinear):
-            layer.hyper_weight.data.fill_(1.0)  # make the gates depend on β
+    assert len(beta_gates(model)) == 7 - 3  # the authors leave heads and decoder ends plain
+    for gate in beta_gates(model):
+        gate.weight.data.fill_(1.0)  # make the gates depend on β
     x, beta = binary_images[:4], torch.tensor([0.1, 0.3, 3.0, 10.0])
     out = _forward(model, x, beta)
     # Each example's posterior must be the one its own β gives when encoded alone.

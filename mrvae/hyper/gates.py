@@ -44,10 +44,9 @@ def sqrt_gate(x: Tensor) -> Tensor:
 
 GATES: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": sigmoid_gate, "sqrt": sqrt_gate}
 
-#: Initial gate bias per gate: the gate starts open (about 0.88 and 0.93) without
-#: saturating, so a converted network starts close to the original one and the
-#: hypernetwork still receives gradient.
-DEFAULT_GATE_BIAS: dict[str, float] = {"sigmoid": 2.0, "sqrt": -2.0}
+#: Gate bias of the ``"open"`` initialisation: the gate starts open (about 0.88 and 0.93)
+#: without saturating, so a converted network starts close to the original one.
+OPEN_GATE_BIAS: dict[str, float] = {"sigmoid": 2.0, "sqrt": -2.0}
 
 
 def gate_function(name: str) -> Callable[[Tensor], Tensor]:

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mrvae.gates import BetaRange, as_beta_batch, gate_function, sigmoid_gate, sqrt_gate
+from mrvae.hyper.gates import BetaRange, as_beta_batch, gate_function, sigmoid_gate, sqrt_gate
 
 
 def test_sqrt_gate_matches_definition_inside_the_open_region() -> None:

@@ -1,0 +1,229 @@
+"""Turn an existing VAE into an MR-VAE by putting β gates on its layers (Section 3.1).
+
+Which layers get a gate, by default as in the authors' code (``pomonam/mr-vae``):
+
+* every ``Linear``, ``Conv{1,2,3}d`` and ``ConvTranspose{1,2,3}d`` of the encoder and decoder,
+  except
+* the encoder's heads (the final layer, or the final layers that read the same features,
+  such as separate ``mu`` and ``logvar`` layers), the decoder's first layer (its input is
+  ``z``) and the decoder's output layer. The options ``gate_encoder_heads``,
+  ``gate_decoder_input`` and ``gate_decoder_output`` gate them as well, as Eq. 6 does for
+  every layer (the linear VAE of Theorem 1 needs them).
+
+Where a norm layer (BatchNorm, GroupNorm, LayerNorm, InstanceNorm) directly follows a gated
+layer in its parent's module order and normalises the same number of features, the gate
+goes after the norm instead: ``Conv -> BN -> gate -> ReLU`` (Appendix B.2). A gate before a
+BatchNorm would be divided out whenever a batch shares one β.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Union
+
+from torch import nn
+
+from .gates import BetaRange, gate_function
+from .layers import DEFAULT_GATE_INIT, BetaGate, GateInit, Gated, beta_gates
+
+#: Module type -> (number of gated features, feature dim of its output). Other modules can
+#: register here (``mrvae.models.linear`` adds its diagonal variance).
+GATEABLE: dict[type, Callable[[nn.Module], tuple[int, int]]] = {
+    nn.Linear: lambda m: (m.out_features, -1),
+    **{cls: (lambda m: (m.out_channels, 1)) for cls in (
+        nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)},
+}
+
+#: Norm type -> (number of normalised features, feature dim).
+NORMS: dict[type, Callable[[nn.Module], tuple[int, int]]] = {
+    **{cls: (lambda m: (m.num_features, 1)) for cls in (
+        nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.InstanceNorm1d, nn.InstanceNorm2d,
+        nn.InstanceNorm3d)},
+    nn.GroupNorm: lambda m: (m.num_channels, 1),
+    nn.LayerNorm: lambda m: (m.normalized_shape[-1], -1),
+}
+
+Prefixes = Union[str, Iterable[str]]
+
+
+def _as_prefixes(value: Prefixes) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _is_under(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(p == "" or name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _check_exclude(model: nn.Module, exclude: tuple[str, ...]) -> None:
+    # A misspelt exclusion would silently gate a layer the caller meant to keep plain.
+    names = [name for name, _ in model.named_modules()]
+    unknown = [p for p in exclude if not any(_is_under(n, (p,)) for n in names)]
+    if unknown:
+        raise ValueError(
+            f"exclude={unknown} matches no submodule of the model; use names from "
+            f"model.named_modules(), e.g. exclude=('decoder.out',)"
+        )
+
+
+def _gateable_layers(model: nn.Module) -> list[str]:
+    """Names of the layers that can carry a gate, in module order, already gated ones included
+    (as ``<wrapper>.inner``), so that converting twice picks the same heads and ends."""
+    return [n for n, m in model.named_modules() if type(m) in GATEABLE and n != ""]
+
+
+def _parent_and_child(model: nn.Module, name: str) -> tuple[nn.Module, str, str]:
+    parent_name, _, child = name.rpartition(".")
+    return (model.get_submodule(parent_name) if parent_name else model), parent_name, child
+
+
+def _target_of(model: nn.Module, name: str) -> str | None:
+    """Where the gate of layer ``name`` goes: the layer, the norm right after it in its
+    parent (if it normalises the layer's features), or None if it is gated already."""
+    parent, parent_name, child = _parent_and_child(model, name)
+    if isinstance(parent, Gated):
+        return None
+    children = list(parent.named_children())
+    position = [n for n, _ in children].index(child)
+    if position + 1 < len(children):
+        next_name, following = children[position + 1]
+        norm = following.inner if isinstance(following, Gated) else following
+        layer = parent.get_submodule(child)
+        if type(norm) in NORMS and NORMS[type(norm)](norm)[0] == GATEABLE[type(layer)](layer)[0]:
+            if isinstance(following, Gated):
+                return None
+            return f"{parent_name}.{next_name}" if parent_name else next_name
+    return name
+
+
+def _heads(layers: list[str], model: nn.Module) -> list[str]:
+    """The encoder's final layer, and the layers registered right before it with the same
+    type and shape (a ``mu`` and ``logvar`` pair): nothing may sit between them."""
+    if not layers:
+        return []
+    order = [name for name, _ in model.named_modules()]
+
+    def signature(name: str) -> tuple[object, ...]:
+        m = model.get_submodule(name)
+        return (type(m), getattr(m, "in_features", getattr(m, "in_channels", None)),
+                getattr(m, "out_features", getattr(m, "out_channels", None)))
+
+    heads = [layers[-1]]
+    for name in reversed(layers[:-1]):
+        adjacent = order.index(heads[-1]) - order.index(name) == 1
+        if not adjacent or signature(name) != signature(heads[0]):
+            break
+        heads.append(name)
+    return heads
+
+
+def gate_targets(
+    model: nn.Module,
+    *,
+    encoder: Prefixes = "encoder",
+    decoder: Prefixes = "decoder",
+    exclude: Prefixes = (),
+    gate_encoder_heads: bool = False,
+    gate_decoder_input: bool = False,
+    gate_decoder_output: bool = False,
+) -> list[tuple[str, str]]:
+    """``(module name, "encoder" | "decoder")`` of every module :func:`convert` would gate.
+
+    The name is the layer's, or the norm's that follows it. See :func:`convert` for the args.
+    """
+    enc, dec, skip = _as_prefixes(encoder), _as_prefixes(decoder), _as_prefixes(exclude)
+    _check_exclude(model, skip)
+    groups: dict[str, list[str]] = {"encoder": [], "decoder": []}
+    ungrouped: list[str] = []
+    for name in _gateable_layers(model):
+        if _is_under(name, skip):
+            continue
+        if _is_under(name, enc):
+            groups["encoder"].append(name)
+        elif _is_under(name, dec):
+            groups["decoder"].append(name)
+        else:
+            ungrouped.append(name)
+    if ungrouped:
+        raise ValueError(
+            f"cannot tell whether layers {ungrouped} belong to the encoder or the decoder; "
+            f"add their names (or a parent's) to encoder=... or decoder=..., or exclude=... them "
+            f"(now encoder={list(enc)}, decoder={list(dec)})"
+        )
+    plain: set[str] = set()
+    if not gate_encoder_heads:
+        plain.update(_heads(groups["encoder"], model))
+    if groups["decoder"] and not gate_decoder_input:
+        plain.add(groups["decoder"][0])
+    if groups["decoder"] and not gate_decoder_output:
+        plain.add(groups["decoder"][-1])
+    targets = []
+    for group, names in groups.items():
+        for name in names:
+            target = None if name in plain else _target_of(model, name)
+            if target is not None:
+                targets.append((target, group))
+    return targets
+
+
+def convert(
+    model: nn.Module,
+    beta_range: BetaRange,
+    *,
+    encoder: Prefixes = "encoder",
+    decoder: Prefixes = "decoder",
+    encoder_gate: str = "sigmoid",
+    decoder_gate: str = "sqrt",
+    init: GateInit = DEFAULT_GATE_INIT,
+    exclude: Prefixes = (),
+    gate_encoder_heads: bool = False,
+    gate_decoder_input: bool = False,
+    gate_decoder_output: bool = False,
+) -> nn.Module:
+    """Put a :class:`~mrvae.hyper.layers.BetaGate` on the layers of ``model`` (see the module doc).
+
+    Each target module is replaced by :class:`~mrvae.hyper.layers.Gated` around it; its base
+    parameters stay the same ``Parameter`` objects, so build the optimizer *after*
+    converting. Eq. 7's choice is a sigmoid encoder gate and a ``sqrt(ReLU(1 - exp(x)))``
+    decoder gate; Appendix D uses sigmoid for both. Converting twice changes nothing.
+
+    Args:
+        model: the VAE; changed in place and returned.
+        beta_range: the training range ``[a, b]``; fixes the gates' input standardisation.
+        encoder: name (or names) of the submodules that form the encoder, e.g.
+            ``"encoder"`` or ``("enc", "fc_mu", "fc_logvar")``. Module order matters: the
+            encoder's heads are its last layers.
+        decoder: likewise for the decoder; its first and last layers are its input and output.
+        encoder_gate, decoder_gate: ``"sigmoid"`` or ``"sqrt"``.
+        init: ``"uniform"`` (the authors' ``U(-1, 1)``) or ``"open"``; see
+            :data:`~mrvae.hyper.layers.GateInit`.
+        exclude: names (or parents' names) of layers to leave plain on purpose, e.g.
+            ``("decoder.out",)``; they need not belong to either group.
+        gate_encoder_heads, gate_decoder_input, gate_decoder_output: also gate these layers
+            (the authors leave them plain).
+
+    Raises:
+        ValueError: a gateable layer lies in neither group (and is not excluded), an
+            ``exclude`` entry matches no submodule, or a gate or init name is unknown.
+    """
+    gates = {"encoder": encoder_gate, "decoder": decoder_gate}
+    for gate in gates.values():
+        gate_function(gate)
+    targets = gate_targets(model, encoder=encoder, decoder=decoder, exclude=exclude,
+                           gate_encoder_heads=gate_encoder_heads, gate_decoder_input=gate_decoder_input,
+                           gate_decoder_output=gate_decoder_output)
+    for name, group in targets:
+        parent_name, _, child_name = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        old = getattr(parent, child_name)
+        features, dim = {**GATEABLE, **NORMS}[type(old)](old)
+        reference = next(old.parameters(), None)
+        factory = {} if reference is None else {"device": reference.device, "dtype": reference.dtype}
+        gate = BetaGate(features, gates[group], beta_range, init=init, dim=dim, **factory)
+        setattr(parent, child_name, Gated(old, gate))
+    return model
+
+
+def count_parameters(model: nn.Module) -> dict[str, int]:
+    """Parameter counts: ``total``, ``hyper`` (the gates' ``w`` and ``c``) and ``base``."""
+    total = sum(p.numel() for p in model.parameters())
+    hyper = sum(gate.weight.numel() + gate.bias.numel() for gate in beta_gates(model))
+    return {"total": total, "hyper": hyper, "base": total - hyper}

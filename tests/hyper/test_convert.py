@@ -1,0 +1,158 @@
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+import mrvae
+from mrvae.hyper.convert import count_parameters, gate_targets
+from mrvae.hyper.layers import BetaGate, Gated, beta_gates
+
+EVERYWHERE = {"gate_encoder_heads": True, "gate_decoder_input": True, "gate_decoder_output": True}
+
+
+def _plain_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+
+
+def test_every_layer_is_gated_with_the_chosen_gates(plain_vae, beta_range) -> None:
+    n_plain = len(_plain_layers(plain_vae))
+    mrvae.convert(plain_vae, beta_range, encoder_gate="sigmoid", decoder_gate="sqrt", **EVERYWHERE)
+    assert len(beta_gates(plain_vae)) == n_plain
+    for name, module in plain_vae.named_modules():
+        if isinstance(module, BetaGate):
+            assert module.gate == ("sigmoid" if name.startswith("encoder") else "sqrt")
+
+
+def test_default_leaves_heads_and_decoder_ends_plain_as_the_authors_do(beta_range) -> None:
+    class Net(mrvae.VAE):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4), nn.ReLU())
+            self.mu, self.logvar = nn.Linear(4, 2), nn.Linear(4, 2)
+            self.decoder = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 6))
+
+    model = mrvae.convert(Net(), beta_range, encoder=("encoder", "mu", "logvar"))
+    gated = {n for n, m in model.named_modules() if isinstance(m, Gated)}
+    assert gated == {"encoder.0", "encoder.2", "decoder.2"}
+    assert count_parameters(model)["hyper"] == 2 * (5 + 4 + 5)
+
+
+def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                                         nn.Linear(4, 3), nn.LayerNorm(3), nn.Linear(3, 2))
+            self.decoder = nn.Sequential(nn.Linear(2, 2))
+
+    model = Net()
+    targets = gate_targets(model)
+    assert targets == [("encoder.1", "encoder"), ("encoder.5", "encoder")]
+    mrvae.convert(model, beta_range)
+    assert isinstance(model.encoder[1], Gated) and isinstance(model.encoder[1].inner, nn.BatchNorm2d)
+    assert type(model.encoder[0]) is nn.Conv2d and model.encoder[5].gate.dim == -1
+    assert gate_targets(model) == []  # converting again finds nothing left to gate
+
+
+def test_a_norm_of_another_size_is_not_taken_for_the_layers(beta_range) -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(4), nn.Linear(3, 2))
+            self.decoder = nn.Linear(2, 2)
+
+    assert gate_targets(Net()) == [("encoder.0", "encoder")]
+
+
+def test_gate_after_batchnorm_still_responds_to_a_shared_beta(beta_range) -> None:
+    """Before a BatchNorm a gate shared by the batch would be divided out; after it, it is not."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU())
+    holder = nn.Module()
+    holder.encoder, holder.head, holder.decoder = model, nn.Linear(27, 2), nn.Linear(1, 1)
+    mrvae.convert(holder, beta_range, encoder=("encoder", "head"))
+    assert isinstance(model[1], Gated)
+    x = torch.randn(8, 1, 5, 5)
+    with mrvae.beta_context(model, torch.full((8,), 0.01)):
+        low = model(x)
+    with mrvae.beta_context(model, torch.full((8,), 10.0)):
+        high = model(x)
+    assert (low - high).abs().max() > 1e-2
+
+
+def test_overhead_is_two_parameters_per_output_unit(plain_vae, beta_range) -> None:
+    before = count_parameters(plain_vae)["total"]
+    outs = sum(getattr(m, "out_features", getattr(m, "out_channels", 0)) for m in _plain_layers(plain_vae))
+    mrvae.convert(plain_vae, beta_range, **EVERYWHERE)
+    counts = count_parameters(plain_vae)
+    assert counts["base"] == before and counts["hyper"] == 2 * outs
+
+
+def test_base_weights_are_kept(plain_vae, beta_range) -> None:
+    before = {id(p): p.detach().clone() for p in plain_vae.parameters()}
+    mrvae.convert(plain_vae, beta_range, **EVERYWHERE)
+    base = [p for p in plain_vae.parameters() if id(p) in before]
+    assert len(base) == len(before)
+    for p in base:
+        assert torch.equal(p, before[id(p)])
+
+
+def test_fully_open_gates_reproduce_the_plain_model(plain_vae, beta_range, binary_images) -> None:
+    gated = mrvae.convert(copy.deepcopy(plain_vae), beta_range, **EVERYWHERE)
+    for gate in beta_gates(gated):
+        with torch.no_grad():
+            gate.weight.zero_()
+            gate.bias.fill_(50.0 if gate.gate == "sigmoid" else -50.0)
+    x = binary_images[:8]
+    torch.manual_seed(1)
+    plain_out = plain_vae(x, 0.7)
+    torch.manual_seed(1)
+    gated_out = gated(x, torch.linspace(0.01, 10, 8))  # β must not matter when every gate is 1
+    assert torch.allclose(plain_out["mu"], gated_out["mu"], atol=1e-6)
+    assert torch.allclose(plain_out["distortion"], gated_out["distortion"], atol=1e-4)
+
+
+def test_ungrouped_layers_are_reported_with_the_fix(beta_range) -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.enc = nn.Linear(2, 2)
+            self.head = nn.Linear(2, 2)
+
+    with pytest.raises(ValueError, match=r"\['enc', 'head'\].*encoder=\.\.\."):
+        mrvae.convert(Odd(), beta_range)
+    model = mrvae.convert(Odd(), beta_range, encoder=("enc",), decoder="head", **EVERYWHERE)
+    assert len(beta_gates(model)) == 2
+
+
+def test_converting_twice_changes_nothing(plain_vae, beta_range) -> None:
+    mrvae.convert(plain_vae, beta_range)
+    keys = set(plain_vae.state_dict())
+    mrvae.convert(plain_vae, beta_range)
+    assert set(plain_vae.state_dict()) == keys
+
+
+def test_bad_gate_name_is_rejected(plain_vae, beta_range) -> None:
+    with pytest.raises(ValueError, match="unknown gate"):
+        mrvae.convert(plain_vae, beta_range, decoder_gate="relu")
+
+
+def test_excluded_layers_stay_plain_and_need_no_group(beta_range) -> None:
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))
+            self.decoder = nn.Linear(2, 2)
+            self.head = nn.Linear(2, 2)
+
+    model = mrvae.convert(Odd(), beta_range, exclude=("head", "encoder.1"), **EVERYWHERE)
+    assert type(model.head) is nn.Linear and type(model.encoder[1]) is nn.Linear
+    assert isinstance(model.encoder[0], Gated) and isinstance(model.decoder, Gated)
+    assert count_parameters(model)["hyper"] == 2 * (3 + 2)
+
+
+def test_misspelt_exclusion_is_rejected(plain_vae, beta_range) -> None:
+    with pytest.raises(ValueError, match=r"exclude=\['decoder\.nope'\] matches no submodule"):
+        mrvae.convert(plain_vae, beta_range, exclude="decoder.nope")
+    assert not beta_gates(plain_vae)  # nothing was converted before the error

@@ -1,0 +1,151 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from mrvae.hyper.gates import BetaRange
+from mrvae.hyper.layers import (BetaGate, Gated, GatedConv2d, GatedConvTranspose2d, GatedLinear, beta_context,
+                                beta_gates, hyper_parameters)
+
+R = BetaRange(0.01, 10.0)
+
+
+def _layers():
+    return [
+        (GatedLinear(5, 3, gate="sigmoid", beta_range=R), torch.randn(4, 5), 3),
+        (GatedLinear(5, 3, gate="sqrt", beta_range=R), torch.randn(4, 7, 5), 3),
+        (GatedConv2d(2, 3, 3, padding=1, gate="sigmoid", beta_range=R), torch.randn(4, 2, 6, 6), 3),
+        (GatedConvTranspose2d(2, 3, 4, stride=2, padding=1, gate="sqrt", beta_range=R), torch.randn(4, 2, 3, 3), 3),
+    ]
+
+
+@pytest.mark.parametrize("layer, x, out", _layers())
+def test_exactly_two_extra_parameters_per_output_unit(layer, x, out) -> None:
+    plain = sum(p.numel() for p in layer.inner.parameters())
+    assert sum(p.numel() for p in layer.parameters()) - plain == 2 * out
+    assert sum(p.numel() for p in hyper_parameters(layer)) == 2 * out
+
+
+@pytest.mark.parametrize("layer, x, out", _layers())
+def test_output_is_preactivation_times_per_example_gate(layer, x, out) -> None:
+    beta = torch.tensor([0.01, 0.1, 1.0, 10.0])
+    with torch.no_grad():
+        layer.gate.weight.normal_()
+    y = layer(x, beta)
+    gates = layer.gate.gate_values(beta)
+    shape = (4, *([1] * (y.dim() - 2)), out) if isinstance(layer, GatedLinear) else (4, out, 1, 1)
+    assert torch.allclose(y, layer.inner(x) * gates.view(shape), atol=1e-6)
+    # different β → different outputs for the same input
+    assert not torch.allclose(y[0], layer(x[:1], 10.0)[0])
+
+
+@pytest.mark.parametrize("layer, x, out", _layers())
+def test_gradients_reach_hypernetwork(layer, x, out) -> None:
+    with torch.no_grad():
+        layer.gate.weight.fill_(0.3)
+    layer(x, torch.tensor([0.02, 0.2, 2.0, 8.0])).square().sum().backward()
+    assert layer.gate.weight.grad.abs().sum() > 0 and layer.gate.bias.grad.abs().sum() > 0
+
+
+def test_gradcheck_through_gated_linear() -> None:
+    layer = GatedLinear(3, 2, gate="sqrt", beta_range=R).double()
+    with torch.no_grad():
+        layer.gate.weight.copy_(torch.tensor([0.5, -0.7], dtype=torch.float64))
+    x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor([0.05, 0.5, 1.0, 5.0], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda inp: layer(inp, beta), (x,))
+
+
+def test_gradcheck_through_the_gate_parameters() -> None:
+    gate = BetaGate(3, "sigmoid", R, init="uniform", dim=1).double()
+    x = torch.randn(4, 3, 2, 2, dtype=torch.float64)
+    beta = torch.tensor([0.05, 0.5, 1.0, 5.0], dtype=torch.float64)
+
+    def through(w: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return torch.func.functional_call(gate, {"weight": w, "bias": c}, (x, beta))
+
+    w, c = (gate.weight.detach().clone().requires_grad_(), gate.bias.detach().clone().requires_grad_())
+    assert torch.autograd.gradcheck(through, (w, c))
+
+
+def test_gate_after_a_norm_scales_each_channel_by_its_gate() -> None:
+    torch.manual_seed(0)
+    block = Gated(nn.BatchNorm2d(3), BetaGate(3, "sigmoid", R, init="uniform"))
+    x = torch.randn(8, 3, 4, 4)
+    beta = torch.full((8,), 0.3)
+    normalised = block.inner(x)
+    assert torch.allclose(block(x, beta), normalised * block.gate.gate_values(beta)[:, :, None, None])
+
+
+def test_uniform_init_responds_to_beta_and_never_starts_closed() -> None:
+    torch.manual_seed(0)
+    nu_edges = torch.tensor([-math.sqrt(3.0), math.sqrt(3.0)])
+    sigmoid = BetaGate(256, "sigmoid", R, init="uniform")
+    sqrt = BetaGate(256, "sqrt", R, init="uniform")
+    for gate in (sigmoid, sqrt):
+        values = gate.values(nu_edges)
+        assert (values[0] - values[1]).abs().mean() > 0.05  # it responds to β from step 0
+        assert bool((values > 0).all())  # no gate starts closed anywhere on the range
+    assert sigmoid.weight.abs().max() <= 1 and sigmoid.bias.abs().max() <= 1
+
+
+def test_open_init_is_beta_independent() -> None:
+    gate = BetaGate(4, "sqrt", R, init="open")
+    values = gate.values(torch.tensor([-1.7, 0.0, 1.7]))
+    assert torch.allclose(values, values[:1].expand(3, -1)) and bool((values > 0.9).all())
+
+
+def test_unknown_init_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown gate init 'zeros'.*open"):
+        BetaGate(2, init="zeros")  # type: ignore[arg-type]
+
+
+def test_context_supplies_beta_and_is_restored() -> None:
+    model = nn.Sequential(GatedLinear(2, 2, beta_range=R), nn.ReLU(), GatedLinear(2, 1, beta_range=R))
+    x = torch.randn(3, 2)
+    beta = torch.tensor([0.1, 1.0, 5.0])
+    with beta_context(model, beta):
+        y = model(x)
+    assert all(gate.context_nu is None for gate in beta_gates(model))
+    manual = model[2](torch.relu(model[0](x, beta)), beta)
+    assert torch.allclose(y, manual)
+
+
+def test_context_computes_nu_once_per_range() -> None:
+    model = nn.Sequential(GatedLinear(2, 2, beta_range=R), GatedLinear(2, 2, beta_range=R),
+                          GatedLinear(2, 2, beta_range=BetaRange(0.1, 1.0)))
+    with beta_context(model, torch.tensor([0.5, 2.0])):
+        nus = [gate.context_nu for gate in beta_gates(model)]
+        assert nus[0] is nus[1] and nus[2] is not nus[0]
+        assert not torch.allclose(nus[0], nus[2])
+
+
+def test_missing_beta_names_the_fix() -> None:
+    with pytest.raises(ValueError, match="beta_context"):
+        GatedLinear(2, 2)(torch.randn(3, 2))
+
+
+def test_context_beta_of_wrong_size_is_rejected() -> None:
+    layer = GatedLinear(2, 2)
+    with beta_context(layer, torch.ones(5)), pytest.raises(ValueError, match="one β per example"):
+        layer(torch.randn(3, 2))
+
+
+def test_unbatched_input_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unsqueeze"):
+        BetaGate(5)(torch.randn(5), 1.0)
+
+
+def test_wrong_feature_count_names_both() -> None:
+    with pytest.raises(ValueError, match=r"3 features along dim 1.*\(2, 4, 5, 5\)"):
+        BetaGate(3)(torch.randn(2, 4, 5, 5), 1.0)
+
+
+def test_beta_range_survives_a_state_dict_round_trip() -> None:
+    a = GatedLinear(2, 2, beta_range=BetaRange(0.001, 100.0))
+    b = GatedLinear(2, 2, beta_range=BetaRange(0.01, 10.0))
+    b.load_state_dict(a.state_dict())
+    assert b.gate.beta_range.low == pytest.approx(0.001) and b.gate.beta_range.high == pytest.approx(100.0)
+    x = torch.randn(2, 2)
+    assert torch.equal(a(x, 3.0), b(x, 3.0))
