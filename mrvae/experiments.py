@@ -17,10 +17,11 @@ import dataclasses
 import hashlib
 import json
 import math
+import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -33,11 +34,12 @@ from .hyper.gates import BetaRange
 from .model import VAE
 from .objective import Likelihood
 from .sweep import train_sweep
-from .train import AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, TrainResult, train
+from .train import (DEFAULT_HYPER_LR_MULTIPLIER, AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig,
+                    TrainResult, train)
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "image_profile", "train_image_experiments",
+    "TrainedModels", "baseline_betas", "image_profile", "is_monotone", "response_metrics", "train_image_experiments",
     "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
 ]
 
@@ -49,6 +51,8 @@ DATA_SHAPES: dict[str, tuple[int, int, int]] = {
 BINARY_DATASETS = ("binary_mnist", "omniglot")
 #: The range [a, b] the paper samples β from for images (Section 5.2).
 PAPER_BETA_RANGE = BetaRange(0.01, 10.0)
+#: The authors' latent sizes where they differ from the data shape's default (SVHN: 32).
+PAPER_LATENT_BY_DATASET: dict[str, int] = {"svhn": 32}
 #: Gaussian decoder variance for RGB data: distortion = ½‖x − mean‖²/σ² = summed squared error.
 RGB_SIGMA2 = 0.5
 
@@ -76,8 +80,8 @@ def _check_dataset(dataset: str) -> None:
 class ImageExperiment:
     """A dataset, an architecture and one training budget, shared by the MR-VAE and β-VAEs.
 
-    The defaults are the paper's (Chadebec et al. 2022 set-up): full width, 200 epochs,
-    batch 128, Adam at 1e-3 with a 10-epoch linear warm-up then cosine decay.
+    The defaults are the paper's: full width, 200 epochs, batch 128, Adam at 1e-3 with a
+    10-epoch linear warm-up then cosine decay.
 
     Args:
         dataset: a key of :data:`DATA_SHAPES`.
@@ -87,6 +91,8 @@ class ImageExperiment:
         train_images, test_images: fixed-seed subset sizes, ``None`` for the whole split.
         kl_warmup_fraction: the annealed β-VAEs raise β linearly over this fraction of
             all training steps.
+        hyper_lr_multiplier: the MR-VAE's gates train at ``lr`` times this (an MR-VAE-only
+            setting: it is not part of :attr:`key`, so the β-VAEs are shared across values).
     """
 
     dataset: str
@@ -102,6 +108,7 @@ class ImageExperiment:
     cosine_decay: bool = True
     kl_warmup_fraction: float = 0.1
     seed: int = 0
+    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
 
     def __post_init__(self) -> None:
         _check_dataset(self.dataset)
@@ -122,19 +129,26 @@ class ImageExperiment:
     def key(self) -> str:
         """``tag`` plus a hash of every setting: the run-directory name, so a model trained
         with other settings (e.g. another subset size) is never resumed by mistake."""
-        digest = hashlib.sha256(json.dumps(dataclasses.asdict(self), sort_keys=True).encode()).hexdigest()
+        settings = dataclasses.asdict(self)
+        settings.pop("hyper_lr_multiplier")
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         return f"{self.tag}-{digest[:8]}"
 
     def architecture(self) -> ArchitectureConfig:
-        return ArchitectureConfig(self.kind, DATA_SHAPES[self.dataset], self.latent_dim, self.width)
+        latent = self.latent_dim if self.latent_dim is not None else PAPER_LATENT_BY_DATASET.get(self.dataset)
+        return ArchitectureConfig(self.kind, DATA_SHAPES[self.dataset], latent, self.width)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=2)
+                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=2,
+                           hyper_lr_multiplier=self.hyper_lr_multiplier)
+
+    def steps(self, train_size: int) -> int:
+        """Adam steps per model on ``train_size`` images: epochs × batches per epoch."""
+        return self.epochs * math.ceil(train_size / self.batch_size)
 
     def kl_warmup_steps(self, train_size: int) -> int:
-        steps = self.epochs * math.ceil(train_size / self.batch_size)
-        return max(1, round(self.kl_warmup_fraction * steps))
+        return max(1, round(self.kl_warmup_fraction * self.steps(train_size)))
 
 
 @dataclass(frozen=True)
@@ -178,17 +192,23 @@ def fit_mr_vae(
     run_dir: Path | None = None,
     device: torch.device | str | None = None,
     log: Callable[[str], None] = print,
+    on_epoch: Callable[[int, VAE], None] | None = None,
 ) -> tuple[VAE, TrainResult]:
-    """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example."""
+    """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example.
+
+    ``on_epoch(epoch, model)`` runs after every epoch trained here (see :func:`mrvae.train`).
+    """
     placement = placement or GatePlacement()
     torch.manual_seed(exp.seed)
     model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
     checkpoint = None
     if run_dir is not None:
-        gates = f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}"
-        checkpoint = run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}"
+        gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
+                 f"-x{exp.hyper_lr_multiplier:g}")
+        excluded = "-".join(placement.exclude)
+        checkpoint = run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
-                   checkpoint_dir=checkpoint, transform=data.transform, log=log)
+                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch)
     return model, result
 
 
@@ -262,41 +282,104 @@ def compare_at_betas(
     return rows
 
 
+def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
+    """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
+    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:]))
+
+
+def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
+                     rows_annealed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
+
+    Args:
+        curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
+        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep.
+
+    Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
+    within 1%); ``median_gap`` and ``worst_gap``, each ``{"constant", "annealed"}``, of the
+    relative gap in D + βR; and whether each β-VAE sweep is monotone in rate.
+    """
+    rates = [point["rate"] for point in curve]
+    gaps = {"constant": [r["gap"] for r in rows_constant], "annealed": [r["gap"] for r in rows_annealed]}
+    return {
+        "rate_ratio": rates[0] / max(rates[-1], 1e-12),
+        "rate_at_a": rates[0], "rate_at_b": rates[-1],
+        "monotone": is_monotone(rates),
+        "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
+        "worst_gap": {k: max(v) for k, v in gaps.items()},
+        "beta_vae_monotone": {"constant": is_monotone([r["rate"] for r in rows_constant]),
+                              "annealed": is_monotone([r["rate"] for r in rows_annealed])},
+    }
+
+
 @dataclass(frozen=True)
 class ImageProfile:
-    """How big the image notebooks run: which datasets, widths, subsets and epochs."""
+    """How big the image notebooks run: which datasets, and each panel's :class:`ImageExperiment`.
+
+    ``base`` holds the settings every panel shares (any :class:`ImageExperiment` field but
+    ``dataset`` and ``kind``); ``overrides`` replaces some of them per dataset, per kind or per
+    ``(dataset, kind)`` panel, looked up in that order, so the last wins.
+    """
 
     datasets: tuple[str, ...]
-    conv_width: float
-    resnet_width: float
-    train_images: int | None
-    test_images: int | None
-    epochs: int
-    lr_warmup_epochs: int
-    batched: bool
-    #: per-dataset training-set sizes that replace ``train_images`` (the costly 64x64 data).
-    train_images_for: tuple[tuple[str, int], ...] = ()
+    base: Mapping[str, Any]
+    overrides: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
+    batched: bool = False
+    #: The panel trained first, and the one the book's learning study uses (Figure 1).
+    headline: tuple[str, str] = ("binary_mnist", "resnet")
+
+    def __post_init__(self) -> None:
+        for key in self.overrides:
+            if key not in DATA_SHAPES and key not in ("conv", "resnet") and not (
+                    isinstance(key, tuple) and len(key) == 2 and key[0] in DATA_SHAPES):
+                raise ValueError(f"override key {key!r} is not a dataset, a kind or a (dataset, kind) pair")
+        for dataset in self.datasets:
+            for kind in ("conv", "resnet"):
+                self.experiment(dataset, kind)  # validates every panel's settings up front
 
     def experiment(self, dataset: str, kind: Literal["conv", "resnet"], seed: int = 0) -> ImageExperiment:
         """The :class:`ImageExperiment` for ``dataset`` and ``kind`` under this profile."""
-        width = self.conv_width if kind == "conv" else self.resnet_width
-        train_images = dict(self.train_images_for).get(dataset, self.train_images)
-        return ImageExperiment(dataset, kind, width=width, train_images=train_images,
-                               test_images=self.test_images, epochs=self.epochs,
-                               lr_warmup_epochs=self.lr_warmup_epochs, seed=seed)
+        settings = dict(self.base)
+        for key in (dataset, kind, (dataset, kind)):
+            settings.update(self.overrides.get(key, {}))
+        return ImageExperiment(dataset, kind, **{**settings, "seed": seed})
 
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready settings, with the overrides' tuple keys written ``dataset/kind``."""
+        overrides = {"/".join(k) if isinstance(k, tuple) else k: dict(v) for k, v in self.overrides.items()}
+        return {"datasets": list(self.datasets), "base": dict(self.base), "overrides": overrides,
+                "batched": self.batched}
+
+
+_28 = ("binary_mnist", "omniglot")
+_RGB = ("cifar10", "svhn", "celeba64")
 
 #: Settings of the image notebooks (Figures 1, 5, 6, 7 and Section 5.3), shared so that every
 #: notebook builds the same experiments and reuses the same cached models.
 IMAGE_PROFILES: dict[str, ImageProfile] = {
-    # CPU / CI: narrow networks, small subsets, a few epochs. SVHN has no offline copy.
-    "quick": ImageProfile(datasets=("binary_mnist", "omniglot", "cifar10", "svhn", "celeba64"),
-                          conv_width=1 / 16, resnet_width=1 / 8, train_images=2000, test_images=500,
-                          epochs=4, lr_warmup_epochs=1, batched=False, train_images_for=(("celeba64", 1000),)),
-    # The paper's set-up (Chadebec et al. 2022 networks): full width and data, 200 epochs, a GPU.
-    "paper": ImageProfile(datasets=("binary_mnist", "omniglot", "cifar10", "svhn", "celeba64"),
-                          conv_width=1.0, resnet_width=1.0, train_images=None, test_images=None,
-                          epochs=200, lr_warmup_epochs=10, batched=True),
+    # CI on 2 CPU cores. The 28x28 panels: 8,000 training images, batch 64, 8 epochs = 1,000
+    # Adam steps per model at lr 3e-3 (1e-3 left the MR-VAE and the β-VAEs far from their
+    # curves at this budget); conv nets at 1/8 and ResNets at 1/4 of the paper's widths. The
+    # RGB panels cost 3-15x more per step, so they get 2,000 images (CelebA 1,000) and 4
+    # epochs at narrower widths: 125 and 63 steps, which the book says beside the figure.
+    "quick": ImageProfile(
+        datasets=_28 + _RGB,
+        base={"train_images": 8000, "test_images": 1000, "epochs": 8, "batch_size": 64, "lr": 3e-3,
+              "lr_warmup_epochs": 1},
+        overrides={"conv": {"width": 1 / 8}, "resnet": {"width": 1 / 4},
+                   **{d: {"train_images": 2000, "test_images": 500, "epochs": 4} for d in _RGB},
+                   ("cifar10", "conv"): {"width": 1 / 16}, ("svhn", "conv"): {"width": 1 / 16},
+                   ("celeba64", "conv"): {"width": 1 / 16, "train_images": 1000},
+                   ("cifar10", "resnet"): {"width": 1 / 8}, ("svhn", "resnet"): {"width": 1 / 8},
+                   ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}}),
+    # A long CPU run of the 28x28 panels: the paper's full-width networks on the full training
+    # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
+    "cpu": ImageProfile(
+        datasets=_28,
+        base={"width": 1.0, "epochs": 6, "batch_size": 128, "lr": 1e-3, "lr_warmup_epochs": 1},
+        overrides={"conv": {"epochs": 1, "lr_warmup_epochs": 0}}),
+    # The paper's set-up: full width and data, 200 epochs, a GPU.
+    "paper": ImageProfile(datasets=_28 + _RGB, base={}, batched=True),
 }
 
 
@@ -338,14 +421,17 @@ def train_image_experiments(
     panels: dict[tuple[str, str], TrainedModels] = {}
     not_run: dict[str, str] = {}
     quiet: Callable[[str], None] = lambda line: None  # noqa: E731
-    for dataset in datasets or profile.datasets:
+    order = list(datasets or profile.datasets)
+    if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
+        order.insert(0, order.pop(order.index(profile.headline[0])))
+    for dataset in order:
         try:
             data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
         except DatasetNotFoundError as error:
             not_run[dataset] = str(error).splitlines()[0]
             log(f"{dataset}: not run ({not_run[dataset]})")
             continue
-        for kind in kinds:
+        for kind in sorted(kinds, key=lambda k: k != profile.headline[1]):
             exp = profile.experiment(dataset, kind, seed)
             started = time.perf_counter()
             mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=quiet)

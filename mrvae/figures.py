@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .data import data_roots
+
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_KEYS = ("figure", "notebook", "profile", "data", "metrics", "provenance")
@@ -59,7 +61,29 @@ def provenance(*, seed: int, config: Any, device: torch.device, wall_seconds: fl
     }
 
 
+def machine_paths() -> list[tuple[str, str]]:
+    """``(absolute prefix, placeholder)`` pairs that figure JSON must not contain: the data
+    roots become ``<data root>`` and the checkout ``<repo>``, so committed files name data
+    files relative to the data root and never a machine's directories."""
+    pairs = [(str(root), "<data root>") for root in data_roots()]
+    pairs.append((str(REPO_ROOT.resolve()), "<repo>"))
+    pairs.append((str(Path.home()), "~"))
+    return sorted(pairs, key=lambda pair: -len(pair[0]))  # longest first: nested roots
+
+
+def relative_to_roots(text: str) -> str:
+    """``text`` with every machine path of :func:`machine_paths` replaced by its placeholder."""
+    for prefix, placeholder in machine_paths():
+        if len(prefix) > 1:
+            text = text.replace(prefix, placeholder)
+    return text
+
+
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, str):
+        return relative_to_roots(value)
+    if isinstance(value, Path):
+        return relative_to_roots(str(value))
     if is_dataclass(value) and not isinstance(value, type):
         return {"type": type(value).__name__, **_jsonable(asdict(value))}
     if isinstance(value, dict):

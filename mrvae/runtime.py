@@ -61,17 +61,42 @@ RUN_DIR_ENV_VAR = "MRVAE_RUN_DIR"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+#: Package files (or folders) whose code decides what a trained model is: its data, network,
+#: objective, optimiser and training loop. Cached models are keyed by these only.
+TRAINING_SOURCES: tuple[str, ...] = (
+    "_compat.py", "architectures.py", "data.py", "datasets.py", "dsprites.py", "experiments.py", "fid.py",
+    "hyper", "linear.py", "model.py", "models.py", "objective.py", "sweep.py", "tcvae.py", "train.py",
+)
+#: Files that only evaluate, plot, time or report: editing them keeps every cached model.
+REPORTING_SOURCES: tuple[str, ...] = (
+    "__init__.py", "benchmark.py", "disentanglement.py", "evaluate.py", "figures.py", "plots.py", "runtime.py",
+)
+
+
+def _is_listed(relative: str, listed: tuple[str, ...]) -> bool:
+    return any(relative == entry or relative.startswith(entry + "/") for entry in listed)
+
+
+def unclassified_sources() -> list[str]:
+    """Package files in neither list (a test keeps this empty, so new modules get classified)."""
+    files = [p.relative_to(_PACKAGE_DIR).as_posix() for p in _PACKAGE_DIR.rglob("*.py")]
+    return sorted(f for f in files if not _is_listed(f, TRAINING_SOURCES + REPORTING_SOURCES))
+
+
 @functools.lru_cache(maxsize=1)
 def source_digest() -> str:
-    """First 10 hex digits of a hash over the ``mrvae`` package's source files.
+    """First 10 hex digits of a hash over the package files that affect training.
 
-    Part of every run directory, so checkpoints written by other code are never
-    resumed: change the package and the next run trains afresh.
+    Part of every run directory, so checkpoints written by other training code are never
+    resumed, while a change to plotting or evaluation code reuses them
+    (:data:`TRAINING_SOURCES` / :data:`REPORTING_SOURCES`).
     """
     digest = hashlib.sha256()
     for path in sorted(_PACKAGE_DIR.rglob("*.py")):
-        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
-        digest.update(path.read_bytes())
+        relative = path.relative_to(_PACKAGE_DIR).as_posix()
+        if _is_listed(relative, TRAINING_SOURCES):
+            digest.update(relative.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
 

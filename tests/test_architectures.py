@@ -156,9 +156,9 @@ def test_open_gates_reproduce_the_plain_model(kind: str, shape: tuple[int, int, 
 
 
 @pytest.mark.parametrize("kind", ["conv", "resnet"])
-def test_a_new_mr_vae_already_responds_to_beta(kind: str) -> None:
+def test_the_authors_init_responds_to_beta_from_the_start(kind: str) -> None:
     torch.manual_seed(0)
-    model = build_mr_vae(small(kind, (1, 28, 28)), None, RANGE).train()
+    model = build_mr_vae(small(kind, (1, 28, 28)), None, RANGE, GatePlacement(init="uniform")).train()
     x = torch.rand(8, 1, 28, 28)
     # one β for the whole batch: a gate before the BatchNorm would be divided out here
     assert not torch.allclose(model.encode_mean(x, 0.01), model.encode_mean(x, 10.0), atol=1e-3)

@@ -44,13 +44,43 @@ def test_likelihoods_follow_the_data() -> None:
 
 def test_profiles_give_matching_experiments() -> None:
     quick = image_profile("quick")
-    assert quick.experiment("cifar10", "conv").width == quick.conv_width
-    assert quick.experiment("celeba64", "resnet").train_images == dict(quick.train_images_for)["celeba64"]
+    assert quick.experiment("binary_mnist", "conv").width == 1 / 8
+    assert quick.experiment("celeba64", "resnet").train_images == 1000  # (dataset, kind) wins
+    assert quick.experiment("cifar10", "resnet").train_images == 2000  # dataset over base
+    for dataset in ("binary_mnist", "omniglot"):
+        for kind in ("conv", "resnet"):
+            exp = quick.experiment(dataset, kind)
+            assert exp.steps(exp.train_images) >= 1000  # the 28x28 panels' budget (issue 8)
+    assert quick.experiment("svhn", "conv").architecture().latent == 32  # the authors' SVHN latent
     paper = IMAGE_PROFILES["paper"].experiment("binary_mnist", "resnet")
     assert (paper.epochs, paper.batch_size, paper.lr, paper.lr_warmup_epochs, paper.cosine_decay) == \
         (200, 128, 1e-3, 10, True)
     with pytest.raises(ValueError, match="choose one of"):
         image_profile("huge")
+
+
+def test_a_bad_override_key_is_refused() -> None:
+    from mrvae.experiments import ImageProfile
+
+    with pytest.raises(ValueError, match="not a dataset, a kind"):
+        ImageProfile(datasets=("omniglot",), base={}, overrides={"mlp": {"width": 1.0}})
+    with pytest.raises(TypeError):
+        ImageProfile(datasets=("omniglot",), base={"widht": 1.0})
+
+
+def test_response_metrics_sanity_bands() -> None:
+    from mrvae.experiments import is_monotone, response_metrics
+
+    grid = [0.01 * 10 ** (3 * i / 19) for i in range(20)]
+    learned = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b)} for b in grid]
+    flat = [{"beta": b, "rate": 20.0} for b in grid]
+    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "gap": g} for b, g in zip(grid[::2], [0.01] * 9 + [0.2])]
+    good = response_metrics(learned, rows, rows)
+    assert good["rate_ratio"] > 10 and good["monotone"] and good["beta_vae_monotone"]["constant"]
+    assert good["median_gap"]["constant"] == pytest.approx(0.01) and good["worst_gap"]["annealed"] == 0.2
+    useless = response_metrics(flat, rows, rows)
+    assert useless["rate_ratio"] == pytest.approx(1.0)
+    assert is_monotone([10.0, 10.05, 9.0]) and not is_monotone([10.0, 10.2, 9.0])
 
 
 def test_kl_warmup_covers_the_stated_fraction_of_training() -> None:

@@ -36,7 +36,7 @@ DEFAULT_BETA_RANGE = BetaRange(0.01, 10.0)
 GateInit = Literal["open", "uniform"]
 GATE_INITS: tuple[str, ...] = ("open", "uniform")
 #: Chosen by measurement: see the book's "Learning the β response" study.
-DEFAULT_GATE_INIT: GateInit = "uniform"
+DEFAULT_GATE_INIT: GateInit = "open"
 #: ``|nu| <= sqrt(3)`` on the training range.
 _NU_BOUND = math.sqrt(3.0)
 

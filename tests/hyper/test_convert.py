@@ -71,7 +71,7 @@ def test_gate_after_batchnorm_still_responds_to_a_shared_beta(beta_range) -> Non
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU())
     holder = nn.Module()
     holder.encoder, holder.head, holder.decoder = model, nn.Linear(27, 2), nn.Linear(1, 1)
-    mrvae.convert(holder, beta_range, encoder=("encoder", "head"))
+    mrvae.convert(holder, beta_range, encoder=("encoder", "head"), init="uniform")
     assert isinstance(model[1], Gated)
     x = torch.randn(8, 1, 5, 5)
     with mrvae.beta_context(model, torch.full((8,), 0.01)):
