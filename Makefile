@@ -6,7 +6,7 @@ PROFILE ?= quick
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv notebooks figures book test refresh-references clean clean-runs lint
+.PHONY: venv notebooks figures book test refresh-references cpu-profile clean clean-runs lint
 
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
 # "python3" kernelspec into the venv; --check-kernel fails early if papermill would
@@ -40,6 +40,12 @@ test: $(STAMP)
 
 refresh-references: $(STAMP)
 	$(VPY) scripts/run_notebooks.py --profile quick --out-dir tests/notebooks
+
+# One panel of the `cpu` profile (full-width networks, full data; about 70-90 min on 2 cores):
+#   make cpu-profile PANEL="binary_mnist resnet"
+PANEL ?= binary_mnist resnet
+cpu-profile: $(STAMP)
+	$(VPY) scripts/run_cpu_profile.py $(PANEL)
 
 clean:
 	rm -rf _build book/executed

@@ -29,7 +29,7 @@ from torch import Tensor
 from .architectures import ArchitectureConfig, GatePlacement, build_mr_vae, build_vae
 from .data import DatasetNotFoundError
 from .datasets import dynamic_binarize, load_dataset, subset
-from .evaluate import evaluate
+from .evaluate import evaluate, rate_distortion_curve
 from .hyper.gates import BetaRange
 from .model import VAE
 from .objective import Likelihood
@@ -39,7 +39,7 @@ from .train import (DEFAULT_HYPER_LR_MULTIPLIER, AnnealedBeta, ConstantBeta, Mul
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "image_profile", "is_monotone", "response_metrics", "train_image_experiments",
+    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "is_monotone", "response_metrics", "train_image_experiments",
     "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
 ]
 
@@ -183,6 +183,14 @@ def _device(device: torch.device | str | None) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
+def mr_vae_checkpoint(exp: ImageExperiment, beta_range: BetaRange, placement: GatePlacement, run_dir: Path) -> Path:
+    """The folder :func:`fit_mr_vae` checkpoints one MR-VAE variant in."""
+    gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
+             f"-x{exp.hyper_lr_multiplier:g}")
+    excluded = "-".join(placement.exclude)
+    return run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
+
+
 def fit_mr_vae(
     exp: ImageExperiment,
     data: ExperimentData,
@@ -201,12 +209,7 @@ def fit_mr_vae(
     placement = placement or GatePlacement()
     torch.manual_seed(exp.seed)
     model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
-    checkpoint = None
-    if run_dir is not None:
-        gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
-                 f"-x{exp.hyper_lr_multiplier:g}")
-        excluded = "-".join(placement.exclude)
-        checkpoint = run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
+    checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
                    checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch)
     return model, result
@@ -282,6 +285,51 @@ def compare_at_betas(
     return rows
 
 
+def response_learning_curve(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    references: Mapping[float, VAE],
+    *,
+    placement: GatePlacement | None = None,
+    beta_range: BetaRange = PAPER_BETA_RANGE,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+) -> tuple[VAE, list[dict[str, float]]]:
+    """Train one MR-VAE and measure, before training and after every epoch, how far it has
+    learned its β response: the rate span ``R(a)/R(b)`` and the mean relative gap in
+    ``D + βR`` to ``references`` (trained β-VAEs keyed by β) on the test set.
+
+    Returns the model and one record per epoch (``epoch``, ``step``, ``rate_ratio``,
+    ``mean_gap``). With ``run_dir`` the records are kept beside the checkpoint, so a finished
+    run is loaded, not retrained. Evaluation forks the random state: the model trained is the
+    one :func:`fit_mr_vae` trains.
+    """
+    placement = placement or GatePlacement()
+    reference_loss = {b: evaluate(m, data.test, b, seed=seed)["loss"] for b, m in sorted(references.items())}
+    steps_per_epoch = math.ceil(data.train.shape[0] / exp.batch_size)
+    records: list[dict[str, float]] = []
+
+    def record(epoch: int, model: VAE) -> None:
+        rates = [evaluate(model, data.test, b, seed=seed)["rate"] for b in (beta_range.low, beta_range.high)]
+        gaps = [(evaluate(model, data.test, b, seed=seed)["loss"] - ref) / abs(ref) for b, ref in reference_loss.items()]
+        records.append({"epoch": float(epoch), "step": float(epoch * steps_per_epoch),
+                        "rate_ratio": rates[0] / max(rates[1], 1e-12), "mean_gap": statistics.fmean(gaps)})
+
+    saved = mr_vae_checkpoint(exp, beta_range, placement, run_dir) / "learning_curve.json" if run_dir else None
+    model, _ = fit_mr_vae(exp, data, beta_range=beta_range, placement=placement, run_dir=run_dir, device=device,
+                          log=lambda line: None, on_epoch=record)
+    if saved is not None:
+        if records and records[0]["epoch"] == 0:
+            saved.write_text(json.dumps(records))
+        elif saved.exists():
+            records = json.loads(saved.read_text())
+    if not records or records[-1]["epoch"] != exp.epochs:
+        raise RuntimeError(f"no complete learning curve for {exp.tag}; delete {saved.parent if saved else 'the run'} "
+                           f"and run again")
+    return model, records
+
+
 def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
     """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
     return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:]))
@@ -310,6 +358,30 @@ def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequen
         "beta_vae_monotone": {"constant": is_monotone([r["rate"] for r in rows_constant]),
                               "annealed": is_monotone([r["rate"] for r in rows_annealed])},
     }
+
+
+def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
+    """Table 2's number: the lowest single-sample negative ELBO, ``D + R`` (β = 1), over β."""
+    return min(point["distortion"] + point["rate"] for point in curve)
+
+
+def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE], test: Tensor, *,
+                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0) -> dict[str, Any]:
+    """Everything a rate–distortion panel shows and claims, on ``test``.
+
+    ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
+    per-β comparison with each sweep (:func:`compare_at_betas`); ``response``:
+    :func:`response_metrics`; ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of
+    each sweep (over its β-VAEs, each evaluated at its own β).
+    """
+    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed)
+    mr_points: dict[float, dict[str, float]] = {}
+    rows_constant = compare_at_betas(mr_vae, dict(constant), test, seed=seed, mr_points=mr_points)
+    rows_annealed = compare_at_betas(mr_vae, dict(annealed), test, seed=seed, mr_points=mr_points)
+    return {"curve": curve, "rows_constant": rows_constant, "rows_annealed": rows_annealed,
+            "response": response_metrics(curve, rows_constant, rows_annealed),
+            "best_test_elbo": {"mr_vae": best_test_elbo(curve), "constant": best_test_elbo(rows_constant),
+                               "annealed": best_test_elbo(rows_annealed)}}
 
 
 @dataclass(frozen=True)
@@ -376,7 +448,9 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
     # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
     "cpu": ImageProfile(
         datasets=_28,
-        base={"width": 1.0, "epochs": 6, "batch_size": 128, "lr": 1e-3, "lr_warmup_epochs": 1},
+        # ResNet: 4 epochs (1,564 steps; about 70 min per panel). Conv: 0.65 s per step, so 1
+        # epoch (391 steps; about 90 min). lr 1e-3: at full width 3e-3 collapsed the posterior.
+        base={"width": 1.0, "epochs": 4, "batch_size": 128, "lr": 1e-3, "lr_warmup_epochs": 1},
         overrides={"conv": {"epochs": 1, "lr_warmup_epochs": 0}}),
     # The paper's set-up: full width and data, 200 epochs, a GPU.
     "paper": ImageProfile(datasets=_28 + _RGB, base={}, batched=True),

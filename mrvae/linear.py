@@ -317,16 +317,23 @@ class LinearVAE(VAE):
         self.register_buffer("data_mean", torch.zeros(data_dim, dtype=dtype) if mean is None
                              else mean.to(dtype or torch.get_default_dtype()))
 
-    def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt") -> "LinearVAE":
+    def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt",
+                   variance_gate: str = "sigmoid") -> "LinearVAE":
         """Convert in place to an MR-VAE and return ``self``.
 
         Every factor gets a gate (Eq. 6 on each layer, as in Theorem 1), so the heads and the
-        decoder's ends are gated too; gates start open and β-independent (``init="open"``),
-        which the exact-expectation trainer moves quickly.
+        decoder's ends are gated too: ``encoder_gate`` on the mean's factors E1, E2,
+        ``variance_gate`` on the variance's factors C1, C2 (a sqrt gate there could close and
+        send log C to -inf), ``decoder_gate`` on D1, D2. Gates start open and β-independent
+        (``init="open"``), which the exact-expectation trainer moves quickly.
         """
-        convert(self, beta_range, encoder="encoder", decoder="decoder",
-                encoder_gate=encoder_gate, decoder_gate=decoder_gate, init="open",
-                gate_encoder_heads=True, gate_decoder_input=True, gate_decoder_output=True)
+        everywhere = {"init": "open", "gate_encoder_heads": True, "gate_decoder_input": True,
+                      "gate_decoder_output": True}
+        convert(self, beta_range, encoder=("encoder.E1", "encoder.E2"), decoder="decoder",
+                encoder_gate=encoder_gate, decoder_gate=decoder_gate, exclude=("encoder.C1", "encoder.C2"),
+                **everywhere)
+        convert(self, beta_range, encoder=("encoder.C1", "encoder.C2"), decoder="decoder",
+                encoder_gate=variance_gate, decoder_gate=decoder_gate, **everywhere)
         return self
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:

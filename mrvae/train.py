@@ -230,8 +230,8 @@ def train(
             an existing one with matching settings is resumed from.
         transform: applied to each batch (e.g. dynamic binarisation); vectorised.
         log: receives at most ``config.log_lines`` progress lines.
-        on_epoch: called as ``on_epoch(epoch, model)`` after each epoch trained (and
-            checkpointed) in this call, e.g. to record a learning curve; it must not change
+        on_epoch: called as ``on_epoch(epoch, model)`` before a fresh run (epoch 0) and after
+            each epoch trained (and checkpointed) in this call, e.g. to record a learning curve; it must not change
             the model or the random state (evaluate under ``torch.random.fork_rng``).
 
     Raises:
@@ -269,6 +269,8 @@ def train(
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
+    if on_epoch is not None and start_epoch == 0:
+        on_epoch(0, model)  # the untrained model, so a learning curve starts at step 0
     model.train()
     log_at = _log_epochs(config.epochs, config.log_lines)
     started = time.perf_counter()

@@ -73,12 +73,23 @@ print(f"MNIST train: {x.shape[0]} images; top eigenvalues {[round(v, 3) for v in
 print(f"collapse points inside [0.01, 10]: {int(((collapse >= 0.01) & (collapse <= 10)).sum())} of {LATENT_DIM}")
 
 # %% [markdown]
-# ## Training: one MR-VAE, ten β-VAEs
+# ## Training: two MR-VAEs, ten β-VAEs
+#
+# The first MR-VAE uses Eq. 7's gates: a sigmoid in the encoder, $\sqrt{\mathrm{ReLU}(1-e^x)}$
+# in the decoder. Chapter 1 shows that a sigmoid-gated encoder cannot represent the optimal
+# encoder $E^*(\beta)$ exactly, while a sqrt-gated one can, so the second MR-VAE uses the sqrt
+# gate in the encoder as well.
 
 # %%
-mr_vae = LinearVAE(784, LATENT_DIM, SIGMA2, mean).multi_rate(BETA_RANGE)
-train_population(mr_vae, covariance, MultiRateBeta(BETA_RANGE.low, BETA_RANGE.high), steps=settings["mrvae_steps"],
-                 lr=settings["lr"], betas_per_step=settings["betas_per_step"], seed=seed, log_lines=0)
+ENCODER_GATES = {"mrvae": "sigmoid", "mrvae_sqrt_encoder": "sqrt"}
+mr_vaes = {}
+for name, encoder_gate in ENCODER_GATES.items():
+    torch.manual_seed(seed)
+    mr_vaes[name] = LinearVAE(784, LATENT_DIM, SIGMA2, mean).multi_rate(BETA_RANGE, encoder_gate=encoder_gate)
+    train_population(mr_vaes[name], covariance, MultiRateBeta(BETA_RANGE.low, BETA_RANGE.high),
+                     steps=settings["mrvae_steps"], lr=settings["lr"], betas_per_step=settings["betas_per_step"],
+                     seed=seed, log_lines=0)
+mr_vae = mr_vaes["mrvae"]
 baseline_betas = BETA_RANGE.grid(10).tolist()
 beta_vaes = []
 for i, beta in enumerate(baseline_betas):
@@ -87,7 +98,7 @@ for i, beta in enumerate(baseline_betas):
     train_population(model, covariance, ConstantBeta(beta), steps=settings["beta_vae_steps"], lr=settings["lr"],
                      betas_per_step=1, seed=seed + i, log_lines=0)
     beta_vaes.append(model)
-print(f"trained 1 MR-VAE ({settings['mrvae_steps']} steps) and {len(beta_vaes)} β-VAEs "
+print(f"trained {len(mr_vaes)} MR-VAEs ({settings['mrvae_steps']} steps each) and {len(beta_vaes)} β-VAEs "
       f"({settings['beta_vae_steps']} steps each)")
 
 # %% [markdown]
@@ -117,24 +128,30 @@ gap_mr = relative_gap([m[2] for m in mr_at_baselines], optimal_losses)
 gap_beta = relative_gap([m[2] for m in beta_vae_points], optimal_losses)
 gap_mr_curve = relative_gap([m[2] for m in mr_curve], [optimum(b)[2] for b in curve_betas])
 
-print(f"{'beta':>7} {'optimum D+βR':>13} {'MR-VAE gap':>11} {'β-VAE gap':>10}")
-for b, o, g1, g2 in zip(baseline_betas, optimal_points, gap_mr, gap_beta):
-    print(f"{b:>7.3f} {o[2]:>13.3f} {g1:>11.2%} {g2:>10.2%}")
-print(f"MR-VAE worst gap over the 20-point grid: {max(gap_mr_curve):.2%}; "
-      f"within 1% at {sum(g <= 0.01 for g in gap_mr_curve)} of 20 β")
+gap_sqrt = relative_gap([objective(mr_vaes["mrvae_sqrt_encoder"], b)[2] for b in baseline_betas], optimal_losses)
+gap_sqrt_curve = relative_gap([objective(mr_vaes["mrvae_sqrt_encoder"], b)[2] for b in curve_betas],
+                              [optimum(b)[2] for b in curve_betas])
+
+print(f"{'beta':>7} {'optimum D+βR':>13} {'MR-VAE gap':>11} {'sqrt-enc. gap':>13} {'β-VAE gap':>10}")
+for b, o, g1, g3, g2 in zip(baseline_betas, optimal_points, gap_mr, gap_sqrt, gap_beta):
+    print(f"{b:>7.3f} {o[2]:>13.3f} {g1:>11.2%} {g3:>13.2%} {g2:>10.2%}")
+for label, curve_gaps in (("MR-VAE, Eq. 7 gates", gap_mr_curve), ("MR-VAE, sqrt encoder gates", gap_sqrt_curve)):
+    print(f"{label}: worst gap over the 20-point grid {max(curve_gaps):.2%}; "
+          f"within 1% at {sum(g <= 0.01 for g in curve_gaps)} of 20 β")
 
 # %% [markdown]
 # **Reading the numbers.** The paper's claim is that the MR-VAE's curve matches the
-# β-VAEs'. We hold it to a stricter test, the analytic optimum. Our goal was a gap under
-# 1% at every β, and it is **not met** with Eq. 7's gates. The MR-VAE is within about 1% for
-# 0.3 ≲ β ≲ 5. Its gap rises towards both ends of the range, to about 2.5% at β = 10 and
-# about 5% at β = 0.01 (table above). The paper profile trains
-# 10× longer, which shows how much of the gap is optimisation. Chapter 1 suggests the rest is
-# the parameterisation. Sigmoid
-# encoder gates can only approximate $E^*$, and no gate represents $C^*$ exactly. At
-# small β the rate term $-\tfrac12\log C$ is sensitive to the relative error in C. The separately trained β-VAEs are near-exact for β ≥ 0.5, but
-# with the quick profile's shorter budget they are *worse* than the MR-VAE at small β,
-# where the problem is ill-conditioned.
+# β-VAEs'. We hold it to a stricter test, the analytic optimum, with a goal of a gap under 1%
+# at every β. The goal is **not met** by either MR-VAE (table above), but the sqrt-gated encoder
+# comes closer: its worst gap over the 20-point grid is below the Eq. 7 MR-VAE's, and it is
+# within 1% at more β. Both gaps rise towards β = 0.01. There the optimum keeps all 32 latents
+# with a tiny posterior variance C, and the rate term $-\tfrac12\log C$ is sensitive to the
+# relative error in C, which no product of Eq. 7's gates represents exactly (chapter 1). More
+# training does not close it: in our runs 4× the steps left the sqrt-encoder MR-VAE's gap at
+# β = 0.01 at about 5%, and Eq. 11 weighs each β's $D + \beta R$ in absolute terms, so the
+# small losses at small β count least. The separately trained β-VAEs are near-exact for
+# β ≥ 0.5, but with the quick profile's shorter budget they are *worse* than both MR-VAEs at
+# small β, where the problem is ill-conditioned.
 
 # %%
 dense = torch.logspace(-2.3, 1.3, 300, dtype=torch.float64).tolist()
@@ -150,7 +167,8 @@ ax.set_ylabel("distortion (nats, constant dropped)")
 ax.set_title("Rate–distortion, linear VAE on MNIST")
 ax.legend()
 ax = axes[1]
-ax.plot(curve_betas, np.array(gap_mr_curve) * 100, "o-", ms=4, color="C3", label="MR-VAE")
+ax.plot(curve_betas, np.array(gap_mr_curve) * 100, "o-", ms=4, color="C3", label="MR-VAE, Eq. 7 gates")
+ax.plot(curve_betas, np.array(gap_sqrt_curve) * 100, "d-", ms=4, color="C1", label="MR-VAE, sqrt encoder gates")
 ax.plot(baseline_betas, np.array(gap_beta) * 100, "s", ms=7, mfc="none", mew=1.6, color="C0", label="β-VAEs")
 ax.axhline(1.0, color="grey", lw=0.8, ls=":", label="1% goal")
 ax.set_xscale("log")
@@ -190,9 +208,12 @@ path = save_figure(
           "mrvae": {"beta": curve_betas, "rate": [p[0] for p in mr_curve], "distortion": [p[1] for p in mr_curve]},
           "beta_vae": {"beta": baseline_betas, "rate": [p[0] for p in beta_vae_points],
                        "distortion": [p[1] for p in beta_vae_points]}},
-    metrics={"relative_gap_to_optimum": {"beta": baseline_betas, "mrvae": gap_mr, "beta_vae": gap_beta},
-             "mrvae_relative_gap_20_betas": {"beta": curve_betas, "gap": gap_mr_curve},
+    metrics={"relative_gap_to_optimum": {"beta": baseline_betas, "mrvae": gap_mr, "mrvae_sqrt_encoder": gap_sqrt,
+                                         "beta_vae": gap_beta},
+             "mrvae_relative_gap_20_betas": {"beta": curve_betas, "gap": gap_mr_curve,
+                                             "gap_sqrt_encoder": gap_sqrt_curve},
              "mrvae_max_relative_gap": max(gap_mr_curve),
+             "mrvae_sqrt_encoder_max_relative_gap": max(gap_sqrt_curve),
              "overhead": {"parameter_ratio": params_mr["total"] / params_plain["total"],
                           "extra_parameters": params_mr["hyper"], "step_time_ratio": step_ratio}},
     provenance=provenance(seed=seed, config={"profile": settings, "sigma2": SIGMA2, "latent_dim": LATENT_DIM,

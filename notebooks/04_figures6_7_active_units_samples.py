@@ -230,7 +230,7 @@ plt.show()
 # %%
 # NBVAL_IGNORE_OUTPUT
 clock.__exit__()
-run_config = {"profile": profile, "settings": settings.__dict__, "features": FEATURE_SETTINGS,
+run_config = {"profile": profile, "settings": settings.describe(), "features": FEATURE_SETTINGS,
               "grid": GRID, "betas": BETAS}
 au_data = {f"{d}-{k}": {"grid": GRID, "betas": BETAS, **counts} for (d, k), counts in au.items()}
 distance_data = {f"{d}-{k}-{name}": {"grid": GRID, "betas": BETAS, **values} for (d, k, name), values in distances.items()}

@@ -123,3 +123,17 @@ def test_comparison_gap_is_relative_and_signed(tiny) -> None:
     # the MR-VAE against itself has no gap
     rows_self = compare_at_betas(mr_vae, {0.5: mr_vae}, data.test)
     assert rows_self[0]["gap"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) -> None:
+    from mrvae.experiments import response_learning_curve
+
+    exp, data = tiny
+    references = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, log=lambda line: None)
+    model, records = response_learning_curve(exp, data, references, run_dir=tmp_path)
+    assert [r["epoch"] for r in records] == [0.0, 1.0, 2.0] and records[-1]["step"] == 2 * 3
+    plain, _ = fit_mr_vae(exp, data, log=lambda line: None)
+    for p, q in zip(model.parameters(), plain.parameters()):
+        assert torch.equal(p, q)  # evaluating along the way does not change what is trained
+    _, again = response_learning_curve(exp, data, references, run_dir=tmp_path)
+    assert again == records

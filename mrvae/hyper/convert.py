@@ -140,7 +140,7 @@ def gate_targets(
             groups["encoder"].append(name)
         elif _is_under(name, dec):
             groups["decoder"].append(name)
-        else:
+        elif not isinstance(_parent_and_child(model, name)[0], Gated):  # gated ones need no group
             ungrouped.append(name)
     if ungrouped:
         raise ValueError(
