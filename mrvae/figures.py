@@ -28,7 +28,7 @@ REQUIRED_KEYS = ("figure", "notebook", "profile", "data", "metrics", "provenance
 
 def figure_dir() -> Path:
     """``$MRVAE_FIGURE_DIR`` if set (nbval runs use a temporary one), else ``<repo>/figures``."""
-    return Path(os.environ.get(FIGURE_DIR_ENV_VAR, REPO_ROOT / "figures"))
+    return Path(os.environ.get(FIGURE_DIR_ENV_VAR) or REPO_ROOT / "figures")  # empty counts as unset
 
 
 def git_commit() -> str:
