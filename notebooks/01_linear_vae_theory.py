@@ -263,10 +263,14 @@ for row in snapshot_errors:
 # **What training reaches, and what it does not.** The table above has the numbers of this
 # run. As training goes on, the top latents' $\|D_{:,i}(\beta)\|^2$ move towards
 # $(\lambda_i - \beta\sigma^2)_+$ and switch off near the right β. In our quick-profile run,
-# however, the two smallest latents stay collapsed at every β. Their decoder columns are
-# zero, and their variances sit below the closed form at small β. More epochs (30 → 100)
-# did not revive them, so the worst relative gap to the optimum stays far from 0. This is
-# an optimisation failure of minibatch Adam from our initialisation. It is not a limit of
+# however, three of the four latents become active but settle below the closed form (the
+# largest near 7 where the optimum is 10), and the smallest stays collapsed at every β: its
+# decoder column is zero. The variances follow the closed form's slope but sit below it at
+# small β. More epochs (30 → 100) did not close this, so the worst relative gap to the
+# optimum stays far from 0. (With the gates' 30× learning rate, the package default since
+# the *Learning the β response* study, one more latent becomes active than with a shared
+# learning rate, which left two collapsed.) This is an optimisation failure of minibatch Adam
+# from our initialisation. It is not a limit of
 # the parameterisation: the construction above represents D exactly. We have not yet
 # found a training recipe that recovers every latent here. For MNIST, the exact-objective
 # training of Figure 4 (next chapter) gets much closer.
