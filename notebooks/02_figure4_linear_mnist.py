@@ -146,10 +146,10 @@ for label, curve_gaps in (("MR-VAE, Eq. 7 gates", gap_mr_curve), ("MR-VAE, sqrt 
 # comes closer: its worst gap over the 20-point grid is below the Eq. 7 MR-VAE's, and it is
 # within 1% at more β. Both gaps rise towards β = 0.01. There the optimum keeps all 32 latents
 # with a tiny posterior variance C, and the rate term $-\tfrac12\log C$ is sensitive to the
-# relative error in C, which no product of Eq. 7's gates represents exactly (chapter 1). More
-# training does not close it: in our runs 4× the steps left the sqrt-encoder MR-VAE's gap at
-# β = 0.01 at about 5%, and Eq. 11 weighs each β's $D + \beta R$ in absolute terms, so the
-# small losses at small β count least. The separately trained β-VAEs are near-exact for
+# relative error in C, which no product of Eq. 7's gates represents exactly (chapter 1). And
+# Eq. 11 weighs each β's $D + \beta R$ in absolute terms, so the small losses at small β count
+# least. The `paper` profile trains 10× longer and shows how much of the gap is optimisation
+# (our development runs with more steps did not close it). The separately trained β-VAEs are near-exact for
 # β ≥ 0.5, but with the quick profile's shorter budget they are *worse* than both MR-VAEs at
 # small β, where the problem is ill-conditioned.
 

@@ -245,10 +245,9 @@ for (dataset, kind), entry in results.items():
 # - **Figure 1's panel meets two of its three targets.** Its rate span (18) and monotone rate
 #   meet them; its median gap to the constant-β β-VAEs, printed as +3%, is 3.2%, just above
 #   the 3% target. The gap sits at small β: at β = 0.01 the MR-VAE uses about 82 nats of rate
-#   where the β-VAE trained at that β uses about 132, so one shared network at 1/4 of the
-#   paper's width does not reach the high-rate end within 1,000 steps. In our exploratory runs
-#   at 1/8 of the width the gaps were two to three times larger, so capacity is what limits;
-#   the `cpu` profile (full width, full data) is the test of it.
+#   where the β-VAE trained at that β uses about 132 (per-β table above), so one shared network
+#   at 1/4 of the paper's width does not reach the high-rate end within 1,000 steps. Whether
+#   width and training close this gap is what the `cpu` profile (full width, full data) tests.
 # - **The other 28×28 panels** meet their rate-span target of 5 by far (16× to 97×). Their
 #   median gaps are +5% to +9%, largest for the conv nets at 1/8 width, and again largest at
 #   small β. At β ≥ 1 the ResNets and the Omniglot conv net are within about 3% of the β-VAEs
