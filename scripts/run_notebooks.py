@@ -47,6 +47,20 @@ def convert(source: Path, dest: Path) -> Path:
     return dest
 
 
+def record_source(output_ipynb: Path, source: Path) -> None:
+    """Name the Jupytext source in papermill's metadata instead of the temporary ipynb it ran,
+    so executed notebooks (the committed references among them) hold no machine paths."""
+    import nbformat
+
+    nb = nbformat.read(output_ipynb, as_version=4)
+    try:
+        relative = source.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        relative = source.name
+    nb.metadata.setdefault("papermill", {})["input_path"] = relative
+    nbformat.write(nb, output_ipynb)
+
+
 def execute(source_ipynb: Path, output_ipynb: Path, profile: str, cwd: Path) -> None:
     """Execute one notebook with papermill, injecting the ``profile`` parameter."""
     import papermill
@@ -119,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 ipynb = convert(source, Path(tmp) / f"{name}.ipynb")
                 execute(ipynb, args.out_dir / f"{name}.ipynb", args.profile, args.notebooks_dir)
+                record_source(args.out_dir / f"{name}.ipynb", source)
             except Exception as exc:  # any failure must stop the run with the notebook named
                 elapsed = time.perf_counter() - start
                 print(f"{name}: FAILED after {elapsed:.1f} s", flush=True)

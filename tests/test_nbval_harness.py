@@ -67,3 +67,9 @@ def test_reference_notebooks_are_generated_from_the_sources(source: Path) -> Non
 def test_every_reference_has_a_source() -> None:
     orphans = [p.name for p in REFERENCES.glob("*.ipynb") if not (NOTEBOOKS / f"{p.stem}.py").exists()]
     assert orphans == []
+
+
+def test_reference_notebooks_hold_no_machine_paths() -> None:
+    pattern = re.compile(r'"(/tmp|/work|/root|/home)/[A-Za-z0-9_.-]+/')
+    leaking = [p.name for p in REFERENCES.glob("*.ipynb") if pattern.search(p.read_text())]
+    assert leaking == [], "run `make refresh-references` (scripts/run_notebooks.py records relative sources)"
