@@ -245,7 +245,7 @@ def fit(
     return FitResult(time.perf_counter() - started, start_epoch)
 
 
-class _OneModel:
+class OneModel:
     """A single VAE: ``model(x, β)`` with β from the schedule, as :class:`Trainee`."""
 
     def __init__(self, model: VAE, beta: BetaSchedule, device: torch.device) -> None:
@@ -315,7 +315,7 @@ def train(
 
     model.train()
     result = TrainResult()
-    done = fit(_OneModel(model, beta, device), ShuffledBatches(data.to(device), config.batch_size, transform),
+    done = fit(OneModel(model, beta, device), ShuffledBatches(data.to(device), config.batch_size, transform),
                config, checkpoint, device=device, histories=[result.history], log=log, on_epoch=after_epoch,
                describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "
                                       f"distortion {last[0]['distortion']:.3f}"))

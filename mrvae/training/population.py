@@ -8,13 +8,13 @@ so a "batch" is a draw of β, not of examples: each step averages the loss over
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Callable, NoReturn
+from typing import Callable, NoReturn
 
 from torch import Tensor
 
 from mrvae.models.linear import LinearVAE, population_objective
 from mrvae.training.checkpoints import Checkpoint
-from mrvae.training.loop import NonFiniteLossError, TrainConfig, fit, parameter_groups
+from mrvae.training.loop import NonFiniteLossError, OneModel, TrainConfig, fit
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = ["train_population"]
@@ -32,22 +32,17 @@ class _BetaDraws:
         yield None
 
 
-class _Population:
-    def __init__(self, model: LinearVAE, covariance: Tensor, beta: BetaSchedule, betas_per_step: int) -> None:
-        self.model, self.covariance, self.beta, self.betas_per_step = model, covariance, beta, betas_per_step
+class _Population(OneModel):
+    """The linear VAE on its exact expected objective; a step's "batch" is a draw of β."""
 
-    def parameter_groups(self, config: TrainConfig) -> list[dict[str, Any]]:
-        return parameter_groups(self.model, config)
+    def __init__(self, model: LinearVAE, covariance: Tensor, beta: BetaSchedule, betas_per_step: int) -> None:
+        super().__init__(model, beta, covariance.device)
+        self.covariance, self.betas_per_step = covariance, betas_per_step
 
     def losses(self, x: Tensor | None, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        assert isinstance(self.model, LinearVAE)
         out = population_objective(self.model, self.covariance, self.beta(step, self.betas_per_step))
         return out["loss"][None], out["rate"][None], out["distortion"][None]
-
-    def state(self) -> dict[str, Any]:
-        return self.model.state_dict()
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        self.model.load_state_dict(state)
 
     def diverged(self, finite: Tensor, where: str) -> NoReturn:
         raise NonFiniteLossError(f"non-finite loss {where}; lower the lr or check sigma2")
