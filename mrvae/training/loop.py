@@ -126,8 +126,6 @@ def _log_epochs(epochs: int, lines: int) -> set[int]:
     return {1, epochs} | {max(1, round(i * epochs / lines)) for i in range(1, lines)}
 
 
-
-
 class Trainee(Protocol):
     """What :func:`fit` trains: ``M`` models updated as one (``M = 1`` but for a sweep)."""
 
