@@ -13,7 +13,6 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-
 __all__ = ["DATA_ENV_VAR", "DatasetNotFoundError", "check_md5", "data_roots", "download_target", "find_dataset"]
 
 DATA_ENV_VAR = "MRVAE_DATA"

@@ -23,10 +23,12 @@ from typing import Any, Callable, NoReturn, Protocol
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
-from mrvae.hyper.layers import beta_gates, hyper_parameters
+from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
+from mrvae.training.distributed import Replica, all_ranks_finite, sum_over_ranks
 from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
 #: Chosen by measurement (the book's "Learning the β response" study): with gates that start
@@ -190,6 +192,7 @@ def fit(
     log: Callable[[str], None] = print,
     on_epoch: Callable[[int], None] | None = None,
     unit: str = "epoch",
+    replica: Replica | None = None,
 ) -> FitResult:
     """Adam on ``trainee`` for ``config.epochs`` epochs of ``batches``; resumes ``checkpoint``.
 
@@ -200,7 +203,15 @@ def fit(
     ``describe`` turns the latest history entry of every model into a progress line;
     ``on_epoch(epoch)`` runs before a fresh run (epoch 0) and after each epoch trained here;
     ``unit`` names an epoch in progress lines (a population "epoch" is one step).
+
+    Under data parallelism (``replica``), ``batches`` yields the global batch on every rank and
+    the trainee computes its shard; the objective is scaled so that the gradients DDP averages
+    are those of the global batch, histories are summed over ranks, and only rank 0 logs,
+    checkpoints and calls ``on_epoch``.
     """
+    main = replica is None or replica.is_main
+    if not main:
+        log, on_epoch = _quiet, None
     torch.manual_seed(config.seed)
     optimizer = torch.optim.Adam(trainee.parameter_groups(config))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
@@ -217,8 +228,12 @@ def fit(
         for i, x in enumerate(batches.epoch()):
             step = (epoch - 1) * batches.steps_per_epoch + i
             loss, rate, distortion = trainee.losses(x, step)
-            per_model_loss = loss.mean(dim=1)  # (M,)
-            finite = torch.isfinite(per_model_loss)
+            if replica is None:
+                per_model_loss = loss.mean(dim=1)  # (M,)
+            else:  # DDP averages over ranks: this rank's sum over the global batch size, times W
+                assert x is not None
+                per_model_loss = loss.sum(dim=1) * (replica.world_size / x.shape[0])
+            finite = all_ranks_finite(torch.isfinite(per_model_loss), replica)
             if not bool(finite.all()):
                 step_in_epoch = f", step {i}" if batches.steps_per_epoch > 1 else ""
                 trainee.diverged(finite, f"at {unit} {epoch}{step_in_epoch} (lr={scheduler.get_last_lr()[0]:.3g})"
@@ -230,31 +245,87 @@ def fit(
             scheduler.step()
             with torch.no_grad():
                 totals += torch.stack([loss.sum(1), rate.sum(1), distortion.sum(1)], 1).double()
+        sum_over_ranks(totals, replica)
         seconds = time.perf_counter() - epoch_start
         for history, (loss_mean, rate_mean, distortion_mean) in zip(
                 histories, (totals / batches.examples).tolist(), strict=True):
             history.append({"epoch": float(epoch), "loss": loss_mean, "rate": rate_mean,
                             "distortion": distortion_mean, "seconds": seconds})
-        checkpoint.save(trainee.state(), optimizer, scheduler, epoch, histories)
+        if main:
+            checkpoint.save(trainee.state(), optimizer, scheduler, epoch, histories)
         if on_epoch is not None:
             on_epoch(epoch)
         if epoch in log_at:
             log(f"{unit} {epoch}/{config.epochs}  {describe([h[-1] for h in histories])}  ({seconds:.1f} s)")
+    if replica is not None:
+        torch.distributed.barrier()  # the last checkpoint is on disk before any rank returns
     return FitResult(time.perf_counter() - started, start_epoch)
 
 
-class OneModel:
-    """A single VAE: ``model(x, β)`` with β from the schedule, as :class:`Trainee`."""
+def _quiet(line: str) -> None:
+    del line
 
-    def __init__(self, model: VAE, beta: BetaSchedule, device: torch.device) -> None:
-        self.model, self.beta, self.device = model, beta, device
+
+def noise_shape(model: VAE, data: Tensor, who: str = "the model") -> tuple[torch.Size, torch.dtype]:
+    """Shape ``(*latent)`` and dtype of one example's noise; also checks data and model agree.
+
+    Probes the encoder and decoder on two examples in eval mode, so BatchNorm statistics and
+    the random state are left as they were.
+    """
+    x, was_training = data[:2], model.training
+    model.eval()
+    try:
+        # Any valid β will do for a probe; gated (MR-VAE) layers need one.
+        with torch.no_grad(), beta_context(model, torch.ones(x.shape[0], device=x.device)):
+            mu, _ = model.encode(x)
+            output = model.decode(mu)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{who} cannot encode data of shape {tuple(data.shape)} ({error}); build the model "
+            f"for data_shape={tuple(data.shape[1:])}"
+        ) from error
+    finally:
+        model.train(was_training)
+    if output.shape != x.shape:
+        raise ValueError(
+            f"decoder output shape {tuple(output.shape[1:])} does not match the data's "
+            f"{tuple(x.shape[1:])}; build the model for data_shape={tuple(data.shape[1:])}"
+        )
+    return mu.shape[1:], mu.dtype
+
+
+class OneModel:
+    """A single VAE: ``model(x, β)`` with β from the schedule, as :class:`Trainee`.
+
+    With a ``replica`` the model runs inside ``DistributedDataParallel`` on this rank's shard of
+    each global batch, with β and noise drawn for the global batch (see
+    :mod:`mrvae.training.distributed`).
+    """
+
+    def __init__(self, model: VAE, beta: BetaSchedule, device: torch.device, replica: Replica | None = None,
+                 noise: tuple[torch.Size, torch.dtype] | None = None) -> None:
+        self.model, self.beta, self.device, self.replica, self.noise = model, beta, device, replica, noise
+        self.forward: nn.Module = model
+        if replica is not None:
+            if noise is None:
+                raise ValueError("a data-parallel OneModel needs the noise shape (see noise_shape)")
+            self.forward = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
     def parameter_groups(self, config: TrainConfig) -> list[dict[str, Any]]:
         return parameter_groups(self.model, config)
 
     def losses(self, x: Tensor | None, step: int) -> tuple[Tensor, Tensor, Tensor]:
         assert x is not None
-        out = self.model(x, self.beta(step, x.shape[0]).to(self.device))
+        beta = self.beta(step, x.shape[0]).to(self.device)
+        if self.replica is None:
+            out = self.model(x, beta)
+        else:
+            assert self.noise is not None
+            shape, dtype = self.noise
+            # The single-process forward draws exactly this right after β; each rank keeps its slice.
+            noise = torch.randn((x.shape[0], *shape), dtype=dtype, device=self.device)
+            part = self.replica.shard(x.shape[0])
+            out = self.forward(x[part], beta[part], noise=noise[part])
         return out["loss"][None], out["rate"][None], out["distortion"][None]
 
     def state(self) -> dict[str, Any]:
@@ -280,8 +351,12 @@ def train(
     transform: Callable[[Tensor], Tensor] | None = None,
     log: Callable[[str], None] = print,
     on_epoch: Callable[[int, Any], None] | None = None,
+    sync_batchnorm: bool = False,
 ) -> TrainResult:
     """Train ``model`` with Adam on ``data`` and return per-epoch training means.
+
+    Under ``torchrun`` (after :func:`mrvae.training.distributed.init_from_env`) this is
+    data-parallel and equals the single-process run; see :mod:`mrvae.training.distributed`.
 
     Args:
         model: a :class:`~mrvae.VAE`; its device decides where training runs.
@@ -296,6 +371,8 @@ def train(
             each epoch trained (and checkpointed) in this call, e.g. to record a learning curve;
             it must not change the model or the random state (evaluate under
             ``torch.random.fork_rng``).
+        sync_batchnorm: under data parallelism, compute BatchNorm statistics over the global
+            batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
@@ -305,6 +382,15 @@ def train(
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
     checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(model, [beta], config))
+    replica = Replica.current()
+    noise = None
+    if replica is not None:
+        noise = noise_shape(model, data[:2].to(device))
+        if sync_batchnorm:
+            if device.type != "cuda":
+                raise ValueError("sync_batchnorm=True needs CUDA (torch.nn.SyncBatchNorm); on CPU ranks keep "
+                                 "per-rank BatchNorm statistics, so pass sync_batchnorm=False")
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
     def after_epoch(epoch: int) -> None:
         if on_epoch is not None:
@@ -313,8 +399,9 @@ def train(
 
     model.train()
     result = TrainResult()
-    done = fit(OneModel(model, beta, device), ShuffledBatches(data.to(device), config.batch_size, transform),
-               config, checkpoint, device=device, histories=[result.history], log=log, on_epoch=after_epoch,
+    done = fit(OneModel(model, beta, device, replica, noise),
+               ShuffledBatches(data.to(device), config.batch_size, transform), config, checkpoint, device=device,
+               histories=[result.history], log=log, on_epoch=after_epoch, replica=replica,
                describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "
                                       f"distortion {last[0]['distortion']:.3f}"))
     model.eval()

@@ -32,13 +32,21 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state
 
-from mrvae.hyper.layers import beta_context
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
-from mrvae.training.loop import NonFiniteLossError, ShuffledBatches, TrainConfig, TrainResult, fit
+from mrvae.training.distributed import Replica
+from mrvae.training.loop import (
+    NonFiniteLossError,
+    ShuffledBatches,
+    TrainConfig,
+    TrainResult,
+    fit,
+    noise_shape,
+)
 from mrvae.training.schedules import AnnealedBeta, ConstantBeta
 
 __all__ = ["SweepDivergedError", "SweepResult", "SweepSchedule", "train_sweep"]
@@ -154,27 +162,6 @@ def _build_models(make_model: Callable[[], VAE], n: int, seed: int) -> list[VAE]
     return models
 
 
-def _latent_shape(model: VAE, data: Tensor) -> tuple[torch.Size, torch.dtype]:
-    """Shape ``(*latent)`` and dtype of one example's noise; also checks data and model agree."""
-    x = data[:2]
-    try:
-        # Any valid β will do for a probe; gated (MR-VAE) layers need one.
-        with torch.no_grad(), beta_context(model, torch.ones(x.shape[0], device=x.device)):
-            mu, _ = model.encode(x)
-            output = model.decode(mu)
-    except RuntimeError as error:
-        raise ValueError(
-            f"the models from make_model() cannot encode data of shape {tuple(data.shape)} "
-            f"({error}); build the model for data_shape={tuple(data.shape[1:])}"
-        ) from error
-    if output.shape != x.shape:
-        raise ValueError(
-            f"decoder output shape {tuple(output.shape[1:])} does not match the data's "
-            f"{tuple(x.shape[1:])}; build the model for data_shape={tuple(data.shape[1:])}"
-        )
-    return mu.shape[1:], mu.dtype
-
-
 def _betas(
     schedules: list[SweepSchedule], step: int, batch_size: int, device: torch.device
 ) -> Tensor:
@@ -227,8 +214,9 @@ class _SweepTrainee:
     """The stacked models with their schedules and noise, as a :class:`~mrvae.training.loop.Trainee`."""
 
     def __init__(self, sweep: "SweepResult", stacked: _StackedModels, noise: NoiseMode,
-                 latent: tuple[torch.Size, torch.dtype], device: torch.device) -> None:
+                 latent: tuple[torch.Size, torch.dtype], device: torch.device, rows: list[int], total: int) -> None:
         self.sweep, self.stacked, self.noise, self.latent, self.device = sweep, stacked, noise, latent, device
+        self.rows, self.total = rows, total  # which of the whole sweep's models these are
 
     def parameter_groups(self, config: TrainConfig) -> list[dict[str, Any]]:
         return [{"params": list(self.stacked.params.values()), "lr": config.lr}]
@@ -237,8 +225,10 @@ class _SweepTrainee:
         assert x is not None
         batch, (latent_shape, latent_dtype) = x.shape[0], self.latent
         # Drawn exactly where VAE.forward's randn_like would be, so "shared" replays train.
-        eps_shape = (batch,) if self.noise == "shared" else (len(self.sweep.models), batch)
+        eps_shape = (batch,) if self.noise == "shared" else (self.total, batch)
         eps = torch.randn((*eps_shape, *latent_shape), dtype=latent_dtype, device=self.device)
+        if self.noise == "independent" and len(self.rows) < self.total:
+            eps = eps[self.rows]  # a rank's share of the sweep keeps its models' slices
         return self.stacked(x, eps, _betas(self.sweep.schedules, step, batch, self.device))
 
     def state(self) -> dict[str, Any]:
@@ -309,22 +299,69 @@ def train_sweep(
     device = next(models[0].parameters()).device
     models[0].likelihood.check_data(data if transform is None else transform(data[:1024]))
     data = data.to(device)
-    latent_shape, latent_dtype = _latent_shape(models[0], data)
-    stacked = _StackedModels(models, noise)
+    latent_shape, latent_dtype = noise_shape(models[0], data, "the models from make_model()")
     sweep = SweepResult(models, schedules, [TrainResult() for _ in models])
-    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(models[0], schedules, config, noise=noise))
-    done = fit(
-        _SweepTrainee(sweep, stacked, noise, (latent_shape, latent_dtype), device),
-        ShuffledBatches(data, config.batch_size, transform), config, checkpoint, device=device,
-        histories=[result.history for result in sweep.results], log=log,
-        describe=lambda last: "loss per β  " + "  ".join(
-            f"{s.value:.3g}: {h['loss']:.2f}" for s, h in zip(schedules, last, strict=True)),
-    )
-    sweep.seconds, sweep.resumed_from_epoch = done.seconds, done.resumed_from_epoch
-    for result in sweep.results:
-        result.seconds, result.resumed_from_epoch = done.seconds, done.resumed_from_epoch
-    stacked.unstack()
+    replica = Replica.current()
+    mine = replica.owns(len(models)) if replica is not None else list(range(len(models)))
+    part = SweepResult([models[i] for i in mine], [schedules[i] for i in mine], [sweep.results[i] for i in mine])
+    failure: SweepDivergedError | None = None
+    if mine:
+        name = CHECKPOINT_NAME if replica is None else f"sweep_checkpoint.rank{replica.rank}of{replica.world_size}.pt"
+        checkpoint = Checkpoint(checkpoint_dir, name, fingerprint(models[0], part.schedules, config, noise=noise))
+        stacked = _StackedModels(part.models, noise)
+        try:
+            done = fit(
+                _SweepTrainee(part, stacked, noise, (latent_shape, latent_dtype), device, mine, len(models)),
+                ShuffledBatches(data, config.batch_size, transform), config, checkpoint, device=device,
+                histories=[result.history for result in part.results],
+                log=log if replica is None or replica.is_main else _quiet,
+                describe=lambda last: "loss per β  " + "  ".join(
+                    f"{s.value:.3g}: {h['loss']:.2f}" for s, h in zip(part.schedules, last, strict=True)),
+            )
+        except SweepDivergedError as error:
+            if replica is None:
+                raise
+            failure = error
+        else:
+            stacked.unstack()
+            sweep.seconds, sweep.resumed_from_epoch = done.seconds, done.resumed_from_epoch
+            for result in part.results:
+                result.seconds, result.resumed_from_epoch = done.seconds, done.resumed_from_epoch
+    if replica is not None:
+        _gather_sweep(sweep, mine, failure)
     return sweep
+
+
+def _quiet(line: str) -> None:
+    del line
+
+
+def _gather_sweep(sweep: SweepResult, mine: list[int], failure: SweepDivergedError | None) -> None:
+    """Give every rank every trained model and history; raise everywhere if any rank diverged."""
+    payload = (mine, [sweep.models[i].state_dict() for i in mine], [sweep.results[i].history for i in mine],
+               str(failure) if failure is not None else None, [mine[i] for i in failure.diverged] if failure else [])
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, payload)
+    messages, diverged = [], []
+    for rows, states, histories, message, bad in gathered:
+        for i, state, history in zip(rows, states, histories, strict=True):
+            sweep.models[i].load_state_dict(state)
+            sweep.models[i].eval()
+            sweep.results[i].history[:] = history
+        if message is not None:
+            messages.append(message)
+            diverged.extend(bad)
+    sweep.seconds = max(float(t) for t in _gather_float(sweep.seconds))
+    for result in sweep.results:
+        result.seconds = sweep.seconds
+    if messages:
+        raise SweepDivergedError(" / ".join(messages), sorted(diverged), sweep)
+
+
+def _gather_float(value: float) -> list[float]:
+    values: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return values
 
 
 def _raise_diverged(sweep: SweepResult, stacked: _StackedModels, finite: Tensor, where: str) -> NoReturn:
