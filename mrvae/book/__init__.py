@@ -2,6 +2,6 @@
 
 The notebooks share these: the image experiments and their profiles (:mod:`.experiments`),
 figure styling and figure files with provenance (:mod:`.figures`), and seeding, devices and
-the trained-model cache (:mod:`.runtime`). Nothing in :mod:`mrvae` outside this folder
-imports it.
+the trained-model cache (:mod:`.runtime`). The library never imports it; only the book and
+the command line (:mod:`mrvae.cli`) do.
 """

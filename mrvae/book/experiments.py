@@ -208,6 +208,7 @@ def fit_mr_vae(
     device: torch.device | str | None = None,
     log: Callable[[str], None] = print,
     on_epoch: Callable[[int, VAE], None] | None = None,
+    progress: bool | None = None,
 ) -> tuple[VAE, TrainResult]:
     """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example.
 
@@ -218,7 +219,7 @@ def fit_mr_vae(
     model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
     checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
-                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch)
+                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress)
     return model, result
 
 
@@ -232,6 +233,7 @@ def fit_beta_vaes(
     run_dir: Path | None = None,
     device: torch.device | str | None = None,
     log: Callable[[str], None] = print,
+    progress: bool | None = None,
 ) -> dict[float, VAE]:
     """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
 
@@ -257,14 +259,14 @@ def fit_beta_vaes(
     config = exp.train_config()
     if batched:
         result = train_sweep(make_model, data.train, schedules, config, transform=data.transform,
-                             checkpoint_dir=folder, log=log)
+                             checkpoint_dir=folder, log=log, progress=progress)
         return dict(zip(betas, result.models))
     torch.manual_seed(exp.seed)
     models = [make_model() for _ in schedules]  # the sweep's initialisation, model by model
     for model, schedule in zip(models, schedules):
         checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
         train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
-              log=lambda line: None)
+              log=lambda line: None, progress=progress)
     log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
     return dict(zip(betas, models))
 

@@ -105,11 +105,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def save_figure(fig: Any, name: str, *, figure: str, notebook: str, profile: str, data: dict[str, Any],
-                metrics: dict[str, Any], provenance: dict[str, Any], notes: str = "") -> Path:
-    """Write ``<name>.png`` and ``<name>.json`` into :func:`figure_dir`; returns the JSON path."""
-    if not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"figure name {name!r} must use letters, digits, '_' and '-' only")
-    out = figure_dir()
+                metrics: dict[str, Any], provenance: dict[str, Any], notes: str = "",
+                directory: Path | None = None) -> Path:
+    """Write ``<name>.png`` and ``<name>.json`` into ``directory`` (default :func:`figure_dir`);
+    returns the JSON path."""
+    if not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ValueError(f"figure name {name!r} must use letters, digits, '_', '-' and '.' only")
+    out = Path(directory) if directory is not None else figure_dir()
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / f"{name}.png", dpi=110, bbox_inches="tight")
     record = {"figure": figure, "notebook": notebook, "profile": profile, "data": _jsonable(data),

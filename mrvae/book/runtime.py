@@ -65,12 +65,14 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
     "_compat.py", "book/experiments.py", "data", "hyper", "metrics/fid.py", "models", "training/checkpoints.py",
-    "training/loop.py", "training/population.py", "training/schedules.py", "training/sweep.py",
+    "training/distributed.py", "training/loop.py", "training/population.py", "training/schedules.py",
+    "training/sweep.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (
     "__init__.py", "book/__init__.py", "book/figures.py", "book/runtime.py", "metrics/__init__.py",
     "metrics/mig.py", "metrics/rate_distortion.py", "training/__init__.py", "training/timing.py",
+    "training/progress.py", "cli.py", "__main__.py",
 )
 
 

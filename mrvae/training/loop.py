@@ -29,6 +29,7 @@ from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
 from mrvae.training.distributed import Replica, all_ranks_finite, sum_over_ranks
+from mrvae.training.progress import Progress, progress_wanted
 from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
 #: Chosen by measurement (the book's "Learning the β response" study): with gates that start
@@ -193,6 +194,7 @@ def fit(
     on_epoch: Callable[[int], None] | None = None,
     unit: str = "epoch",
     replica: Replica | None = None,
+    progress: bool = False,
 ) -> FitResult:
     """Adam on ``trainee`` for ``config.epochs`` epochs of ``batches``; resumes ``checkpoint``.
 
@@ -207,7 +209,7 @@ def fit(
     Under data parallelism (``replica``), ``batches`` yields the global batch on every rank and
     the trainee computes its shard; the objective is scaled so that the gradients DDP averages
     are those of the global batch, histories are summed over ranks, and only rank 0 logs,
-    checkpoints and calls ``on_epoch``.
+    checkpoints and calls ``on_epoch``. ``progress`` shows a bar (:mod:`.progress`) on rank 0.
     """
     main = replica is None or replica.is_main
     if not main:
@@ -221,6 +223,8 @@ def fit(
     if on_epoch is not None and start_epoch == 0:
         on_epoch(0)
     log_at = _log_epochs(config.epochs, config.log_lines)
+    bar = Progress(config.epochs * batches.steps_per_epoch, start_epoch * batches.steps_per_epoch,
+                   enabled=progress and main)
     started = time.perf_counter()
     for epoch in range(start_epoch + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
@@ -245,18 +249,21 @@ def fit(
             scheduler.step()
             with torch.no_grad():
                 totals += torch.stack([loss.sum(1), rate.sum(1), distortion.sum(1)], 1).double()
+            bar.step()
         sum_over_ranks(totals, replica)
         seconds = time.perf_counter() - epoch_start
         for history, (loss_mean, rate_mean, distortion_mean) in zip(
                 histories, (totals / batches.examples).tolist(), strict=True):
             history.append({"epoch": float(epoch), "loss": loss_mean, "rate": rate_mean,
                             "distortion": distortion_mean, "seconds": seconds})
+        bar.epoch([h[-1] for h in histories])
         if main:
             checkpoint.save(trainee.state(), optimizer, scheduler, epoch, histories)
         if on_epoch is not None:
             on_epoch(epoch)
         if epoch in log_at:
             log(f"{unit} {epoch}/{config.epochs}  {describe([h[-1] for h in histories])}  ({seconds:.1f} s)")
+    bar.close()
     if replica is not None:
         torch.distributed.barrier()  # the last checkpoint is on disk before any rank returns
     return FitResult(time.perf_counter() - started, start_epoch)
@@ -352,6 +359,7 @@ def train(
     log: Callable[[str], None] = print,
     on_epoch: Callable[[int, Any], None] | None = None,
     sync_batchnorm: bool = False,
+    progress: bool | None = None,
 ) -> TrainResult:
     """Train ``model`` with Adam on ``data`` and return per-epoch training means.
 
@@ -373,6 +381,7 @@ def train(
             ``torch.random.fork_rng``).
         sync_batchnorm: under data parallelism, compute BatchNorm statistics over the global
             batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank.
+        progress: show a progress bar; ``None`` shows one only when stderr is a terminal.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
@@ -402,6 +411,7 @@ def train(
     done = fit(OneModel(model, beta, device, replica, noise),
                ShuffledBatches(data.to(device), config.batch_size, transform), config, checkpoint, device=device,
                histories=[result.history], log=log, on_epoch=after_epoch, replica=replica,
+               progress=progress_wanted(progress),
                describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "
                                       f"distortion {last[0]['distortion']:.3f}"))
     model.eval()

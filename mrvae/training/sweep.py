@@ -47,6 +47,7 @@ from mrvae.training.loop import (
     fit,
     noise_shape,
 )
+from mrvae.training.progress import progress_wanted
 from mrvae.training.schedules import AnnealedBeta, ConstantBeta
 
 __all__ = ["SweepDivergedError", "SweepResult", "SweepSchedule", "train_sweep"]
@@ -253,6 +254,7 @@ def train_sweep(
     transform: Callable[[Tensor], Tensor] | None = None,
     checkpoint_dir: str | Path | None = None,
     log: Callable[[str], None] = print,
+    progress: bool | None = None,
 ) -> SweepResult:
     """Train ``len(schedules)`` β-VAEs as one batched model; same results as one ``train`` each.
 
@@ -279,6 +281,7 @@ def train_sweep(
         checkpoint_dir: if given, the whole sweep is checkpointed there after every epoch, and an
             existing checkpoint with matching settings is resumed from (exactly, on CPU).
         log: receives at most ``config.log_lines`` progress lines (mean loss per β).
+        progress: show a progress bar; ``None`` shows one only when stderr is a terminal.
 
     Returns:
         :class:`SweepResult` with N ordinary modules (in eval mode, usable with
@@ -315,6 +318,7 @@ def train_sweep(
                 ShuffledBatches(data, config.batch_size, transform), config, checkpoint, device=device,
                 histories=[result.history for result in part.results],
                 log=log if replica is None or replica.is_main else _quiet,
+                progress=progress_wanted(progress) and (replica is None or replica.is_main),
                 describe=lambda last: "loss per β  " + "  ".join(
                     f"{s.value:.3g}: {h['loss']:.2f}" for s, h in zip(part.schedules, last, strict=True)),
             )
