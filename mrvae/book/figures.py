@@ -23,6 +23,7 @@ import torch
 from matplotlib.axes import Axes
 
 from mrvae.data import data_roots
+from mrvae.data.roots import checkout_root
 
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +31,13 @@ REQUIRED_KEYS = ("figure", "notebook", "profile", "data", "metrics", "provenance
 
 
 def figure_dir() -> Path:
-    """``$MRVAE_FIGURE_DIR`` if set (nbval runs use a temporary one), else ``<repo>/figures``."""
-    return Path(os.environ.get(FIGURE_DIR_ENV_VAR) or REPO_ROOT / "figures")  # empty counts as unset
+    """``$MRVAE_FIGURE_DIR`` if set (nbval runs use a temporary one), else ``<checkout>/figures``,
+    or ``./figures`` for an installed package."""
+    env = os.environ.get(FIGURE_DIR_ENV_VAR)  # empty counts as unset
+    if env:
+        return Path(env)
+    checkout = checkout_root()
+    return (checkout if checkout is not None else Path.cwd()) / "figures"
 
 
 def git_commit() -> str:

@@ -13,6 +13,8 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from mrvae.data.roots import checkout_root
+
 
 def seed_everything(seed: int, threads: int | None = 2) -> None:
     """Seed Python, NumPy and torch, and fix torch's CPU thread count.
@@ -113,8 +115,8 @@ def run_root() -> Path:
     env = os.environ.get(RUN_DIR_ENV_VAR)
     if env:
         return Path(env).expanduser().resolve()
-    checkout = _PACKAGE_DIR.parent
-    if (checkout / "pyproject.toml").is_file():
+    checkout = checkout_root()
+    if checkout is not None:
         return checkout / "runs"
     return Path.cwd() / "runs"
 

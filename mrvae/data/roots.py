@@ -30,6 +30,16 @@ _MNIST_HINT = (
 _HINTS: dict[str, str] = {"MNIST": _MNIST_HINT}
 
 
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from (``pyproject.toml`` beside it), else ``None``.
+
+    An installed package (e.g. in ``site-packages``) has none, so nothing is looked up or
+    written beside it: data, figures and caches then depend only on the working directory
+    and the ``MRVAE_*`` variables.
+    """
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "mrvae").is_dir() else None
+
+
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset's files are not below any data root."""
 
@@ -37,13 +47,16 @@ class DatasetNotFoundError(FileNotFoundError):
 def data_roots() -> list[Path]:
     """Directories searched for datasets, in order.
 
-    ``[$MRVAE_DATA]`` if that variable is set, else ``./data``, ``<repo>/data`` and
-    ``<repo>/../shared/data`` (duplicates removed, order kept).
+    ``[$MRVAE_DATA]`` if that variable is set, else ``./data`` and, in a source checkout,
+    ``<checkout>/data`` and ``<checkout>/../shared/data`` (duplicates removed, order kept).
     """
     env = os.environ.get(DATA_ENV_VAR)
     if env:
         return [Path(env).expanduser().resolve()]
-    candidates = [Path.cwd() / "data", REPO_ROOT / "data", SHARED_DATA]
+    candidates = [Path.cwd() / "data"]
+    checkout = checkout_root()
+    if checkout is not None:
+        candidates += [checkout / "data", checkout.parent / "shared" / "data"]
     roots: list[Path] = []
     for candidate in candidates:
         resolved = candidate.resolve()

@@ -167,3 +167,21 @@ def test_real_mnist_test_split() -> None:
     assert float(x.min()) == 0.0 and float(x.max()) == 1.0
     assert sorted(y.unique().tolist()) == list(range(10))
     assert y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # well-known first test labels
+
+
+def test_an_installed_package_looks_only_below_the_working_directory(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mrvae.book.figures import FIGURE_DIR_ENV_VAR, figure_dir
+    from mrvae.book.runtime import RUN_DIR_ENV_VAR, run_root
+
+    site_packages = tmp_path / "site-packages"  # no pyproject.toml beside the package
+    (site_packages / "mrvae").mkdir(parents=True)
+    monkeypatch.setattr(roots, "REPO_ROOT", site_packages)
+    for name in (DATA_ENV_VAR, FIGURE_DIR_ENV_VAR, RUN_DIR_ENV_VAR):
+        monkeypatch.delenv(name, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert roots.checkout_root() is None
+    assert roots.data_roots() == [work.resolve() / "data"]
+    assert figure_dir() == work / "figures" and run_root() == work / "runs"
