@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", type=Path, default=argparse.SUPPRESS,
                        help="checkpoint cache (default: $MRVAE_RUN_DIR/cli, else ./runs/cli)")
     train.add_argument("--out", type=Path, default=Path("figures"), help="where the figure PNG + JSON go")
+    train.add_argument("--sync-batchnorm", action="store_true",
+                       help="under torchrun, BatchNorm statistics over the global batch (CUDA only)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
                        help="a progress bar (default: only on a terminal)")
     options = train.add_argument_group("experiment (default: the profile's value)")
@@ -108,7 +110,8 @@ def _train(args: argparse.Namespace) -> Path:
     from mrvae.training.distributed import init_from_env
 
     beta_range = BetaRange(*args.beta_range)
-    replica = init_from_env()
+    # gloo for CPU tensors even on a GPU node; NCCL (the default with CUDA) for GPUs.
+    replica = init_from_env("gloo" if args.device == "cpu" else None)
     profile = image_profile(args.profile)
     overrides = {f.name: getattr(args, f.name) for f in _experiment_fields() if hasattr(args, f.name)}
     exp = dataclasses.replace(profile.experiment(args.dataset, args.kind, seed=args.seed), **overrides)
@@ -123,7 +126,7 @@ def _train(args: argparse.Namespace) -> Path:
         data = load_experiment_data(exp)
         if args.model == "mr-vae":
             model, result = fit_mr_vae(exp, data, beta_range=beta_range, run_dir=run_dir, device=device, log=say,
-                                       progress=getattr(args, "progress", None))
+                                       progress=getattr(args, "progress", None), sync_batchnorm=args.sync_batchnorm)
             curve = rate_distortion_curve(model, data.test.to(device), beta_range=beta_range, seed=args.seed)
             points, label = curve, "MR-VAE (one run)"
             rates = [point["rate"] for point in curve]
@@ -135,7 +138,8 @@ def _train(args: argparse.Namespace) -> Path:
             # β-VAE trains data-parallel in turn.
             spread = replica is not None and exp.kind == "resnet"
             models = fit_beta_vaes(exp, data, betas, annealed=args.schedule == "annealed", batched=spread,
-                                   run_dir=run_dir, device=device, log=say, progress=getattr(args, "progress", None))
+                                   run_dir=run_dir, device=device, log=say, progress=getattr(args, "progress", None),
+                                   sync_batchnorm=args.sync_batchnorm)
             points = [evaluate(m, data.test.to(device), beta, seed=args.seed) for beta, m in models.items()]
             label = f"β-VAEs ({args.schedule} β)"
             metrics = {"monotone": is_monotone([point["rate"] for point in points])}
@@ -170,4 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _train(args)
     except (DatasetNotFoundError, ValueError) as error:
         parser.exit(2, f"mrvae: error: {error}\n")
+    finally:
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
     return 0

@@ -209,6 +209,7 @@ def fit_mr_vae(
     log: Callable[[str], None] = print,
     on_epoch: Callable[[int, VAE], None] | None = None,
     progress: bool | None = None,
+    sync_batchnorm: bool = False,
 ) -> tuple[VAE, TrainResult]:
     """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example.
 
@@ -219,7 +220,8 @@ def fit_mr_vae(
     model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
     checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
-                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress)
+                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress,
+                   sync_batchnorm=sync_batchnorm)
     return model, result
 
 
@@ -234,6 +236,7 @@ def fit_beta_vaes(
     device: torch.device | str | None = None,
     log: Callable[[str], None] = print,
     progress: bool | None = None,
+    sync_batchnorm: bool = False,
 ) -> dict[float, VAE]:
     """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
 
@@ -266,7 +269,7 @@ def fit_beta_vaes(
     for model, schedule in zip(models, schedules):
         checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
         train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
-              log=lambda line: None, progress=progress)
+              log=lambda line: None, progress=progress, sync_batchnorm=sync_batchnorm)
     log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
     return dict(zip(betas, models))
 

@@ -24,6 +24,9 @@ class VAE(nn.Module):
 
     #: Shape of one example; subclasses that set it get inputs checked before any layer runs.
     data_shape: tuple[int, ...] | None = None
+    #: Whether each example's objective depends on that example alone (so a shard of a batch
+    #: gives the same per-example terms); data-parallel training requires it.
+    examples_independent: bool = True
 
     def check_input(self, x: Tensor) -> None:
         """Raise a ``ValueError`` naming both shapes if ``x`` is not ``(B, *data_shape)``."""

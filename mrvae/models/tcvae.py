@@ -180,6 +180,9 @@ class BetaTCVAE(VAE):
         likelihood: ``p(x|z)``; Bernoulli by default.
     """
 
+    #: The minibatch estimate of the aggregate posterior couples the examples of a batch.
+    examples_independent = False
+
     def __init__(
         self, dataset_size: int, estimator: Estimator = "mws", likelihood: Likelihood | None = None
     ) -> None:

@@ -38,16 +38,18 @@ def fingerprint(model: nn.Module, schedules: list[Any], config: Any, **extra: An
 
 
 def _rng_state() -> dict[str, Any]:
+    # Only the current GPU's generator: under DDP each rank draws on its own device, in step
+    # with rank 0's, so rank 0's state restores every rank (and a run on fewer GPUs).
     state: dict[str, Any] = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["cpu"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state(state["cuda"])
 
 
 class Checkpoint:
@@ -76,7 +78,8 @@ class Checkpoint:
         if ckpt.get("fingerprint") != self.fingerprint:
             raise ValueError(
                 f"{self.path} was written by a run with different settings (or an older version of "
-                f"mrvae); pass another checkpoint_dir or delete that file to start afresh"
+                f"mrvae); pass another checkpoint_dir (--run-dir on the command line) or delete that "
+                f"file to start afresh"
             )
         load_state(ckpt["state"])
         optimizer.load_state_dict(ckpt["optimizer"])

@@ -70,6 +70,19 @@ def init_from_env(backend: str | None = None) -> Replica | None:
     return Replica.current()
 
 
+def agree_on_start(start_epoch: int, checkpoint: object, device: torch.device) -> None:
+    """Raise on every rank unless all resumed from the same epoch (a checkpoint folder that
+    some nodes cannot see would otherwise mix fresh and resumed replicas)."""
+    epochs = torch.tensor([start_epoch, -start_epoch], dtype=torch.int64, device=device)
+    dist.all_reduce(epochs, op=dist.ReduceOp.MAX)
+    if int(epochs[0]) != -int(epochs[1]):
+        raise RuntimeError(
+            f"ranks resumed from different epochs ({-int(epochs[1])} to {int(epochs[0])}): the checkpoint "
+            f"{getattr(checkpoint, 'path', '')} must be on a file system every node sees; pass a shared "
+            f"checkpoint_dir (--run-dir on the command line)"
+        )
+
+
 def all_ranks_finite(finite: torch.Tensor, replica: Replica | None) -> torch.Tensor:
     """``finite`` (bool, per model) combined over ranks, so every rank stops together."""
     if replica is None:

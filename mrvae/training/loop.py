@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
-from mrvae.training.distributed import Replica, all_ranks_finite, sum_over_ranks
+from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
 from mrvae.training.progress import Progress, progress_wanted
 from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
@@ -218,14 +218,32 @@ def fit(
     optimizer = torch.optim.Adam(trainee.parameter_groups(config))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
+    if replica is not None:
+        agree_on_start(start_epoch, checkpoint, device)
     for history, saved in zip(histories, restored or [], strict=restored is not None):
         history[:] = saved
     if on_epoch is not None and start_epoch == 0:
         on_epoch(0)
-    log_at = _log_epochs(config.epochs, config.log_lines)
     bar = Progress(config.epochs * batches.steps_per_epoch, start_epoch * batches.steps_per_epoch,
                    enabled=progress and main)
     started = time.perf_counter()
+    try:
+        _epochs(trainee, batches, config, checkpoint, optimizer, scheduler, histories, start_epoch, device=device,
+                describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar)
+    finally:
+        bar.close()
+    if replica is not None:
+        torch.distributed.barrier()  # the last checkpoint is on disk before any rank returns
+    return FitResult(time.perf_counter() - started, start_epoch)
+
+
+def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint: Checkpoint,
+            optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+            histories: list[list[dict[str, float]]], start_epoch: int, *, device: torch.device,
+            describe: Callable[[list[dict[str, float]]], str], log: Callable[[str], None],
+            on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress) -> None:
+    main = replica is None or replica.is_main
+    log_at = _log_epochs(config.epochs, config.log_lines)
     for epoch in range(start_epoch + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         totals = torch.zeros(len(histories), 3, dtype=torch.float64, device=device)
@@ -263,10 +281,6 @@ def fit(
             on_epoch(epoch)
         if epoch in log_at:
             log(f"{unit} {epoch}/{config.epochs}  {describe([h[-1] for h in histories])}  ({seconds:.1f} s)")
-    bar.close()
-    if replica is not None:
-        torch.distributed.barrier()  # the last checkpoint is on disk before any rank returns
-    return FitResult(time.perf_counter() - started, start_epoch)
 
 
 def _quiet(line: str) -> None:
@@ -299,6 +313,21 @@ def noise_shape(model: VAE, data: Tensor, who: str = "the model") -> tuple[torch
             f"{tuple(x.shape[1:])}; build the model for data_shape={tuple(data.shape[1:])}"
         )
     return mu.shape[1:], mu.dtype
+
+
+def check_data_parallel(model: VAE) -> None:
+    """Refuse, naming the fix, models whose data-parallel run would not equal one process."""
+    if not model.examples_independent:
+        raise ValueError(
+            f"{type(model).__name__}'s objective couples the examples of a batch (e.g. the β-TCVAE's "
+            f"total-correlation estimate), so a rank's shard would change it; train it in one process "
+            f"(without torchrun), or spread independent runs over the ranks yourself"
+        )
+    if any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()):
+        raise ValueError(
+            f"{type(model).__name__} has dropout, whose random draws depend on each rank's shard and "
+            f"would desynchronise the ranks' shared random stream; set p=0 or train in one process"
+        )
 
 
 class OneModel:
@@ -380,7 +409,8 @@ def train(
             it must not change the model or the random state (evaluate under
             ``torch.random.fork_rng``).
         sync_batchnorm: under data parallelism, compute BatchNorm statistics over the global
-            batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank.
+            batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank; this replaces the
+            model's BatchNorm layers in place.
         progress: show a progress bar; ``None`` shows one only when stderr is a terminal.
 
     Raises:
@@ -394,6 +424,7 @@ def train(
     replica = Replica.current()
     noise = None
     if replica is not None:
+        check_data_parallel(model)
         noise = noise_shape(model, data[:2].to(device))
         if sync_batchnorm:
             if device.type != "cuda":

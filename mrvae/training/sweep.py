@@ -241,7 +241,7 @@ class _SweepTrainee:
                 self.stacked.params[name].copy_(value)
 
     def diverged(self, finite: Tensor, where: str) -> NoReturn:
-        _raise_diverged(self.sweep, self.stacked, finite, where)
+        _raise_diverged(self.sweep, self.stacked, finite, where, self.rows)
 
 
 def train_sweep(
@@ -342,14 +342,16 @@ def _quiet(line: str) -> None:
 
 def _gather_sweep(sweep: SweepResult, mine: list[int], failure: SweepDivergedError | None) -> None:
     """Give every rank every trained model and history; raise everywhere if any rank diverged."""
-    payload = (mine, [sweep.models[i].state_dict() for i in mine], [sweep.results[i].history for i in mine],
+    states = [{k: v.cpu() for k, v in sweep.models[i].state_dict().items()} for i in mine]  # any rank can load
+    payload = (mine, states, [sweep.results[i].history for i in mine],
                str(failure) if failure is not None else None, [mine[i] for i in failure.diverged] if failure else [])
+    # A rank that diverged stopped there; the others trained on, so error.partial mixes epochs.
     gathered: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, payload)
     messages, diverged = [], []
     for rows, states, histories, message, bad in gathered:
         for i, state, history in zip(rows, states, histories, strict=True):
-            sweep.models[i].load_state_dict(state)
+            sweep.models[i].load_state_dict(state)  # copied onto the model's own device
             sweep.models[i].eval()
             sweep.results[i].history[:] = history
         if message is not None:
@@ -368,12 +370,16 @@ def _gather_float(value: float) -> list[float]:
     return values
 
 
-def _raise_diverged(sweep: SweepResult, stacked: _StackedModels, finite: Tensor, where: str) -> NoReturn:
-    """Hand back every model at its last finite state and name the β that diverged."""
+def _raise_diverged(sweep: SweepResult, stacked: _StackedModels, finite: Tensor, where: str,
+                    rows: list[int]) -> NoReturn:
+    """Hand back every model at its last finite state and name the β that diverged.
+
+    ``sweep`` holds this process's models; ``rows`` are their indices in the whole sweep.
+    """
     stacked.unstack()  # no update has used the non-finite loss yet
     diverged = (~finite).nonzero().flatten().tolist()
     which = ", ".join(
-        f"#{i} ({type(sweep.schedules[i]).__name__}, β={sweep.schedules[i].value:.3g})"
+        f"#{rows[i]} ({type(sweep.schedules[i]).__name__}, β={sweep.schedules[i].value:.3g})"
         for i in diverged
     )
     raise SweepDivergedError(

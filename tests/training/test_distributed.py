@@ -39,6 +39,20 @@ def _mr_vae() -> MLPVAE:
     return mrvae.convert(MLPVAE((1, 6, 6), hidden=12, latent_dim=3), mrvae.BetaRange(0.01, 10.0))
 
 
+class _Coupled(MLPVAE):
+    examples_independent = False
+
+
+def _coupled_vae() -> MLPVAE:
+    return mrvae.convert(_Coupled((1, 6, 6), hidden=12, latent_dim=3), mrvae.BetaRange(0.01, 10.0))
+
+
+def _dropout_vae() -> MLPVAE:
+    model = _mr_vae()
+    model.decoder.insert(1, torch.nn.Dropout(0.1))
+    return model
+
+
 def _plain_vae() -> MLPVAE:
     return MLPVAE((1, 6, 6), hidden=12, latent_dim=3)
 
@@ -63,13 +77,17 @@ def _worker(rank: int, out: str) -> None:
               log=_quiet)
         sweeps = {mode: train_sweep(_plain_vae, _data(), SWEEP, _config(2), noise=mode, log=_quiet)
                   for mode in ("shared", "independent")}
-        try:
-            train(_mr_vae(), _data(), BETA, _config(1), sync_batchnorm=True, log=_quiet)
-            sync_error = ""
-        except ValueError as error:
-            sync_error = str(error)
+        refusals = {}
+        for case, make, kwargs in [("sync_batchnorm", _mr_vae, {"sync_batchnorm": True}),
+                                   ("coupled", _coupled_vae, {}), ("dropout", _dropout_vae, {}),
+                                   ("unshared_checkpoints", _mr_vae, {"checkpoint_dir": out_dir / "split" / str(rank)})]:
+            try:
+                train(make(), _data(), BETA, _config(2), log=_quiet, **kwargs)
+                refusals[case] = ""
+            except (ValueError, RuntimeError) as error:
+                refusals[case] = str(error)
         if rank == 0:
-            torch.save({"ddp": model.state_dict(), "resumed": resumed.state_dict(), "sync_error": sync_error,
+            torch.save({"ddp": model.state_dict(), "resumed": resumed.state_dict(), "refusals": refusals,
                         "sweeps": {mode: [m.state_dict() for m in s.models] for mode, s in sweeps.items()},
                         "histories": {mode: [r.history for r in s.results] for mode, s in sweeps.items()}},
                        out_dir / "results.pt")
@@ -83,6 +101,8 @@ def distributed_run(tmp_path_factory) -> tuple[Path, dict]:
     # What the DDP run resumes: 2 epochs written by one process.
     train(_mr_vae(), _data(), BETA, _config(2), transform=dynamic_binarize, checkpoint_dir=out / "single_first",
           log=_quiet)
+    # Rank 0 finds a checkpoint that rank 1 cannot see (as on nodes without a shared disk).
+    train(_mr_vae(), _data(), BETA, _config(1), checkpoint_dir=out / "split" / "0", log=_quiet)
     mp.spawn(_worker, args=(str(out),), nprocs=WORLD, join=True)
     return out, torch.load(out / "results.pt", weights_only=True)
 
@@ -124,6 +144,10 @@ def test_a_sweep_spread_over_ranks_equals_the_single_process_sweep(distributed_r
         assert [h["loss"] for h in gathered] == pytest.approx([h["loss"] for h in result.history], rel=1e-5)
 
 
-def test_sync_batchnorm_on_cpu_names_the_fix(distributed_run) -> None:
+@pytest.mark.parametrize("case, message", [
+    ("sync_batchnorm", "needs CUDA"), ("coupled", "couples the examples"), ("dropout", "dropout"),
+    ("unshared_checkpoints", "resumed from different epochs"),
+])
+def test_runs_that_would_not_equal_one_process_are_refused(distributed_run, case, message) -> None:
     _, results = distributed_run
-    assert "needs CUDA" in results["sync_error"] and "sync_batchnorm=False" in results["sync_error"]
+    assert message in results["refusals"][case]
