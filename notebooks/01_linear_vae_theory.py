@@ -28,7 +28,8 @@
 # explicitly and measures how exact they are under each choice of gate. Last, it trains a
 # linear MR-VAE by gradient descent and watches it approach the closed form.
 #
-# Everything here is in `mrvae.linear`; this notebook only calls it and plots.
+# Everything here is in `mrvae.models.linear` (and its trainer, `mrvae.training.train_population`);
+# this notebook only calls them and plots.
 
 # %% tags=["parameters"]
 profile = "quick"  # "quick" (CPU, minutes) or "paper" (longer training)

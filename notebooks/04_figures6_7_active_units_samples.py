@@ -28,7 +28,7 @@
 # (Burda et al. 2016), measured on the test images.
 #
 # **Sample quality: FID, or an honest substitute.** FID is the Fréchet distance between Gaussians
-# fitted to Inception-v3 pool features of real and generated images (`mrvae.fid`; the distance
+# fitted to Inception-v3 pool features of real and generated images (`mrvae.metrics.fid`; the distance
 # uses `scipy.linalg.sqrtm` and is unit-tested against closed forms). The Inception weights are
 # not available offline. Then this notebook does **not** report FID. It reports the **Fréchet
 # classifier distance (FCD)**: the same distance in the 128-d penultimate features of a small
