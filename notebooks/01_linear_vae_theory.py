@@ -28,7 +28,8 @@
 # explicitly and measures how exact they are under each choice of gate. Last, it trains a
 # linear MR-VAE by gradient descent and watches it approach the closed form.
 #
-# Everything here is in `mrvae.linear`; this notebook only calls it and plots.
+# Everything here is in `mrvae.models.linear` (and its trainer, `mrvae.training.train_population`);
+# this notebook only calls them and plots.
 
 # %% tags=["parameters"]
 profile = "quick"  # "quick" (CPU, minutes) or "paper" (longer training)
@@ -39,13 +40,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import mrvae
-from mrvae.figures import provenance, save_figure
+from mrvae.book.figures import provenance, save_figure
+from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.hyper.gates import BetaRange
-from mrvae.linear import (LinearVAE, Spectrum, closed_form_response, expected_rate_distortion,
-                          minimise_from_random_starts, optimal_rate_distortion, response_errors, theorem1_construction)
-from mrvae.runtime import Stopwatch, seed_everything, select_profile
-from mrvae.train import MultiRateBeta, TrainConfig, train
+from mrvae.models.linear import (
+    LinearVAE,
+    Spectrum,
+    closed_form_response,
+    expected_rate_distortion,
+    minimise_from_random_starts,
+    optimal_rate_distortion,
+    response_errors,
+    theorem1_construction,
+)
+from mrvae.training import MultiRateBeta, TrainConfig, train
 
 PROFILES = {
     "quick": {"train_samples": 20_000, "snapshots": [1, 10, 30, 100], "batch_size": 128, "lr": 1e-2},

@@ -28,7 +28,7 @@
 #
 # **How we train.** The linear VAE's objective depends on the data only through their
 # mean and covariance S. Both kinds of model therefore train on the *exact* expected
-# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.linear.train_population`).
+# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.models.linear.train_population`).
 # This is Eq. 11 for the MR-VAE and Eq. 1 for the β-VAEs, with β still sampled. Rate and
 # distortion are then computed exactly from S too, so the gaps below contain no Monte Carlo
 # noise.
@@ -42,15 +42,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from mrvae.benchmark import overhead_ratio
-from mrvae.hyper.convert import count_parameters
+from mrvae.book.figures import provenance, save_figure
+from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.data import load_mnist
-from mrvae.evaluate import relative_gap
-from mrvae.figures import provenance, save_figure
+from mrvae.hyper.convert import count_parameters
 from mrvae.hyper.gates import BetaRange
-from mrvae.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion, train_population
-from mrvae.runtime import Stopwatch, seed_everything, select_profile
-from mrvae.train import ConstantBeta, MultiRateBeta
+from mrvae.metrics.rate_distortion import relative_gap
+from mrvae.models.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion
+from mrvae.training import ConstantBeta, MultiRateBeta, train_population
+from mrvae.training.timing import overhead_ratio
 
 PROFILES = {
     "quick": {"mrvae_steps": 4000, "beta_vae_steps": 1500, "lr": 1e-2, "betas_per_step": 8},

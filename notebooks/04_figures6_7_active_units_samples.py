@@ -28,13 +28,13 @@
 # (Burda et al. 2016), measured on the test images.
 #
 # **Sample quality: FID, or an honest substitute.** FID is the Fréchet distance between Gaussians
-# fitted to Inception-v3 pool features of real and generated images (`mrvae.fid`; the distance
+# fitted to Inception-v3 pool features of real and generated images (`mrvae.metrics.fid`; the distance
 # uses `scipy.linalg.sqrtm` and is unit-tested against closed forms). The Inception weights are
 # not available offline. Then this notebook does **not** report FID. It reports the **Fréchet
 # classifier distance (FCD)**: the same distance in the 128-d penultimate features of a small
 # classifier trained here on CIFAR-10 training images. FCD ranks image sets similarly but is on
 # a different scale, and it is not comparable with published FIDs. The FID panels appear
-# whenever the weights are in the local torch cache (`mrvae.fid.InceptionFeatures.download()`
+# whenever the weights are in the local torch cache (`mrvae.metrics.fid.InceptionFeatures.download()`
 # on a machine with internet).
 
 # %% tags=["parameters"]
@@ -45,18 +45,35 @@ seed = 0
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
-import mrvae  # noqa: F401  (first: it lets a CUDA torchvision import on CPU torch; see mrvae._compat)
 from torchvision.utils import make_grid  # noqa: E402
 
-from mrvae.datasets import load_cifar10, subset
-from mrvae.evaluate import active_units
-from mrvae.experiments import BINARY_DATASETS, PAPER_BETA_RANGE, baseline_betas, image_profile, train_image_experiments
-from mrvae.fid import (InceptionFeatures, accuracy, feature_statistics, frechet_distance, inception_weights_available,
-                       train_feature_classifier)
-from mrvae.figures import provenance, save_figure
-from mrvae.plots import ANNEALED_STYLE, CONSTANT_STYLE, MR_STYLE, mark_not_run
-from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything
+import mrvae  # noqa: F401  (first: it lets a CUDA torchvision import on CPU torch; see mrvae._compat)
+from mrvae.book.experiments import (
+    BINARY_DATASETS,
+    PAPER_BETA_RANGE,
+    baseline_betas,
+    image_profile,
+    train_image_experiments,
+)
+from mrvae.book.figures import (
+    ANNEALED_STYLE,
+    CONSTANT_STYLE,
+    MR_STYLE,
+    mark_not_run,
+    provenance,
+    save_figure,
+)
+from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae.data.images import load_cifar10, subset
+from mrvae.metrics.fid import (
+    InceptionFeatures,
+    accuracy,
+    feature_statistics,
+    frechet_distance,
+    inception_weights_available,
+    train_feature_classifier,
+)
+from mrvae.metrics.rate_distortion import active_units
 
 settings = image_profile(profile)
 seed_everything(seed)

@@ -33,13 +33,17 @@ seed = 0
 import matplotlib.pyplot as plt
 import numpy as np
 
-from mrvae.architectures import GatePlacement
-from mrvae.evaluate import evaluate, rate_distortion_curve
-from mrvae.experiments import compare_at_betas, fit_mr_vae, image_profile, train_image_experiments
-from mrvae.figures import provenance, save_figure
+from mrvae.book.experiments import (
+    compare_at_betas,
+    fit_mr_vae,
+    image_profile,
+    train_image_experiments,
+)
+from mrvae.book.figures import CONSTANT_STYLE, plot_rate_distortion, provenance, save_figure
+from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.gates import BetaRange
-from mrvae.plots import CONSTANT_STYLE, plot_rate_distortion
-from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
+from mrvae.models.benchmark import GatePlacement
 
 settings = image_profile(profile)
 seed_everything(seed)

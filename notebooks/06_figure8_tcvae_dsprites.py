@@ -27,7 +27,7 @@
 #   + \underbrace{\textstyle\sum_j \mathrm{KL}(q(z_j)\,\|\,p(z_j))}_{\text{dimension-wise KL}}$$
 #
 # and weights only the total correlation (TC) by β. The aggregate posterior $q(z)$ is estimated
-# from each minibatch with **minibatch-weighted sampling** (`mrvae.tcvae`, estimator `"mws"`;
+# from each minibatch with **minibatch-weighted sampling** (`mrvae.models.tcvae`, estimator `"mws"`;
 # `"mss"`, stratified sampling, is the option). For the MR-VAE each example's own β weights its
 # TC term and drives the gates of every layer.
 #
@@ -39,7 +39,7 @@
 # scores 1 and an unrelated one 0; `tests/test_disentanglement.py` checks both bands.
 #
 # **The data.** The official dSprites file is not available on the machines that build this
-# book. `mrvae.dsprites` then renders the same factor grid procedurally: 3 shapes × 6 scales ×
+# book. `mrvae.data.dsprites` then renders the same factor grid procedurally: 3 shapes × 6 scales ×
 # 40 orientations × 32 × 32 positions, in the official order, with our own shape definitions
 # (documented in the module). The cell below prints which source this run used. Rendered pixels
 # are *not* the official pixels, so MIG values are comparable within this book, not digit for
@@ -56,15 +56,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from mrvae.book.figures import provenance, save_figure
+from mrvae.book.runtime import (
+    Stopwatch,
+    pick_device,
+    run_directory,
+    seed_everything,
+    select_profile,
+)
+from mrvae.data.dsprites import N_IMAGES, load_dsprites, subsample_indices
 from mrvae.hyper.convert import convert, count_parameters
-from mrvae.disentanglement import model_mig
-from mrvae.dsprites import N_IMAGES, load_dsprites, subsample_indices
-from mrvae.evaluate import evaluate
-from mrvae.figures import provenance, save_figure
 from mrvae.hyper.gates import BetaRange
-from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything, select_profile
-from mrvae.tcvae import ChenMLPVAE
-from mrvae.train import ConstantBeta, MultiRateBeta, TrainConfig, train
+from mrvae.metrics.mig import model_mig
+from mrvae.metrics.rate_distortion import evaluate
+from mrvae.models.tcvae import ChenMLPVAE
+from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
 
 PROFILES = {
     # CPU: a random 8,192-image subsample, a narrow MLP, a few epochs, two seeds.

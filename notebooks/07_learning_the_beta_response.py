@@ -42,12 +42,18 @@ import dataclasses
 
 import matplotlib.pyplot as plt
 
-from mrvae.architectures import GatePlacement
-from mrvae.experiments import baseline_betas, fit_beta_vaes, image_profile, load_experiment_data, response_learning_curve
-from mrvae.figures import provenance, save_figure
+from mrvae.book.experiments import (
+    baseline_betas,
+    fit_beta_vaes,
+    image_profile,
+    load_experiment_data,
+    response_learning_curve,
+)
+from mrvae.book.figures import provenance, save_figure
+from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.layers import DEFAULT_GATE_INIT
-from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.train import DEFAULT_HYPER_LR_MULTIPLIER
+from mrvae.models.benchmark import GatePlacement
+from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
 
 settings = image_profile(profile)
 seed_everything(seed)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 import mrvae
 from mrvae.data import DatasetNotFoundError, load_mnist
 from mrvae.models import MLPVAE
-from mrvae.sweep import train_sweep
+from mrvae.training.sweep import train_sweep
 
 
 class SmallConvVAE(mrvae.VAE):

@@ -15,9 +15,9 @@ import time
 import torch
 
 import mrvae
-from mrvae.architectures import ArchitectureConfig, build_mr_vae, build_vae
-from mrvae.datasets import load_dataset
-from mrvae.train import ConstantBeta, MultiRateBeta, TrainConfig, train
+from mrvae.data.images import load_dataset
+from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae
+from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
 
 
 def main() -> None:

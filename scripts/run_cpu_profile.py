@@ -37,10 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.experiments import evaluate_panel, image_profile, train_image_experiments
-    from mrvae.figures import provenance, save_figure
-    from mrvae.plots import plot_rate_distortion
-    from mrvae.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae.book.experiments import evaluate_panel, image_profile, train_image_experiments
+    from mrvae.book.figures import plot_rate_distortion, provenance, save_figure
+    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)
     device = pick_device()

@@ -2,8 +2,16 @@
 
 from .convert import convert, count_parameters, gate_targets
 from .gates import BetaRange, as_beta_batch, sigmoid_gate, sqrt_gate
-from .layers import (BetaGate, Gated, GatedConv2d, GatedConvTranspose2d, GatedLinear, beta_context, beta_gates,
-                     hyper_parameters)
+from .layers import (
+                     BetaGate,
+                     Gated,
+                     GatedConv2d,
+                     GatedConvTranspose2d,
+                     GatedLinear,
+                     beta_context,
+                     beta_gates,
+                     hyper_parameters,
+)
 
 __all__ = [
     "BetaGate", "BetaRange", "Gated", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear", "as_beta_batch",

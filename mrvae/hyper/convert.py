@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Union
 from torch import nn
 
 from .gates import BetaRange, gate_function
-from .layers import DEFAULT_GATE_INIT, BetaGate, GateInit, Gated, beta_gates
+from .layers import DEFAULT_GATE_INIT, BetaGate, Gated, GateInit, beta_gates
 
 #: Module type -> (number of gated features, feature dim of its output). Other modules can
 #: register here (``mrvae.models.linear`` adds its diagonal variance).

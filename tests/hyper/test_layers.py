@@ -5,8 +5,16 @@ import torch
 from torch import nn
 
 from mrvae.hyper.gates import BetaRange
-from mrvae.hyper.layers import (BetaGate, Gated, GatedConv2d, GatedConvTranspose2d, GatedLinear, beta_context,
-                                beta_gates, hyper_parameters)
+from mrvae.hyper.layers import (
+    BetaGate,
+    Gated,
+    GatedConv2d,
+    GatedConvTranspose2d,
+    GatedLinear,
+    beta_context,
+    beta_gates,
+    hyper_parameters,
+)
 
 R = BetaRange(0.01, 10.0)
 

@@ -1,0 +1,5 @@
+"""``python -m mrvae``: see :mod:`mrvae.cli`."""
+
+from mrvae.cli import main
+
+raise SystemExit(main())

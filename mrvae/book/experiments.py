@@ -1,0 +1,531 @@
+"""The image experiments of Section 5.2 as reusable pieces: data, models, training, comparison.
+
+One :class:`ImageExperiment` names a dataset, an architecture and a training budget. The
+notebooks of Figures 1, 5, 6, 7 and Section 5.3 call the same functions, and trained models
+are cached (``run_dir``), so a figure that needs the models of another trains nothing twice:
+
+>>> exp = ImageExperiment("binary_mnist", "resnet", width=0.125, train_images=2000, epochs=3)
+>>> data = load_experiment_data(exp)
+>>> mr_vae, _ = fit_mr_vae(exp, data, run_dir=Path("runs/demo"))
+>>> beta_vaes = fit_beta_vaes(exp, data, baseline_betas(), annealed=False, run_dir=Path("runs/demo"))
+>>> rows = compare_at_betas(mr_vae, beta_vaes, data.test)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from mrvae.data import DatasetNotFoundError
+from mrvae.data.images import dynamic_binarize, load_dataset, subset
+from mrvae.hyper.gates import BetaRange
+from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
+from mrvae.models.base import VAE
+from mrvae.models.benchmark import ArchitectureConfig, GatePlacement, build_mr_vae, build_vae
+from mrvae.models.objective import Likelihood
+from mrvae.training import (
+    DEFAULT_HYPER_LR_MULTIPLIER,
+    AnnealedBeta,
+    ConstantBeta,
+    MultiRateBeta,
+    TrainConfig,
+    TrainResult,
+    train,
+)
+from mrvae.training.sweep import train_sweep
+
+__all__ = [
+    "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
+    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "is_monotone", "response_metrics", "train_image_experiments",
+    "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
+]
+
+#: Image shape of every dataset of Figure 5.
+DATA_SHAPES: dict[str, tuple[int, int, int]] = {
+    "binary_mnist": (1, 28, 28), "omniglot": (1, 28, 28), "cifar10": (3, 32, 32),
+    "svhn": (3, 32, 32), "celeba64": (3, 64, 64),
+}
+BINARY_DATASETS = ("binary_mnist", "omniglot")
+#: The range [a, b] the paper samples β from for images (Section 5.2).
+PAPER_BETA_RANGE = BetaRange(0.01, 10.0)
+#: The authors' latent sizes where they differ from the data shape's default (SVHN: 32).
+PAPER_LATENT_BY_DATASET: dict[str, int] = {"svhn": 32}
+#: Gaussian decoder variance for RGB data: distortion = ½‖x − mean‖²/σ² = summed squared error.
+RGB_SIGMA2 = 0.5
+
+
+def likelihood_for(dataset: str) -> Likelihood:
+    """Bernoulli for the binary datasets; for RGB a Gaussian whose distortion is the summed
+    squared error (σ² = 1/2, constant dropped), as in the authors' code."""
+    _check_dataset(dataset)
+    if dataset in BINARY_DATASETS:
+        return Likelihood("bernoulli")
+    return Likelihood("gaussian", sigma2=RGB_SIGMA2)
+
+
+def baseline_betas(n: int = 10, beta_range: BetaRange = PAPER_BETA_RANGE) -> list[float]:
+    """The β-VAE sweep: ``n`` log-spaced β in the range, ``logspace(-2, 1, 10)`` by default."""
+    return beta_range.grid(n).tolist()
+
+
+def _check_dataset(dataset: str) -> None:
+    if dataset not in DATA_SHAPES:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATA_SHAPES)}")
+
+
+@dataclass(frozen=True)
+class ImageExperiment:
+    """A dataset, an architecture and one training budget, shared by the MR-VAE and β-VAEs.
+
+    The defaults are the paper's: full width, 200 epochs, batch 128, Adam at 1e-3 with a
+    10-epoch linear warm-up then cosine decay.
+
+    Args:
+        dataset: a key of :data:`DATA_SHAPES`.
+        kind: ``"conv"`` or ``"resnet"``.
+        width: channel multiplier of :class:`~mrvae.models.benchmark.ArchitectureConfig`.
+        latent_dim: ``None`` for the paper's size.
+        train_images, test_images: fixed-seed subset sizes, ``None`` for the whole split.
+        kl_warmup_fraction: the annealed β-VAEs raise β linearly over this fraction of
+            all training steps.
+        hyper_lr_multiplier: the MR-VAE's gates train at ``lr`` times this (an MR-VAE-only
+            setting: it is not part of :attr:`key`, so the β-VAEs are shared across values).
+    """
+
+    dataset: str
+    kind: Literal["conv", "resnet"]
+    width: float = 1.0
+    latent_dim: int | None = None
+    train_images: int | None = None
+    test_images: int | None = None
+    epochs: int = 200
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_warmup_epochs: int = 10
+    cosine_decay: bool = True
+    kl_warmup_fraction: float = 0.1
+    seed: int = 0
+    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
+
+    def __post_init__(self) -> None:
+        _check_dataset(self.dataset)
+        if not 0.0 < self.kl_warmup_fraction <= 1.0:
+            raise ValueError(f"kl_warmup_fraction must lie in (0, 1], got {self.kl_warmup_fraction}")
+        for name in ("train_images", "test_images"):
+            value = getattr(self, name)
+            if value is not None and value < 2:
+                raise ValueError(f"{name} must be None (whole split) or >= 2, got {value}")
+        self.architecture()  # validates kind, width and latent_dim
+
+    @property
+    def tag(self) -> str:
+        """A short name for legends, e.g. ``binary_mnist-resnet-w0.125``."""
+        return f"{self.dataset}-{self.kind}-w{self.width:g}"
+
+    @property
+    def key(self) -> str:
+        """``tag`` plus a hash of every setting: the run-directory name, so a model trained
+        with other settings (e.g. another subset size) is never resumed by mistake."""
+        settings = dataclasses.asdict(self)
+        settings.pop("hyper_lr_multiplier")
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+        return f"{self.tag}-{digest[:8]}"
+
+    def architecture(self) -> ArchitectureConfig:
+        latent = self.latent_dim if self.latent_dim is not None else PAPER_LATENT_BY_DATASET.get(self.dataset)
+        return ArchitectureConfig(self.kind, DATA_SHAPES[self.dataset], latent, self.width)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=2,
+                           hyper_lr_multiplier=self.hyper_lr_multiplier)
+
+    def steps(self, train_size: int) -> int:
+        """Adam steps per model on ``train_size`` images: epochs × batches per epoch."""
+        return self.epochs * math.ceil(train_size / self.batch_size)
+
+    def kl_warmup_steps(self, train_size: int) -> int:
+        return max(1, round(self.kl_warmup_fraction * self.steps(train_size)))
+
+
+@dataclass(frozen=True)
+class ExperimentData:
+    """Train and test tensors of one experiment, and where they came from."""
+
+    train: Tensor
+    test: Tensor
+    transform: Callable[[Tensor], Tensor] | None
+    source: str
+
+
+def load_experiment_data(exp: ImageExperiment) -> ExperimentData:
+    """Load the experiment's splits (subsets if asked), test set fixed, train augmentation set.
+
+    Omniglot's training images stay grey and are re-binarised every batch
+    (:func:`~mrvae.data.images.dynamic_binarize`); its test set is binarised once.
+    Raises :class:`~mrvae.data.DatasetNotFoundError` (with how to get the files) if absent.
+    """
+    train_data = load_dataset(exp.dataset, "train")
+    test_data = load_dataset(exp.dataset, "test")
+    if exp.train_images is not None and exp.train_images < len(train_data):
+        train_data = subset(train_data, exp.train_images, seed=exp.seed)
+    if exp.test_images is not None and exp.test_images < len(test_data):
+        test_data = subset(test_data, exp.test_images, seed=exp.seed)
+    transform = dynamic_binarize if exp.dataset == "omniglot" else None
+    source = f"train: {train_data.source} | test: {test_data.source}"
+    return ExperimentData(train_data.images, test_data.images, transform, source)
+
+
+def _device(device: torch.device | str | None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def mr_vae_checkpoint(exp: ImageExperiment, beta_range: BetaRange, placement: GatePlacement, run_dir: Path) -> Path:
+    """The folder :func:`fit_mr_vae` checkpoints one MR-VAE variant in."""
+    gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
+             f"-x{exp.hyper_lr_multiplier:g}")
+    excluded = "-".join(placement.exclude)
+    return run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
+
+
+def fit_mr_vae(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    *,
+    beta_range: BetaRange = PAPER_BETA_RANGE,
+    placement: GatePlacement | None = None,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+    on_epoch: Callable[[int, VAE], None] | None = None,
+    progress: bool | None = None,
+    sync_batchnorm: bool = False,
+) -> tuple[VAE, TrainResult]:
+    """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example.
+
+    ``on_epoch(epoch, model)`` runs after every epoch trained here (see :func:`mrvae.train`).
+    """
+    placement = placement or GatePlacement()
+    torch.manual_seed(exp.seed)
+    model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
+    checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
+    result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
+                   checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress,
+                   sync_batchnorm=sync_batchnorm)
+    return model, result
+
+
+def fit_beta_vaes(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    betas: list[float],
+    *,
+    annealed: bool,
+    batched: bool = False,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+    progress: bool | None = None,
+    sync_batchnorm: bool = False,
+) -> dict[float, VAE]:
+    """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
+
+    The models are initialised in sequence after seeding with ``exp.seed`` and then trained
+    with the same seed, so each sees the same minibatches and noise draws and they differ
+    only by β. ``batched=True`` trains them as one vmapped model
+    (:func:`mrvae.training.sweep.train_sweep`), which gives the same models (tested) and pays off on a
+    GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
+    ``annealed`` gives each a linear KL warm-up over ``exp.kl_warmup_fraction`` of training.
+    """
+    if not betas:
+        raise ValueError("betas is empty; pass e.g. baseline_betas()")
+    warmup = exp.kl_warmup_steps(data.train.shape[0])
+    schedules = [AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas]
+    arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
+
+    def make_model() -> VAE:
+        return build_vae(arch, likelihood).to(target)
+
+    folder = None
+    if run_dir is not None:
+        folder = run_dir / exp.key / ("beta_vaes_annealed" if annealed else "beta_vaes_constant")
+    config = exp.train_config()
+    if batched:
+        result = train_sweep(make_model, data.train, schedules, config, transform=data.transform,
+                             checkpoint_dir=folder, log=log, progress=progress)
+        return dict(zip(betas, result.models))
+    torch.manual_seed(exp.seed)
+    models = [make_model() for _ in schedules]  # the sweep's initialisation, model by model
+    for model, schedule in zip(models, schedules):
+        checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
+        train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
+              log=lambda line: None, progress=progress, sync_batchnorm=sync_batchnorm)
+    log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
+    return dict(zip(betas, models))
+
+
+def compare_at_betas(
+    mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
+    mr_points: dict[float, dict[str, float]] | None = None,
+) -> list[dict[str, float]]:
+    """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
+    β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
+
+    ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
+    two sweeps evaluates it once per β.
+    """
+    mr_points = {} if mr_points is None else mr_points
+    rows = []
+    for beta, model in sorted(beta_vaes.items()):
+        if beta not in mr_points:
+            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed)
+        mr = mr_points[beta]
+        base = evaluate(model, test, beta, seed=seed)
+        rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
+                     "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
+                     "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
+    return rows
+
+
+def response_learning_curve(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    references: Mapping[float, VAE],
+    *,
+    placement: GatePlacement | None = None,
+    beta_range: BetaRange = PAPER_BETA_RANGE,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+) -> tuple[VAE, list[dict[str, float]]]:
+    """Train one MR-VAE and measure, before training and after every epoch, how far it has
+    learned its β response: the rate span ``R(a)/R(b)`` and the mean relative gap in
+    ``D + βR`` to ``references`` (trained β-VAEs keyed by β) on the test set.
+
+    Returns the model and one record per epoch (``epoch``, ``step``, ``rate_ratio``,
+    ``mean_gap``). With ``run_dir`` the records are kept beside the checkpoint, so a finished
+    run is loaded, not retrained. Evaluation forks the random state: the model trained is the
+    one :func:`fit_mr_vae` trains.
+    """
+    placement = placement or GatePlacement()
+    reference_loss = {b: evaluate(m, data.test, b, seed=seed)["loss"] for b, m in sorted(references.items())}
+    steps_per_epoch = math.ceil(data.train.shape[0] / exp.batch_size)
+    records: list[dict[str, float]] = []
+
+    def record(epoch: int, model: VAE) -> None:
+        rates = [evaluate(model, data.test, b, seed=seed)["rate"] for b in (beta_range.low, beta_range.high)]
+        gaps = [(evaluate(model, data.test, b, seed=seed)["loss"] - ref) / abs(ref) for b, ref in reference_loss.items()]
+        records.append({"epoch": float(epoch), "step": float(epoch * steps_per_epoch),
+                        "rate_ratio": rates[0] / max(rates[1], 1e-12), "mean_gap": statistics.fmean(gaps)})
+
+    saved = mr_vae_checkpoint(exp, beta_range, placement, run_dir) / "learning_curve.json" if run_dir else None
+    model, _ = fit_mr_vae(exp, data, beta_range=beta_range, placement=placement, run_dir=run_dir, device=device,
+                          log=lambda line: None, on_epoch=record)
+    if saved is not None:
+        if records and records[0]["epoch"] == 0:
+            saved.write_text(json.dumps(records))
+        elif saved.exists():
+            records = json.loads(saved.read_text())
+    if not records or records[-1]["epoch"] != exp.epochs:
+        raise RuntimeError(f"no complete learning curve for {exp.tag}; delete {saved.parent if saved else 'the run'} "
+                           f"and run again")
+    return model, records
+
+
+def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
+    """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
+    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:]))
+
+
+def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
+                     rows_annealed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
+
+    Args:
+        curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
+        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep.
+
+    Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
+    within 1%); ``median_gap`` and ``worst_gap``, each ``{"constant", "annealed"}``, of the
+    relative gap in D + βR; and whether each β-VAE sweep is monotone in rate.
+    """
+    rates = [point["rate"] for point in curve]
+    gaps = {"constant": [r["gap"] for r in rows_constant], "annealed": [r["gap"] for r in rows_annealed]}
+    return {
+        "rate_ratio": rates[0] / max(rates[-1], 1e-12),
+        "rate_at_a": rates[0], "rate_at_b": rates[-1],
+        "monotone": is_monotone(rates),
+        "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
+        "worst_gap": {k: max(v) for k, v in gaps.items()},
+        "beta_vae_monotone": {"constant": is_monotone([r["rate"] for r in rows_constant]),
+                              "annealed": is_monotone([r["rate"] for r in rows_annealed])},
+    }
+
+
+def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
+    """Table 2's number: the lowest single-sample negative ELBO, ``D + R`` (β = 1), over β."""
+    return min(point["distortion"] + point["rate"] for point in curve)
+
+
+def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE], test: Tensor, *,
+                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0) -> dict[str, Any]:
+    """Everything a rate–distortion panel shows and claims, on ``test``.
+
+    ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
+    per-β comparison with each sweep (:func:`compare_at_betas`); ``response``:
+    :func:`response_metrics`; ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of
+    each sweep (over its β-VAEs, each evaluated at its own β).
+    """
+    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed)
+    mr_points: dict[float, dict[str, float]] = {}
+    rows_constant = compare_at_betas(mr_vae, dict(constant), test, seed=seed, mr_points=mr_points)
+    rows_annealed = compare_at_betas(mr_vae, dict(annealed), test, seed=seed, mr_points=mr_points)
+    return {"curve": curve, "rows_constant": rows_constant, "rows_annealed": rows_annealed,
+            "response": response_metrics(curve, rows_constant, rows_annealed),
+            "best_test_elbo": {"mr_vae": best_test_elbo(curve), "constant": best_test_elbo(rows_constant),
+                               "annealed": best_test_elbo(rows_annealed)}}
+
+
+@dataclass(frozen=True)
+class ImageProfile:
+    """How big the image notebooks run: which datasets, and each panel's :class:`ImageExperiment`.
+
+    ``base`` holds the settings every panel shares (any :class:`ImageExperiment` field but
+    ``dataset`` and ``kind``); ``overrides`` replaces some of them per dataset, per kind or per
+    ``(dataset, kind)`` panel, looked up in that order, so the last wins.
+    """
+
+    datasets: tuple[str, ...]
+    base: Mapping[str, Any]
+    overrides: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
+    batched: bool = False
+    #: The panel trained first, and the one the book's learning study uses (Figure 1).
+    headline: tuple[str, str] = ("binary_mnist", "resnet")
+
+    def __post_init__(self) -> None:
+        for key in self.overrides:
+            if key not in DATA_SHAPES and key not in ("conv", "resnet") and not (
+                    isinstance(key, tuple) and len(key) == 2 and key[0] in DATA_SHAPES):
+                raise ValueError(f"override key {key!r} is not a dataset, a kind or a (dataset, kind) pair")
+        for dataset in self.datasets:
+            for kind in ("conv", "resnet"):
+                self.experiment(dataset, kind)  # validates every panel's settings up front
+
+    def experiment(self, dataset: str, kind: Literal["conv", "resnet"], seed: int = 0) -> ImageExperiment:
+        """The :class:`ImageExperiment` for ``dataset`` and ``kind`` under this profile."""
+        settings = dict(self.base)
+        for key in (dataset, kind, (dataset, kind)):
+            settings.update(self.overrides.get(key, {}))
+        return ImageExperiment(dataset, kind, **{**settings, "seed": seed})
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready settings, with the overrides' tuple keys written ``dataset/kind``."""
+        overrides = {"/".join(k) if isinstance(k, tuple) else k: dict(v) for k, v in self.overrides.items()}
+        return {"datasets": list(self.datasets), "base": dict(self.base), "overrides": overrides,
+                "batched": self.batched}
+
+
+_28 = ("binary_mnist", "omniglot")
+_RGB = ("cifar10", "svhn", "celeba64")
+
+#: Settings of the image notebooks (Figures 1, 5, 6, 7 and Section 5.3), shared so that every
+#: notebook builds the same experiments and reuses the same cached models.
+IMAGE_PROFILES: dict[str, ImageProfile] = {
+    # CI on 2 CPU cores. The 28x28 panels: 8,000 training images, batch 64, 8 epochs = 1,000
+    # Adam steps per model at lr 3e-3 (1e-3 left the MR-VAE and the β-VAEs far from their
+    # curves at this budget); conv nets at 1/8 and ResNets at 1/4 of the paper's widths. The
+    # RGB panels cost 3-15x more per step, so they get 2,000 images (CelebA 1,000) and 4
+    # epochs at narrower widths: 125 and 63 steps, which the book says beside the figure.
+    "quick": ImageProfile(
+        datasets=_28 + _RGB,
+        base={"train_images": 8000, "test_images": 1000, "epochs": 8, "batch_size": 64, "lr": 3e-3,
+              "lr_warmup_epochs": 1},
+        overrides={"conv": {"width": 1 / 8}, "resnet": {"width": 1 / 4},
+                   **{d: {"train_images": 2000, "test_images": 500, "epochs": 4} for d in _RGB},
+                   ("cifar10", "conv"): {"width": 1 / 16}, ("svhn", "conv"): {"width": 1 / 16},
+                   ("celeba64", "conv"): {"width": 1 / 16, "train_images": 1000},
+                   ("cifar10", "resnet"): {"width": 1 / 8}, ("svhn", "resnet"): {"width": 1 / 8},
+                   ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}}),
+    # A long CPU run of the 28x28 panels: the paper's full-width networks on the full training
+    # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
+    "cpu": ImageProfile(
+        datasets=_28,
+        # ResNet: 4 epochs (1,564 steps; about 70 min per panel). Conv: 0.65 s per step, so 1
+        # epoch (391 steps; about 90 min). lr 1e-3: at full width 3e-3 collapsed the posterior.
+        base={"width": 1.0, "epochs": 4, "batch_size": 128, "lr": 1e-3, "lr_warmup_epochs": 1},
+        overrides={"conv": {"epochs": 1, "lr_warmup_epochs": 0}}),
+    # The paper's set-up: full width and data, 200 epochs, a GPU.
+    "paper": ImageProfile(datasets=_28 + _RGB, base={}, batched=True),
+}
+
+
+def image_profile(name: str) -> ImageProfile:
+    """The :class:`ImageProfile` called ``name``, with an error that lists the choices."""
+    if name not in IMAGE_PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(IMAGE_PROFILES)} "
+                         f"(papermill: -p profile quick)")
+    return IMAGE_PROFILES[name]
+
+
+@dataclass
+class TrainedModels:
+    """Everything one (dataset, architecture) panel needs: data, MR-VAE and both sweeps."""
+
+    experiment: ImageExperiment
+    data: ExperimentData
+    mr_vae: VAE
+    constant: dict[float, VAE]
+    annealed: dict[float, VAE]
+    mr_train_seconds: float
+
+
+def train_image_experiments(
+    profile: ImageProfile,
+    kinds: tuple[Literal["conv", "resnet"], ...] = ("conv", "resnet"),
+    *,
+    datasets: tuple[str, ...] | None = None,
+    seed: int = 0,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[tuple[str, str], TrainedModels], dict[str, str]]:
+    """Train (or load from ``run_dir``) the MR-VAE and both β-VAE sweeps of every panel.
+
+    Returns the trained panels keyed by ``(dataset, kind)`` and, for datasets whose files are
+    missing, the first line of the :class:`~mrvae.data.DatasetNotFoundError` (never a fake panel).
+    """
+    panels: dict[tuple[str, str], TrainedModels] = {}
+    not_run: dict[str, str] = {}
+    quiet: Callable[[str], None] = lambda line: None  # noqa: E731
+    order = list(datasets or profile.datasets)
+    if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
+        order.insert(0, order.pop(order.index(profile.headline[0])))
+    for dataset in order:
+        try:
+            data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
+        except DatasetNotFoundError as error:
+            not_run[dataset] = str(error).splitlines()[0]
+            log(f"{dataset}: not run ({not_run[dataset]})")
+            continue
+        for kind in sorted(kinds, key=lambda k: k != profile.headline[1]):
+            exp = profile.experiment(dataset, kind, seed)
+            started = time.perf_counter()
+            mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=quiet)
+            sweeps = {annealed: fit_beta_vaes(exp, data, baseline_betas(), annealed=annealed, batched=profile.batched,
+                                              run_dir=run_dir, device=device, log=quiet)
+                      for annealed in (False, True)}
+            mr_seconds = sum(h["seconds"] for h in result.history)
+            panels[(dataset, kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
+            log(f"{exp.tag}: 21 models ready in {time.perf_counter() - started:.0f} s "
+                f"(MR-VAE training took {mr_seconds:.0f} s)")
+    return panels, not_run

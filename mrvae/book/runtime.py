@@ -1,0 +1,126 @@
+"""Run-time helpers shared by the notebooks: seeding, devices, profiles, timing."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from mrvae.data.roots import checkout_root
+
+
+def seed_everything(seed: int, threads: int | None = 2) -> None:
+    """Seed Python, NumPy and torch, and fix torch's CPU thread count.
+
+    CPU kernels may sum in a different order with a different thread count, so
+    results are reproducible on machines of one kind only with ``threads`` fixed.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; otherwise exactly what was asked."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but no GPU is visible; use device='cpu' or 'auto'")
+    return device
+
+
+def select_profile(profiles: Mapping[str, Mapping[str, Any]], name: str) -> dict[str, Any]:
+    """The settings of profile ``name`` (e.g. ``quick`` or ``paper``), with a clear error."""
+    if name not in profiles:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(profiles)} "
+                         f"(papermill: -p profile quick)")
+    return dict(profiles[name])
+
+
+class Stopwatch:
+    """Wall time of a block: ``with Stopwatch() as t: ...; t.seconds``."""
+
+    def __enter__(self) -> "Stopwatch":
+        self._start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._start
+
+
+RUN_DIR_ENV_VAR = "MRVAE_RUN_DIR"
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
+
+
+#: Package files (or folders) whose code decides what a trained model is: its data, network,
+#: objective, optimiser and training loop. Cached models are keyed by these only.
+TRAINING_SOURCES: tuple[str, ...] = (
+    "_compat.py", "book/experiments.py", "data", "hyper", "metrics/fid.py", "models", "training/checkpoints.py",
+    "training/distributed.py", "training/loop.py", "training/population.py", "training/schedules.py",
+    "training/sweep.py",
+)
+#: Files that only evaluate, plot, time or report: editing them keeps every cached model.
+REPORTING_SOURCES: tuple[str, ...] = (
+    "__init__.py", "book/__init__.py", "book/figures.py", "book/runtime.py", "metrics/__init__.py",
+    "metrics/mig.py", "metrics/rate_distortion.py", "training/__init__.py", "training/timing.py",
+    "training/progress.py", "cli.py", "__main__.py",
+)
+
+
+def _is_listed(relative: str, listed: tuple[str, ...]) -> bool:
+    return any(relative == entry or relative.startswith(entry + "/") for entry in listed)
+
+
+def unclassified_sources() -> list[str]:
+    """Package files in neither list (a test keeps this empty, so new modules get classified)."""
+    files = [p.relative_to(_PACKAGE_DIR).as_posix() for p in _PACKAGE_DIR.rglob("*.py")]
+    return sorted(f for f in files if not _is_listed(f, TRAINING_SOURCES + REPORTING_SOURCES))
+
+
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """First 10 hex digits of a hash over the package files that affect training.
+
+    Part of every run directory, so checkpoints written by other training code are never
+    resumed, while a change to plotting or evaluation code reuses them
+    (:data:`TRAINING_SOURCES` / :data:`REPORTING_SOURCES`).
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(_PACKAGE_DIR).as_posix()
+        if _is_listed(relative, TRAINING_SOURCES):
+            digest.update(relative.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def run_root() -> Path:
+    """Where trained models are cached: ``$MRVAE_RUN_DIR``, else ``<checkout>/runs``.
+
+    A checkout is recognised by the ``pyproject.toml`` beside the package; an installed
+    package falls back to ``./runs``. Notebooks executed from different working
+    directories (papermill, nbval) therefore share one cache in a checkout.
+    """
+    env = os.environ.get(RUN_DIR_ENV_VAR)
+    if env:
+        return Path(env).expanduser().resolve()
+    checkout = checkout_root()
+    if checkout is not None:
+        return checkout / "runs"
+    return Path.cwd() / "runs"
+
+
+def run_directory(profile: str, *parts: str) -> Path:
+    """``run_root()/<profile>/<source_digest()>/<parts...>`` (not created)."""
+    return run_root().joinpath(profile, source_digest(), *parts)

@@ -1,0 +1,100 @@
+"""Checkpoints that resume a run exactly, and refuse to resume a different one.
+
+A checkpoint holds the trained state, the optimiser and learning-rate schedule, torch's
+random generators and the per-epoch history, plus a *fingerprint* of the settings that
+wrote it. Resuming under other settings (another network, schedule, learning rate or
+checkpoint format) raises and names the fix, instead of silently mixing two runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+__all__ = ["Checkpoint", "fingerprint"]
+
+#: Bumped when the file layout changes, so older files are refused with a clear message.
+FORMAT = 2
+
+
+def fingerprint(model: nn.Module, schedules: list[Any], config: Any, **extra: Any) -> str:
+    """The settings a checkpoint must match to be resumed (all but the epoch count)."""
+    settings = dataclasses.asdict(config)
+    settings.pop("epochs")  # a finished run may be extended
+    settings.pop("log_lines")
+    return json.dumps(
+        {"format": FORMAT, "model": type(model).__name__,
+         "shapes": {k: list(v.shape) for k, v in model.state_dict().items()},
+         "schedules": [[type(s).__name__, dataclasses.asdict(s)] for s in schedules],
+         "config": settings, **extra},
+        sort_keys=True,
+    )
+
+
+def _rng_state() -> dict[str, Any]:
+    # Only the current GPU's generator: under DDP each rank draws on its own device, in step
+    # with rank 0's, so rank 0's state restores every rank (and a run on fewer GPUs).
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+class Checkpoint:
+    """``directory/name`` (or nothing when ``directory`` is ``None``), written after every epoch."""
+
+    def __init__(self, directory: str | Path | None, name: str, fingerprint: str) -> None:
+        self.path = Path(directory) / name if directory is not None else None
+        self.fingerprint = fingerprint
+
+    def where(self) -> str:
+        """A clause for error messages naming the last good checkpoint, if there is one."""
+        if self.path is not None and self.path.exists():
+            return f"; the last good checkpoint is {self.path}"
+        return ""
+
+    def resume(self, load_state: Callable[[dict[str, Any]], None], optimizer: torch.optim.Optimizer,
+               scheduler: torch.optim.lr_scheduler.LRScheduler, device: torch.device,
+               log: Callable[[str], None]) -> tuple[int, list[list[dict[str, float]]] | None]:
+        """Load a matching checkpoint: ``(last finished epoch, histories)``, or ``(0, None)``."""
+        if self.path is None:
+            return 0, None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            return 0, None
+        ckpt = torch.load(self.path, map_location=device, weights_only=True)
+        if ckpt.get("fingerprint") != self.fingerprint:
+            raise ValueError(
+                f"{self.path} was written by a run with different settings (or an older version of "
+                f"mrvae); pass another checkpoint_dir (--run-dir on the command line) or delete that "
+                f"file to start afresh"
+            )
+        load_state(ckpt["state"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_state(ckpt["rng"])
+        log(f"resumed from {self.path} at epoch {ckpt['epoch']}")
+        return int(ckpt["epoch"]), ckpt["histories"]
+
+    def save(self, state: dict[str, Any], optimizer: torch.optim.Optimizer,
+             scheduler: torch.optim.lr_scheduler.LRScheduler, epoch: int,
+             histories: list[list[dict[str, float]]]) -> None:
+        if self.path is None:
+            return
+        payload = {"state": state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                   "rng": _rng_state(), "epoch": epoch, "histories": histories, "fingerprint": self.fingerprint}
+        tmp = self.path.with_suffix(".tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, self.path)  # an interrupted save never clobbers the last good checkpoint

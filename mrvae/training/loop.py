@@ -1,0 +1,450 @@
+"""The training loop: every model in the package trains through :func:`fit`.
+
+:func:`train` fits one β-VAE or MR-VAE (Algorithm 1); :func:`mrvae.training.train_sweep`
+fits N β-VAEs at once and :func:`mrvae.training.train_population` a linear VAE on its exact
+expected objective. They differ only in what a step computes (a *trainee*) and where its
+batches come from; seeding, Adam groups, learning-rate schedule, non-finite checks,
+checkpoints, histories and logging are this module's, once.
+
+Data are an in-memory tensor; batches are index slices of one permutation per epoch, so the
+hot path has no per-sample Python. All randomness (shuffling, β samples, reparameterisation
+noise) comes from torch's global generators, whose states are checkpointed, so a resumed run
+equals an uninterrupted one on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, NoReturn, Protocol
+
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
+from mrvae.models.base import VAE
+from mrvae.training.checkpoints import Checkpoint, fingerprint
+from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
+from mrvae.training.progress import Progress, progress_wanted
+from mrvae.training.schedules import BetaSchedule, MultiRateBeta
+
+#: Chosen by measurement (the book's "Learning the β response" study): with gates that start
+#: β-independent (``init="open"``), a 30× faster learning rate for ``w`` and ``c`` lets them
+#: learn the response within a thousand steps without hurting the final curve; 100× did.
+DEFAULT_HYPER_LR_MULTIPLIER = 30.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (Adam); β comes from a separate :data:`BetaSchedule`."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    lr_warmup_epochs: int = 0
+    cosine_decay: bool = False
+    log_lines: int = 5
+    #: The gates' ``w`` and ``c`` train at ``lr * hyper_lr_multiplier`` (their own Adam group).
+    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise ValueError(f"TrainConfig needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}")
+        if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
+            raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
+                             f"got {self.hyper_lr_multiplier}")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or inf; the model keeps its last finite parameters."""
+
+
+@dataclass
+class TrainResult:
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    resumed_from_epoch: int = 0
+
+    @property
+    def final(self) -> dict[str, float]:
+        return self.history[-1]
+
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """Adam groups: the base weights at ``lr``, the gates at ``lr * hyper_lr_multiplier``."""
+    hyper = hyper_parameters(model)
+    hyper_ids = {id(p) for p in hyper}
+    base = [p for p in model.parameters() if id(p) not in hyper_ids]
+    groups: list[dict[str, Any]] = [{"params": base, "lr": config.lr}]
+    if hyper:
+        groups.append({"params": hyper, "lr": config.lr * config.hyper_lr_multiplier})
+    return groups
+
+
+def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
+    """Fail early, naming the fix, on a model that cannot learn from ``data`` with ``beta``."""
+    if data.dim() < 2 or data.shape[0] == 0:
+        raise ValueError(f"data must be a non-empty batch-first tensor, got shape {tuple(data.shape)}")
+    expected = getattr(model, "data_shape", None)
+    if expected is not None and tuple(data.shape[1:]) != tuple(expected):
+        raise ValueError(
+            f"data of shape {tuple(data.shape)} has examples of shape {tuple(data.shape[1:])}, but "
+            f"{type(model).__name__} was built for data_shape={tuple(expected)}; reshape the data "
+            f"(e.g. data.view(-1, {', '.join(map(str, expected))})) or build the model for this shape"
+        )
+    if isinstance(beta, MultiRateBeta) and not beta_gates(model):
+        raise ValueError(
+            f"MultiRateBeta trains an MR-VAE, but this {type(model).__name__} has no β gates, so it "
+            f"would silently train one β-VAE on a mixture of β. Convert it first: "
+            f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
+        )
+
+
+def _lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    warmup = config.lr_warmup_epochs * steps_per_epoch
+    total = config.epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.cosine_decay:
+            progress = (step - warmup) / max(1, total - warmup)
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return 1.0
+
+    return factor
+
+
+def _log_epochs(epochs: int, lines: int) -> set[int]:
+    if lines <= 0:
+        return set()
+    return {1, epochs} | {max(1, round(i * epochs / lines)) for i in range(1, lines)}
+
+
+class Trainee(Protocol):
+    """What :func:`fit` trains: ``M`` models updated as one (``M = 1`` but for a sweep)."""
+
+    def parameter_groups(self, config: TrainConfig) -> list[dict[str, Any]]:
+        """Adam parameter groups."""
+
+    def losses(self, x: Tensor | None, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-example ``loss, rate, distortion`` of every model on batch ``x``: each ``(M, B)``."""
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint stores to restore the models."""
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Restore from :meth:`state`."""
+
+    def diverged(self, finite: Tensor, where: str) -> NoReturn:
+        """Raise for models whose loss is not finite (``finite (M,)``); ``where`` locates the step."""
+
+
+class Batches(Protocol):
+    """Where a trainee's batches come from; ``examples`` per epoch average the history."""
+
+    examples: int
+    steps_per_epoch: int
+
+    def epoch(self) -> Iterator[Tensor | None]:
+        """This epoch's batches, in order."""
+
+
+class ShuffledBatches:
+    """Minibatches of an in-memory tensor: one ``randperm`` per epoch, then index slices."""
+
+    def __init__(self, data: Tensor, batch_size: int, transform: Callable[[Tensor], Tensor] | None = None) -> None:
+        self.data, self.batch_size, self.transform = data, batch_size, transform
+        self.examples = data.shape[0]
+        self.steps_per_epoch = math.ceil(self.examples / batch_size)
+
+    def epoch(self) -> Iterator[Tensor]:
+        perm = torch.randperm(self.examples).to(self.data.device)
+        for i in range(self.steps_per_epoch):
+            x = self.data[perm[i * self.batch_size : (i + 1) * self.batch_size]]
+            yield x if self.transform is None else self.transform(x)
+
+
+@dataclass
+class FitResult:
+    """The time this call trained, and the epoch it resumed from (0 for a fresh run)."""
+
+    seconds: float
+    resumed_from_epoch: int
+
+
+def fit(
+    trainee: Trainee,
+    batches: Batches,
+    config: TrainConfig,
+    checkpoint: Checkpoint,
+    *,
+    device: torch.device,
+    histories: list[list[dict[str, float]]],
+    describe: Callable[[list[dict[str, float]]], str],
+    log: Callable[[str], None] = print,
+    on_epoch: Callable[[int], None] | None = None,
+    unit: str = "epoch",
+    replica: Replica | None = None,
+    progress: bool = False,
+) -> FitResult:
+    """Adam on ``trainee`` for ``config.epochs`` epochs of ``batches``; resumes ``checkpoint``.
+
+    ``histories`` holds one list per model; each epoch appends that model's training means
+    (``epoch``, ``loss``, ``rate``, ``distortion``, ``seconds``), in place, so a caller that
+    catches a divergence still has them.
+
+    ``describe`` turns the latest history entry of every model into a progress line;
+    ``on_epoch(epoch)`` runs before a fresh run (epoch 0) and after each epoch trained here;
+    ``unit`` names an epoch in progress lines (a population "epoch" is one step).
+
+    Under data parallelism (``replica``), ``batches`` yields the global batch on every rank and
+    the trainee computes its shard; the objective is scaled so that the gradients DDP averages
+    are those of the global batch, histories are summed over ranks, and only rank 0 logs,
+    checkpoints and calls ``on_epoch``. ``progress`` shows a bar (:mod:`.progress`) on rank 0.
+    """
+    main = replica is None or replica.is_main
+    if not main:
+        log, on_epoch = _quiet, None
+    torch.manual_seed(config.seed)
+    optimizer = torch.optim.Adam(trainee.parameter_groups(config))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
+    start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
+    if replica is not None:
+        agree_on_start(start_epoch, checkpoint, device)
+    for history, saved in zip(histories, restored or [], strict=restored is not None):
+        history[:] = saved
+    if on_epoch is not None and start_epoch == 0:
+        on_epoch(0)
+    bar = Progress(config.epochs * batches.steps_per_epoch, start_epoch * batches.steps_per_epoch,
+                   enabled=progress and main)
+    started = time.perf_counter()
+    try:
+        _epochs(trainee, batches, config, checkpoint, optimizer, scheduler, histories, start_epoch, device=device,
+                describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar)
+    finally:
+        bar.close()
+    if replica is not None:
+        torch.distributed.barrier()  # the last checkpoint is on disk before any rank returns
+    return FitResult(time.perf_counter() - started, start_epoch)
+
+
+def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint: Checkpoint,
+            optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
+            histories: list[list[dict[str, float]]], start_epoch: int, *, device: torch.device,
+            describe: Callable[[list[dict[str, float]]], str], log: Callable[[str], None],
+            on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress) -> None:
+    main = replica is None or replica.is_main
+    log_at = _log_epochs(config.epochs, config.log_lines)
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        totals = torch.zeros(len(histories), 3, dtype=torch.float64, device=device)
+        for i, x in enumerate(batches.epoch()):
+            step = (epoch - 1) * batches.steps_per_epoch + i
+            loss, rate, distortion = trainee.losses(x, step)
+            if replica is None:
+                per_model_loss = loss.mean(dim=1)  # (M,)
+            else:  # DDP averages over ranks: this rank's sum over the global batch size, times W
+                assert x is not None
+                per_model_loss = loss.sum(dim=1) * (replica.world_size / x.shape[0])
+            finite = all_ranks_finite(torch.isfinite(per_model_loss), replica)
+            if not bool(finite.all()):
+                step_in_epoch = f", step {i}" if batches.steps_per_epoch > 1 else ""
+                trainee.diverged(finite, f"at {unit} {epoch}{step_in_epoch} (lr={scheduler.get_last_lr()[0]:.3g})"
+                                 f"{checkpoint.where()}")
+            optimizer.zero_grad(set_to_none=True)
+            # Model m's parameters only enter term m, so the sum's gradient is M separate ones.
+            per_model_loss.sum().backward()
+            optimizer.step()
+            scheduler.step()
+            with torch.no_grad():
+                totals += torch.stack([loss.sum(1), rate.sum(1), distortion.sum(1)], 1).double()
+            bar.step()
+        sum_over_ranks(totals, replica)
+        seconds = time.perf_counter() - epoch_start
+        for history, (loss_mean, rate_mean, distortion_mean) in zip(
+                histories, (totals / batches.examples).tolist(), strict=True):
+            history.append({"epoch": float(epoch), "loss": loss_mean, "rate": rate_mean,
+                            "distortion": distortion_mean, "seconds": seconds})
+        bar.epoch([h[-1] for h in histories])
+        if main:
+            checkpoint.save(trainee.state(), optimizer, scheduler, epoch, histories)
+        if on_epoch is not None:
+            on_epoch(epoch)
+        if epoch in log_at:
+            log(f"{unit} {epoch}/{config.epochs}  {describe([h[-1] for h in histories])}  ({seconds:.1f} s)")
+
+
+def _quiet(line: str) -> None:
+    del line
+
+
+def noise_shape(model: VAE, data: Tensor, who: str = "the model") -> tuple[torch.Size, torch.dtype]:
+    """Shape ``(*latent)`` and dtype of one example's noise; also checks data and model agree.
+
+    Probes the encoder and decoder on two examples in eval mode, so BatchNorm statistics and
+    the random state are left as they were.
+    """
+    x, was_training = data[:2], model.training
+    model.eval()
+    try:
+        # Any valid β will do for a probe; gated (MR-VAE) layers need one.
+        with torch.no_grad(), beta_context(model, torch.ones(x.shape[0], device=x.device)):
+            mu, _ = model.encode(x)
+            output = model.decode(mu)
+    except RuntimeError as error:
+        raise ValueError(
+            f"{who} cannot encode data of shape {tuple(data.shape)} ({error}); build the model "
+            f"for data_shape={tuple(data.shape[1:])}"
+        ) from error
+    finally:
+        model.train(was_training)
+    if output.shape != x.shape:
+        raise ValueError(
+            f"decoder output shape {tuple(output.shape[1:])} does not match the data's "
+            f"{tuple(x.shape[1:])}; build the model for data_shape={tuple(data.shape[1:])}"
+        )
+    return mu.shape[1:], mu.dtype
+
+
+def check_data_parallel(model: VAE) -> None:
+    """Refuse, naming the fix, models whose data-parallel run would not equal one process."""
+    if not model.examples_independent:
+        raise ValueError(
+            f"{type(model).__name__}'s objective couples the examples of a batch (e.g. the β-TCVAE's "
+            f"total-correlation estimate), so a rank's shard would change it; train it in one process "
+            f"(without torchrun), or spread independent runs over the ranks yourself"
+        )
+    if any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()):
+        raise ValueError(
+            f"{type(model).__name__} has dropout, whose random draws depend on each rank's shard and "
+            f"would desynchronise the ranks' shared random stream; set p=0 or train in one process"
+        )
+
+
+class OneModel:
+    """A single VAE: ``model(x, β)`` with β from the schedule, as :class:`Trainee`.
+
+    With a ``replica`` the model runs inside ``DistributedDataParallel`` on this rank's shard of
+    each global batch, with β and noise drawn for the global batch (see
+    :mod:`mrvae.training.distributed`).
+    """
+
+    def __init__(self, model: VAE, beta: BetaSchedule, device: torch.device, replica: Replica | None = None,
+                 noise: tuple[torch.Size, torch.dtype] | None = None) -> None:
+        self.model, self.beta, self.device, self.replica, self.noise = model, beta, device, replica, noise
+        self.forward: nn.Module = model
+        if replica is not None:
+            if noise is None:
+                raise ValueError("a data-parallel OneModel needs the noise shape (see noise_shape)")
+            self.forward = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+    def parameter_groups(self, config: TrainConfig) -> list[dict[str, Any]]:
+        return parameter_groups(self.model, config)
+
+    def losses(self, x: Tensor | None, step: int) -> tuple[Tensor, Tensor, Tensor]:
+        assert x is not None
+        beta = self.beta(step, x.shape[0]).to(self.device)
+        if self.replica is None:
+            out = self.model(x, beta)
+        else:
+            assert self.noise is not None
+            shape, dtype = self.noise
+            # The single-process forward draws exactly this right after β; each rank keeps its slice.
+            noise = torch.randn((x.shape[0], *shape), dtype=dtype, device=self.device)
+            part = self.replica.shard(x.shape[0])
+            out = self.forward(x[part], beta[part], noise=noise[part])
+        return out["loss"][None], out["rate"][None], out["distortion"][None]
+
+    def state(self) -> dict[str, Any]:
+        return self.model.state_dict()
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state)
+
+    def diverged(self, finite: Tensor, where: str) -> NoReturn:
+        raise NonFiniteLossError(
+            f"non-finite loss {where}. The model keeps its last finite parameters. Try a lower lr, "
+            f"check the data range for the likelihood, or a narrower β range."
+        )
+
+
+def train(
+    model: VAE,
+    data: Tensor,
+    beta: BetaSchedule,
+    config: TrainConfig,
+    *,
+    checkpoint_dir: str | Path | None = None,
+    transform: Callable[[Tensor], Tensor] | None = None,
+    log: Callable[[str], None] = print,
+    on_epoch: Callable[[int, Any], None] | None = None,
+    sync_batchnorm: bool = False,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train ``model`` with Adam on ``data`` and return per-epoch training means.
+
+    Under ``torchrun`` (after :func:`mrvae.training.distributed.init_from_env`) this is
+    data-parallel and equals the single-process run; see :mod:`mrvae.training.distributed`.
+
+    Args:
+        model: a :class:`~mrvae.VAE`; its device decides where training runs.
+        data: ``(N, *data_shape)`` tensor (moved to the model's device once).
+        beta: :class:`ConstantBeta`, :class:`AnnealedBeta` or :class:`MultiRateBeta`.
+        config: optimiser and loop settings; ``config.seed`` seeds torch.
+        checkpoint_dir: if given, a checkpoint is written there after every epoch and
+            an existing one with matching settings is resumed from.
+        transform: applied to each batch (e.g. dynamic binarisation); vectorised.
+        log: receives at most ``config.log_lines`` progress lines.
+        on_epoch: called as ``on_epoch(epoch, model)`` before a fresh run (epoch 0) and after
+            each epoch trained (and checkpointed) in this call, e.g. to record a learning curve;
+            it must not change the model or the random state (evaluate under
+            ``torch.random.fork_rng``).
+        sync_batchnorm: under data parallelism, compute BatchNorm statistics over the global
+            batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank; this replaces the
+            model's BatchNorm layers in place.
+        progress: show a progress bar; ``None`` shows one only when stderr is a terminal.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
+        ValueError: bad data for the likelihood, or a checkpoint from different settings.
+    """
+    check_trainable(model, data, beta)
+    model.likelihood.check_data(data if transform is None else transform(data[:1024]))
+    device = next(model.parameters()).device
+    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(model, [beta], config))
+    replica = Replica.current()
+    noise = None
+    if replica is not None:
+        check_data_parallel(model)
+        noise = noise_shape(model, data[:2].to(device))
+        if sync_batchnorm:
+            if device.type != "cuda":
+                raise ValueError("sync_batchnorm=True needs CUDA (torch.nn.SyncBatchNorm); on CPU ranks keep "
+                                 "per-rank BatchNorm statistics, so pass sync_batchnorm=False")
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+
+    def after_epoch(epoch: int) -> None:
+        if on_epoch is not None:
+            on_epoch(epoch, model)
+        model.train()
+
+    model.train()
+    result = TrainResult()
+    done = fit(OneModel(model, beta, device, replica, noise),
+               ShuffledBatches(data.to(device), config.batch_size, transform), config, checkpoint, device=device,
+               histories=[result.history], log=log, on_epoch=after_epoch, replica=replica,
+               progress=progress_wanted(progress),
+               describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "
+                                      f"distortion {last[0]['distortion']:.3f}"))
+    model.eval()
+    result.seconds, result.resumed_from_epoch = done.seconds, done.resumed_from_epoch
+    return result

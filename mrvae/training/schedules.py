@@ -1,0 +1,71 @@
+"""β during training: constant, annealed (KL warm-up) or sampled per example (Eq. 11).
+
+A schedule is called as ``schedule(step, batch_size)`` and returns β per example, ``(B,)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import torch
+from torch import Tensor
+
+from mrvae.hyper.gates import BetaRange
+
+__all__ = ["AnnealedBeta", "BetaSchedule", "ConstantBeta", "MultiRateBeta"]
+
+
+@dataclass(frozen=True)
+class ConstantBeta:
+    """β-VAE with a fixed KL weight."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        if not self.value > 0:
+            raise ValueError(f"ConstantBeta needs value > 0, got {self.value}")
+
+    def __call__(self, step: int, batch_size: int) -> Tensor:
+        return torch.full((batch_size,), self.value)
+
+
+@dataclass(frozen=True)
+class AnnealedBeta:
+    """β-VAE with KL annealing: β rises linearly to ``value`` over ``warmup_steps`` steps."""
+
+    value: float
+    warmup_steps: int
+
+    def __post_init__(self) -> None:
+        if not self.value > 0 or self.warmup_steps < 1:
+            raise ValueError(
+                f"AnnealedBeta needs value > 0 and warmup_steps >= 1, got {self.value}, {self.warmup_steps}"
+            )
+
+    def __call__(self, step: int, batch_size: int) -> Tensor:
+        return torch.full((batch_size,), self.value * min(1.0, (step + 1) / self.warmup_steps))
+
+
+@dataclass(frozen=True)
+class MultiRateBeta:
+    """MR-VAE: ``log β ~ U[log a, log b]`` (Eq. 11), per example or, as in Algorithm 1, per batch."""
+
+    low: float
+    high: float
+    per_example: bool = True
+
+    def __post_init__(self) -> None:
+        BetaRange(self.low, self.high)  # same validation and messages
+
+    @property
+    def range(self) -> BetaRange:
+        return BetaRange(self.low, self.high)
+
+    def __call__(self, step: int, batch_size: int) -> Tensor:
+        if self.per_example:
+            return self.range.sample(batch_size)
+        return self.range.sample(1).expand(batch_size)
+
+
+BetaSchedule = Union[ConstantBeta, AnnealedBeta, MultiRateBeta]

@@ -1,0 +1,139 @@
+"""The image-experiment plumbing: profiles, budgets, cached fits and per-β comparisons."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mrvae.book.experiments import (
+    IMAGE_PROFILES,
+    ExperimentData,
+    ImageExperiment,
+    baseline_betas,
+    compare_at_betas,
+    fit_beta_vaes,
+    fit_mr_vae,
+    image_profile,
+    likelihood_for,
+)
+from mrvae.hyper.layers import BetaGate
+
+
+@pytest.fixture
+def tiny() -> tuple[ImageExperiment, ExperimentData]:
+    exp = ImageExperiment("binary_mnist", "resnet", width=1 / 32, latent_dim=4, epochs=2, batch_size=16,
+                          lr_warmup_epochs=1)
+    gen = torch.Generator().manual_seed(0)
+    train = (torch.rand(48, 1, 28, 28, generator=gen) > 0.7).float()
+    test = (torch.rand(32, 1, 28, 28, generator=gen) > 0.7).float()
+    return exp, ExperimentData(train, test, None, "synthetic")
+
+
+def test_baseline_betas_are_the_papers_logspace() -> None:
+    torch.testing.assert_close(torch.tensor(baseline_betas(), dtype=torch.float64),
+                               torch.logspace(-2, 1, 10, dtype=torch.float64))
+
+
+def test_likelihoods_follow_the_data() -> None:
+    assert likelihood_for("omniglot").name == "bernoulli"
+    rgb = likelihood_for("cifar10")
+    assert rgb.name == "gaussian" and rgb.sigma2 == 0.5  # distortion = summed squared error
+    with pytest.raises(ValueError, match="unknown dataset"):
+        likelihood_for("imagenet")
+
+
+def test_profiles_give_matching_experiments() -> None:
+    quick = image_profile("quick")
+    assert quick.experiment("binary_mnist", "conv").width == 1 / 8
+    assert quick.experiment("celeba64", "resnet").train_images == 1000  # (dataset, kind) wins
+    assert quick.experiment("cifar10", "resnet").train_images == 2000  # dataset over base
+    for dataset in ("binary_mnist", "omniglot"):
+        for kind in ("conv", "resnet"):
+            exp = quick.experiment(dataset, kind)
+            assert exp.steps(exp.train_images) >= 1000  # the 28x28 panels' budget (issue 8)
+    assert quick.experiment("svhn", "conv").architecture().latent == 32  # the authors' SVHN latent
+    paper = IMAGE_PROFILES["paper"].experiment("binary_mnist", "resnet")
+    assert (paper.epochs, paper.batch_size, paper.lr, paper.lr_warmup_epochs, paper.cosine_decay) == \
+        (200, 128, 1e-3, 10, True)
+    with pytest.raises(ValueError, match="choose one of"):
+        image_profile("huge")
+
+
+def test_a_bad_override_key_is_refused() -> None:
+    from mrvae.book.experiments import ImageProfile
+
+    with pytest.raises(ValueError, match="not a dataset, a kind"):
+        ImageProfile(datasets=("omniglot",), base={}, overrides={"mlp": {"width": 1.0}})
+    with pytest.raises(TypeError):
+        ImageProfile(datasets=("omniglot",), base={"widht": 1.0})
+
+
+def test_response_metrics_sanity_bands() -> None:
+    from mrvae.book.experiments import is_monotone, response_metrics
+
+    grid = [0.01 * 10 ** (3 * i / 19) for i in range(20)]
+    learned = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b)} for b in grid]
+    flat = [{"beta": b, "rate": 20.0} for b in grid]
+    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "gap": g} for b, g in zip(grid[::2], [0.01] * 9 + [0.2])]
+    good = response_metrics(learned, rows, rows)
+    assert good["rate_ratio"] > 10 and good["monotone"] and good["beta_vae_monotone"]["constant"]
+    assert good["median_gap"]["constant"] == pytest.approx(0.01) and good["worst_gap"]["annealed"] == 0.2
+    useless = response_metrics(flat, rows, rows)
+    assert useless["rate_ratio"] == pytest.approx(1.0)
+    assert is_monotone([10.0, 10.05, 9.0]) and not is_monotone([10.0, 10.2, 9.0])
+
+
+def test_kl_warmup_covers_the_stated_fraction_of_training() -> None:
+    exp = ImageExperiment("binary_mnist", "conv", epochs=10, batch_size=100, kl_warmup_fraction=0.1)
+    assert exp.kl_warmup_steps(1000) == 10  # 10 epochs x 10 steps x 10%
+    with pytest.raises(ValueError, match="kl_warmup_fraction"):
+        ImageExperiment("binary_mnist", "conv", kl_warmup_fraction=0.0)
+
+
+def test_batched_and_sequential_sweeps_give_the_same_models(tiny, tmp_path) -> None:
+    exp, data = tiny
+    betas = baseline_betas(3)
+    sequential = fit_beta_vaes(exp, data, betas, annealed=True, log=lambda line: None)
+    batched = fit_beta_vaes(exp, data, betas, annealed=True, batched=True, log=lambda line: None)
+    for beta in betas:
+        for (name, p), q in zip(sequential[beta].named_parameters(), batched[beta].parameters()):
+            torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
+    exp, data = tiny
+    first, result = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    again, resumed = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    assert resumed.resumed_from_epoch == exp.epochs and result.resumed_from_epoch == 0
+    for p, q in zip(first.parameters(), again.parameters()):
+        assert torch.equal(p, q)
+    assert any(isinstance(m, BetaGate) for m in again.modules())
+
+
+def test_comparison_gap_is_relative_and_signed(tiny) -> None:
+    exp, data = tiny
+    mr_vae, _ = fit_mr_vae(exp, data, log=lambda line: None)
+    sweep = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, log=lambda line: None)
+    cache: dict = {}
+    rows = compare_at_betas(mr_vae, sweep, data.test, mr_points=cache)
+    assert sorted(cache) == [0.1, 1.0]
+    for row in rows:
+        assert row["loss"] == pytest.approx(row["distortion"] + row["beta"] * row["rate"])
+        assert row["gap"] == pytest.approx((row["mr_loss"] - row["loss"]) / abs(row["loss"]))
+    # the MR-VAE against itself has no gap
+    rows_self = compare_at_betas(mr_vae, {0.5: mr_vae}, data.test)
+    assert rows_self[0]["gap"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) -> None:
+    from mrvae.book.experiments import response_learning_curve
+
+    exp, data = tiny
+    references = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, log=lambda line: None)
+    model, records = response_learning_curve(exp, data, references, run_dir=tmp_path)
+    assert [r["epoch"] for r in records] == [0.0, 1.0, 2.0] and records[-1]["step"] == 2 * 3
+    plain, _ = fit_mr_vae(exp, data, log=lambda line: None)
+    for p, q in zip(model.parameters(), plain.parameters()):
+        assert torch.equal(p, q)  # evaluating along the way does not change what is trained
+    _, again = response_learning_curve(exp, data, references, run_dir=tmp_path)
+    assert again == records

@@ -1,0 +1,160 @@
+import pytest
+import torch
+
+import mrvae
+from mrvae.hyper.layers import hyper_parameters
+from mrvae.models import MLPVAE
+from mrvae.training import (
+    AnnealedBeta,
+    ConstantBeta,
+    MultiRateBeta,
+    NonFiniteLossError,
+    TrainConfig,
+    parameter_groups,
+    train,
+)
+
+CONFIG = TrainConfig(epochs=4, batch_size=16, lr=3e-3, seed=3, log_lines=0)
+SCHEDULES = [MultiRateBeta(0.01, 10.0), MultiRateBeta(0.01, 10.0, per_example=False), ConstantBeta(1.0),
+             AnnealedBeta(1.0, warmup_steps=10)]
+
+
+def _model(multi_rate: bool) -> MLPVAE:
+    torch.manual_seed(0)
+    model = MLPVAE((1, 8, 8), hidden=16, latent_dim=4)
+    return mrvae.convert(model, mrvae.BetaRange(0.01, 10.0)) if multi_rate else model
+
+
+def _run(schedule, **kwargs):
+    model = _model(isinstance(schedule, MultiRateBeta))
+    gen = torch.Generator().manual_seed(0)
+    data = (torch.rand(96, 1, 8, 8, generator=gen) > 0.5).float()
+    return model, train(model, data, schedule, kwargs.pop("config", CONFIG), **kwargs)
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: type(s).__name__)
+def test_training_lowers_the_loss_and_is_deterministic(schedule) -> None:
+    model_a, result_a = _run(schedule)
+    model_b, result_b = _run(schedule)
+    assert result_a.history[-1]["loss"] < result_a.history[0]["loss"]
+    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("schedule", [SCHEDULES[0], SCHEDULES[3]], ids=["multi_rate", "annealed"])
+def test_resume_equals_uninterrupted_run(tmp_path, schedule) -> None:
+    full_model, full = _run(schedule)
+    short = TrainConfig(**{**CONFIG.__dict__, "epochs": 2})
+    _run(schedule, config=short, checkpoint_dir=tmp_path)  # "interrupted" after epoch 2
+    resumed_model, resumed = _run(schedule, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from_epoch == 2
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in full.history]
+    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history]
+
+
+def test_checkpoint_from_other_settings_is_refused(tmp_path) -> None:
+    _run(ConstantBeta(1.0), checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="different settings"):
+        _run(ConstantBeta(2.0), checkpoint_dir=tmp_path)
+
+
+class _NaNAfter(MLPVAE):
+    """Produces a NaN decoder output from the ``poison_at``-th forward call on."""
+
+    def __init__(self, poison_at: int) -> None:
+        torch.manual_seed(0)
+        super().__init__((1, 8, 8), hidden=16, latent_dim=4)
+        self.calls, self.poison_at = 0, poison_at
+
+    def decode(self, z):
+        self.calls += 1
+        out = super().decode(z)
+        return out * float("nan") if self.calls >= self.poison_at else out
+
+
+def test_nan_loss_stops_with_the_model_and_checkpoint_intact(tmp_path) -> None:
+    model = _NaNAfter(poison_at=6)  # 4 steps per epoch: the 2nd step of epoch 2 turns NaN
+    data = (torch.rand(64, 1, 8, 8) > 0.5).float()
+    with pytest.raises(NonFiniteLossError, match="lower lr") as info:
+        train(model, data, ConstantBeta(1.0), TrainConfig(epochs=3, batch_size=16, log_lines=0),
+              checkpoint_dir=tmp_path)
+    assert "epoch 2, step 1" in str(info.value) and "checkpoint" in str(info.value)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    assert saved["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["state"].values())
+
+
+def test_bad_data_is_rejected_before_training() -> None:
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        train(_model(False), torch.full((8, 1, 8, 8), 255.0), ConstantBeta(1.0), CONFIG)
+
+
+def test_bad_schedules_and_configs() -> None:
+    with pytest.raises(ValueError, match="low must be > 0"):
+        MultiRateBeta(0.0, 1.0)
+    with pytest.raises(ValueError, match="low < high"):
+        MultiRateBeta(10.0, 0.01)
+    with pytest.raises(ValueError):
+        ConstantBeta(0.0)
+    with pytest.raises(ValueError):
+        TrainConfig(epochs=0)
+
+
+def test_annealing_reaches_the_target() -> None:
+    schedule = AnnealedBeta(2.0, warmup_steps=4)
+    assert [float(schedule(s, 1)) for s in range(6)] == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]
+
+
+def test_progress_is_a_few_lines() -> None:
+    lines: list[str] = []
+    config = TrainConfig(epochs=10, batch_size=32, log_lines=3)
+    model = _model(False)
+    train(model, (torch.rand(64, 1, 8, 8) > 0.5).float(), ConstantBeta(1.0), config, log=lines.append)
+    assert 2 <= len(lines) <= 4 and lines[-1].startswith("epoch 10/10")
+
+
+def _prototype_images(n: int = 512, seed: int = 0) -> torch.Tensor:
+    """Noisy copies of 16 binary prototypes: data with information worth encoding."""
+    gen = torch.Generator().manual_seed(seed)
+    prototypes = (torch.rand(16, 1, 8, 8, generator=gen) > 0.5).float()
+    flips = (torch.rand(n, 1, 8, 8, generator=gen) < 0.1).float()
+    return (prototypes[torch.randint(0, 16, (n,), generator=gen)] - flips).abs()
+
+
+def test_a_tiny_mr_vae_learns_to_lower_its_rate_as_beta_grows() -> None:
+    """The paper's main claim in miniature: 80 Adam steps (about a second) suffice for one
+    model's rate to fall by a clear factor from β = a to β = b. With gates that start
+    β-independent and no faster learning rate for them, the ratio stays near 1."""
+    data = _prototype_images()
+    torch.manual_seed(0)
+    model = mrvae.convert(MLPVAE((1, 8, 8), hidden=64, latent_dim=4), mrvae.BetaRange(0.01, 10.0))
+    train(model, data, MultiRateBeta(0.01, 10.0), TrainConfig(epochs=10, batch_size=64, lr=3e-3, log_lines=0))
+    rates = [mrvae.evaluate(model, data, beta)["rate"] for beta in (0.01, 0.1, 1.0, 10.0)]
+    assert all(a > b for a, b in zip(rates, rates[1:])), rates
+    assert rates[0] / rates[-1] > 5.0, rates
+
+
+def test_gates_get_their_own_learning_rate() -> None:
+    model = _model(True)
+    groups = parameter_groups(model, TrainConfig(lr=1e-3, hyper_lr_multiplier=10.0))
+    assert [g["lr"] for g in groups] == [1e-3, 1e-2]
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in hyper_parameters(model)}
+    assert len(groups[0]["params"]) + len(groups[1]["params"]) == len(list(model.parameters()))
+    assert len(parameter_groups(_model(False), TrainConfig())) == 1
+    with pytest.raises(ValueError, match="hyper_lr_multiplier"):
+        TrainConfig(hyper_lr_multiplier=0.0)
+
+
+def test_multi_rate_training_of_a_model_without_gates_names_convert() -> None:
+    with pytest.raises(ValueError, match=r"no β gates.*mrvae\.convert\(model, mrvae\.BetaRange\(0\.01, 10\)\)"):
+        train(_model(False), _prototype_images(32), MultiRateBeta(0.01, 10.0), CONFIG)
+
+
+def test_data_of_the_wrong_shape_names_both_shapes() -> None:
+    flat = _prototype_images(32).view(32, 64)
+    with pytest.raises(ValueError, match=r"\(64,\).*data_shape=\(1, 8, 8\)"):
+        train(_model(False), flat, ConstantBeta(1.0), CONFIG)
+    with pytest.raises(ValueError, match=r"\(1, 8, 8\).*\(32, 64\)"):
+        _model(False)(flat, 1.0)
