@@ -28,7 +28,7 @@
 #
 # **How we train.** The linear VAE's objective depends on the data only through their
 # mean and covariance S. Both kinds of model therefore train on the *exact* expected
-# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.models.linear.train_population`).
+# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.training.train_population`).
 # This is Eq. 11 for the MR-VAE and Eq. 1 for the β-VAEs, with β still sampled. Rate and
 # distortion are then computed exactly from S too, so the gaps below contain no Monte Carlo
 # noise.

@@ -42,12 +42,13 @@ profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
 seed = 0
 
 # %%
+import mrvae  # noqa: F401  (first: it lets a CUDA torchvision import on CPU torch; see mrvae._compat)
+
+# isort: split
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torchvision.utils import make_grid  # noqa: E402
-
-import mrvae  # noqa: F401  (first: it lets a CUDA torchvision import on CPU torch; see mrvae._compat)
+from torchvision.utils import make_grid
 from mrvae.book.experiments import (
     BINARY_DATASETS,
     PAPER_BETA_RANGE,
