@@ -44,6 +44,7 @@ from mrvae.training.loop import (
     ShuffledBatches,
     TrainConfig,
     TrainResult,
+    _quiet,
     fit,
     noise_shape,
 )
@@ -336,20 +337,17 @@ def train_sweep(
     return sweep
 
 
-def _quiet(line: str) -> None:
-    del line
-
-
 def _gather_sweep(sweep: SweepResult, mine: list[int], failure: SweepDivergedError | None) -> None:
     """Give every rank every trained model and history; raise everywhere if any rank diverged."""
     states = [{k: v.cpu() for k, v in sweep.models[i].state_dict().items()} for i in mine]  # any rank can load
     payload = (mine, states, [sweep.results[i].history for i in mine],
-               str(failure) if failure is not None else None, [mine[i] for i in failure.diverged] if failure else [])
+               str(failure) if failure is not None else None, [mine[i] for i in failure.diverged] if failure else [],
+               sweep.seconds)
     # A rank that diverged stopped there; the others trained on, so error.partial mixes epochs.
     gathered: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(gathered, payload)
     messages, diverged = [], []
-    for rows, states, histories, message, bad in gathered:
+    for rows, states, histories, message, bad, _ in gathered:
         for i, state, history in zip(rows, states, histories, strict=True):
             sweep.models[i].load_state_dict(state)  # copied onto the model's own device
             sweep.models[i].eval()
@@ -357,17 +355,12 @@ def _gather_sweep(sweep: SweepResult, mine: list[int], failure: SweepDivergedErr
         if message is not None:
             messages.append(message)
             diverged.extend(bad)
-    sweep.seconds = max(float(t) for t in _gather_float(sweep.seconds))
+    sweep.seconds = max(float(entry[-1]) for entry in gathered)
     for result in sweep.results:
         result.seconds = sweep.seconds
     if messages:
         raise SweepDivergedError(" / ".join(messages), sorted(diverged), sweep)
 
-
-def _gather_float(value: float) -> list[float]:
-    values: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(values, value)
-    return values
 
 
 def _raise_diverged(sweep: SweepResult, stacked: _StackedModels, finite: Tensor, where: str,
