@@ -12,8 +12,11 @@ with ``m`` and ``h`` the midpoint and half-width of ``[log a, log b]``. For
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Callable, Literal, Union
+from typing import Literal, Union
 
 import torch
 from torch import Tensor
@@ -111,11 +114,30 @@ class BetaRange:
         return torch.logspace(math.log10(self.low), math.log10(self.high), n, dtype=torch.float64)
 
 
+_CHECK_ACCELERATOR_VALUES: ContextVar[bool] = ContextVar("mrvae_check_accelerator_betas", default=True)
+
+
+@contextmanager
+def trusted_betas() -> Iterator[None]:
+    """Inside, :func:`as_beta_batch` does not check the values of β held on an accelerator.
+
+    Reading the check's result waits for the device, once per forward pass. The training loop
+    draws β from a validated :class:`BetaRange` and watches the loss for non-finite values, so
+    it skips the check; shapes and types are still checked, and CPU tensors always are.
+    """
+    token = _CHECK_ACCELERATOR_VALUES.set(False)
+    try:
+        yield
+    finally:
+        _CHECK_ACCELERATOR_VALUES.reset(token)
+
+
 def as_beta_batch(beta: BetaLike, batch_size: int, *, device: torch.device | None = None) -> Tensor:
     """Validate ``beta`` and return it as a float tensor of shape ``(batch_size,)``.
 
     Accepts a Python number, a 0-d tensor (shared by the batch) or a tensor of
-    shape ``(batch_size,)`` (one β per example).
+    shape ``(batch_size,)`` (one β per example). Values must be finite and ``> 0``
+    (unchecked on an accelerator inside :func:`trusted_betas`).
     """
     if isinstance(beta, (int, float)):
         beta_tensor = torch.full((batch_size,), float(beta), device=device)
@@ -135,6 +157,8 @@ def as_beta_batch(beta: BetaLike, batch_size: int, *, device: torch.device | Non
             beta_tensor = beta_tensor.to(device)
     else:
         raise ValueError(f"beta must be a number or a tensor, got {type(beta).__name__}")
+    if beta_tensor.device.type != "cpu" and not _CHECK_ACCELERATOR_VALUES.get():
+        return beta_tensor
     if not bool(torch.all(torch.isfinite(beta_tensor) & (beta_tensor > 0))):
         bad = beta_tensor[~(torch.isfinite(beta_tensor) & (beta_tensor > 0))][:3].tolist()
         raise ValueError(f"beta must be finite and > 0 (the gates take log beta); got {bad}")

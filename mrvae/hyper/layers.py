@@ -12,13 +12,22 @@ ReLU``, Appendix B.2), because a per-batch gate placed before a BatchNorm is div
 β reaches a gate either explicitly, ``gated(x, beta)``, or through :func:`beta_context`,
 which computes ``nu(beta)`` once for the whole model and hands it to every gate, so that a
 converted model whose ``forward`` knows nothing of β still gets it.
+
+Cost. An MR-VAE should train at the speed of one β-VAE (Appendix C: within 5%). The gates'
+values are ``(B, features)``, tiny next to the feature maps they scale, so what costs time is
+touching the maps: every full-size temporary is a memory pass plus, on a CPU, page faults for
+a fresh allocation. Hence :func:`beta_context` computes the values of all gates of a kind in
+one batched expression, a gate and the ReLU after it run as one in-place operation (see
+:func:`mrvae.convert`), and the gate's backward reduces ``grad * x`` without materialising it
+(``scripts/benchmark_overhead.py`` measures each network).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -80,6 +89,9 @@ class BetaGate(nn.Module):
         self.register_buffer("log_beta_mid", torch.tensor(beta_range.log_mid, **factory))
         self.register_buffer("log_beta_half_width", torch.tensor(beta_range.log_half_width, **factory))
         self.context_nu: Tensor | None = None
+        #: ``(B, features)`` gate values that :func:`beta_context` computed for this gate.
+        self.context_values: Tensor | None = None
+        self._range_key = (beta_range.log_mid, beta_range.log_half_width)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -101,8 +113,16 @@ class BetaGate(nn.Module):
 
     @property
     def range_key(self) -> tuple[float, float]:
-        """Gates with equal keys share ``nu(beta)``; :func:`beta_context` computes it once per key."""
-        return float(self.log_beta_mid), float(self.log_beta_half_width)
+        """Gates with equal keys share ``nu(beta)``; :func:`beta_context` computes it once per key.
+
+        Cached on the host (reading the buffers would stall an accelerator on every forward
+        pass) and refreshed when a state dict is loaded.
+        """
+        return self._range_key
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        self._range_key = (float(self.log_beta_mid), float(self.log_beta_half_width))
 
     def standardize(self, beta: Tensor) -> Tensor:
         """``nu = sqrt(3) (log beta - m) / h``: ``(B,) -> (B,)``."""
@@ -111,7 +131,7 @@ class BetaGate(nn.Module):
 
     def values(self, nu: Tensor) -> Tensor:
         """Gate per example and feature: ``nu (B,) -> (B, features)``."""
-        return gate_function(self.gate)(nu[:, None] * self.weight + self.bias)
+        return gate_function(self.gate)(torch.addcmul(self.bias, nu[:, None], self.weight))
 
     def gate_values(self, beta: Tensor) -> Tensor:
         """Gate per example and feature from β itself: ``(B,) -> (B, features)``."""
@@ -134,6 +154,10 @@ class BetaGate(nn.Module):
         return self.context_nu
 
     def forward(self, x: Tensor, beta: BetaLike | None = None) -> Tensor:
+        """``x * g``: a new tensor; ``x`` is left as it was."""
+        return self._apply_gate(x, beta, relu=False, in_place=False)
+
+    def _apply_gate(self, x: Tensor, beta: BetaLike | None, *, relu: bool, in_place: bool) -> Tensor:
         if x.dim() < 2:
             raise ValueError(
                 f"BetaGate expects a batched input (batch first), got shape {tuple(x.shape)}; "
@@ -145,10 +169,16 @@ class BetaGate(nn.Module):
                 f"BetaGate with {self.features} features along dim {self.dim} got input of "
                 f"shape {tuple(x.shape)}"
             )
-        gates = self.values(self.nu_for(x.shape[0], beta))
-        shape = [x.shape[0]] + [1] * (x.dim() - 1)
-        shape[dim] = self.features
-        return x * gates.view(shape)
+        if beta is None and self.context_values is not None:
+            gates = self.context_values
+            if gates.shape[0] != x.shape[0]:
+                raise ValueError(
+                    f"a β-gated layer got a batch of {x.shape[0]} but β for {gates.shape[0]} examples "
+                    f"from beta_context; give one β per example"
+                )
+        else:
+            gates = self.values(self.nu_for(x.shape[0], beta))
+        return _GateProduct.apply(x, gates, dim, relu, in_place)
 
     def extra_repr(self) -> str:
         r = self.beta_range
@@ -156,20 +186,93 @@ class BetaGate(nn.Module):
                 f"beta_range=[{r.low:.4g}, {r.high:.4g}]")
 
 
+class _GateProduct(torch.autograd.Function):
+    """``x * gates``, or ``relu(x) * gates``, with ``gates (B, F)`` broadcast along ``dim``.
+
+    Autograd's own product keeps ``x`` and, in backward, materialises ``grad * x`` before
+    summing it to ``(B, F)``; here that sum is one contraction with no temporary.
+
+    With ``relu`` (a gate followed by a ReLU, fused by :func:`mrvae.convert`) the output is
+    ``relu(x * g) = relu(x) * g`` (gates are ``>= 0``): computed over ``x`` itself when
+    ``in_place``, and kept for backward as a ReLU keeps its output, so the pair costs no more
+    memory than the ReLU alone. Backward recovers ``relu(x)`` as ``out / g``; where ``g == 0``
+    (a closed ``sqrt`` gate) it takes the sum as 0, which changes nothing: the gate's
+    derivative is 0 there (:func:`~mrvae.hyper.gates.sqrt_gate`).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, gates: Tensor, dim: int, relu: bool, in_place: bool) -> Tensor:
+        view = _broadcastable(gates, x, dim)
+        ctx.dim, ctx.relu = dim, relu
+        if not relu:
+            ctx.save_for_backward(x, gates)
+            return x * view
+        if in_place:
+            ctx.mark_dirty(x)
+            out = x.clamp_min_(0.0).mul_(view)
+        else:
+            out = x.clamp_min(0.0).mul_(view)
+        ctx.save_for_backward(out, gates)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+        saved, gates = ctx.saved_tensors
+        view = _broadcastable(gates, grad, ctx.dim)
+        grad_x = grad_gates = None
+        if ctx.needs_input_grad[0]:
+            if ctx.relu:  # d/dx relu(x) g = g where x > 0; with g > 0 that is where out > 0
+                grad_x = torch.ops.aten.threshold_backward(grad, saved, 0.0).mul_(view)
+            else:
+                grad_x = grad * view
+        if ctx.needs_input_grad[1]:
+            letters = "abcdefghijklmnopqrstuvwxyz"[: grad.dim()]
+            kept = letters[0] + letters[ctx.dim]
+            grad_gates = torch.einsum(f"{letters},{letters}->{kept}", grad, saved)
+            if ctx.relu:  # saved is relu(x) * g
+                open_gate = gates > 0
+                grad_gates = torch.where(open_gate, grad_gates / torch.where(open_gate, gates, 1.0), 0.0)
+        return grad_x, grad_gates, None, None, None
+
+
+def _broadcastable(gates: Tensor, like: Tensor, dim: int) -> Tensor:
+    """``gates (B, F)`` viewed to broadcast against ``like``, whose features lie along ``dim``."""
+    shape = [like.shape[0]] + [1] * (like.dim() - 1)
+    shape[dim] = gates.shape[1]
+    return gates.view(shape)
+
+
+def _owned(y: Tensor, x: Any) -> bool:
+    """Whether ``y``, the output of a layer called on ``x``, is a fresh tensor that may be
+    overwritten: not the input, not a view (such as an ``expand``), not a leaf parameter."""
+    if y is x or y._base is not None:
+        return False
+    return y.grad_fn is not None or not y.requires_grad
+
+
 class Gated(nn.Module):
     """``gate(inner(x))``: any module followed by a :class:`BetaGate` on its output.
 
     :func:`mrvae.convert` wraps layers in this; ``inner`` keeps its own parameters, so the
-    wrapped model's base weights are the original ``Parameter`` objects.
+    wrapped model's base weights are the original ``Parameter`` objects. With ``relu=True``
+    the layer also applies the ReLU that followed it (``relu(gate(inner(x)))``, fused: see
+    :func:`mrvae.convert`).
     """
 
-    def __init__(self, inner: nn.Module, gate: BetaGate) -> None:
+    def __init__(self, inner: nn.Module, gate: BetaGate, *, relu: bool = False) -> None:
         super().__init__()
         self.inner = inner
         self.gate = gate
+        self.relu = relu
 
     def forward(self, x: Any, beta: BetaLike | None = None, **kwargs: Any) -> Tensor:
-        return self.gate(self.inner(x, **kwargs), beta)
+        y = self.inner(x, **kwargs)
+        if not self.relu:
+            return self.gate(y, beta)
+        return self.gate._apply_gate(y, beta, relu=True, in_place=_owned(y, x))
+
+    def extra_repr(self) -> str:
+        return "then ReLU (fused)" if self.relu else ""
 
 
 def _factory(layer: nn.Module) -> dict[str, Any]:
@@ -227,15 +330,25 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
             mu, logvar = vae.encode(x)
     """
     gates = beta_gates(model)
-    previous = [gate.context_nu for gate in gates]
+    previous = [(gate.context_nu, gate.context_values) for gate in gates]
     nus: dict[tuple[float, float], Tensor] = {}
+    kinds: dict[tuple[Any, ...], list[BetaGate]] = {}
     for gate in gates:
         key = gate.range_key
         if key not in nus:
             nus[key] = gate.standardize(beta)
         gate.context_nu = nus[key]
+        kinds.setdefault((key, gate.gate, gate.weight.device, gate.weight.dtype), []).append(gate)
+    # One expression per kind of gate instead of a handful of tiny ops per gate: what Python
+    # and kernel launches cost per gate is, on small networks, the MR-VAE's main overhead.
+    for (key, name, _, _), group in kinds.items():
+        weights = torch.cat([gate.weight for gate in group])
+        biases = torch.cat([gate.bias for gate in group])
+        values = gate_function(name)(torch.addcmul(biases, nus[key][:, None], weights))
+        for gate, part in zip(group, values.split([gate.features for gate in group], dim=1)):
+            gate.context_values = part
     try:
         yield
     finally:
-        for gate, old in zip(gates, previous):
-            gate.context_nu = old
+        for gate, (nu, values) in zip(gates, previous):
+            gate.context_nu, gate.context_values = nu, values

@@ -37,6 +37,10 @@ As in the authors' code:
 
 Our choices:
 
+* **In-place ReLUs**, in the β-VAEs and MR-VAEs alike: the same function with one fewer
+  feature map in memory per layer. In an MR-VAE each gate fuses with the ReLU after it
+  (:func:`mrvae.convert`), which is why the residual block keeps its convs in a ``Sequential``.
+
 * **Width multiplier.** Every hidden channel count ``c`` becomes ``max(1, round(c * width))``;
   the data channels and the latent size do not change.
 * **Decoder output.** ``decoder.out`` has no activation. For ``Likelihood("bernoulli")`` it
@@ -186,19 +190,21 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
-        self.act = nn.ReLU()
-        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+        self.body = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(channels, channels, 3, padding=1),
+            act=nn.ReLU(inplace=True),
+            conv2=nn.Conv2d(channels, channels, 3, padding=1),
+        ))
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv2(self.act(self.conv1(x)))
+        return x + self.body(x)
 
 
 def _residual_stage(channels: int) -> nn.Sequential:
     """``[block, ReLU] * RESIDUAL_BLOCKS``."""
     parts: list[nn.Module] = []
     for _ in range(RESIDUAL_BLOCKS):
-        parts += [ResidualBlock(channels), nn.ReLU()]
+        parts += [ResidualBlock(channels), nn.ReLU(inplace=True)]
     return nn.Sequential(*parts)
 
 
@@ -220,7 +226,7 @@ def _encoder_body(config: ArchitectureConfig) -> tuple[nn.Sequential, int]:
         parts[f"conv{i}"] = nn.Conv2d(channels, out, layer.kernel, layer.stride, layer.padding)
         if config.uses_batch_norm:
             parts[f"bn{i}"] = nn.BatchNorm2d(out)
-        parts[f"act{i}"] = nn.ReLU()
+        parts[f"act{i}"] = nn.ReLU(inplace=True)
         channels, side = out, _conv_side(side, layer, transposed=False)
     parts["flatten"] = nn.Flatten()
     return nn.Sequential(parts), channels * side * side
@@ -251,7 +257,7 @@ def _decoder(config: ArchitectureConfig) -> nn.Sequential:
         parts[f"up{i}"] = conv
         if config.uses_batch_norm:
             parts[f"bn{i}"] = nn.BatchNorm2d(out)
-        parts[f"act{i}"] = nn.ReLU()
+        parts[f"act{i}"] = nn.ReLU(inplace=True)
     if config.output_sigmoid:
         parts["sigmoid"] = nn.Sigmoid()
     # The tables are fixed; a mismatch here is a bug in them, not a user error.

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mrvae.hyper.gates import trusted_betas
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
@@ -76,6 +77,40 @@ class TrainResult:
 
 
 CHECKPOINT_NAME = "checkpoint.pt"
+
+#: Steps between host reads of the non-finite flag on an accelerator. A read waits for the
+#: device to finish, so it is rare; in between, a non-finite step and every step after it are
+#: skipped on the device (fused Adam's ``found_inf``), so the parameters stay those from before
+#: the first bad step. On a CPU the read costs nothing and happens every step.
+ACCELERATOR_CHECK_EVERY = 50
+
+
+def host_check_interval(device: torch.device) -> int:
+    """Steps between host reads of the non-finite flag (see :data:`ACCELERATOR_CHECK_EVERY`)."""
+    return 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
+
+
+class _Divergence:
+    """Which models' losses were non-finite, and the first such step, kept on the device.
+
+    ``found_inf`` is the flag fused Adam reads to skip its update; it stays set after the first
+    bad step, so nothing moves until the host sees the flag and raises.
+    """
+
+    def __init__(self, models: int, device: torch.device) -> None:
+        self.bad = torch.zeros(models, dtype=torch.bool, device=device)
+        self.first_step = torch.full((), -1, dtype=torch.int64, device=device)
+        self.found_inf = torch.zeros((), dtype=torch.float32, device=device)
+
+    def record(self, finite: Tensor, step: int) -> None:
+        self.bad |= ~finite
+        self.first_step.copy_(torch.where((self.first_step < 0) & ~finite.all(), step, self.first_step))
+        self.found_inf.copy_(self.bad.any())
+
+    def first(self) -> int | None:
+        """The first bad step, read on the host, or None."""
+        step = int(self.first_step)
+        return None if step < 0 else step
 
 
 def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
@@ -215,9 +250,13 @@ def fit(
     if not main:
         log, on_epoch = _quiet, None
     torch.manual_seed(config.seed)
-    optimizer = torch.optim.Adam(trainee.parameter_groups(config))
+    # Deferred checks need the update skipped on the device, which fused Adam can do.
+    fused = host_check_interval(device) > 1
+    optimizer = torch.optim.Adam(trainee.parameter_groups(config), fused=fused or None)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
+    for group in optimizer.param_groups:  # a checkpoint from another device carries its own choice
+        group["fused"], group["foreach"] = fused or None, None
     if replica is not None:
         agree_on_start(start_epoch, checkpoint, device)
     for history, saved in zip(histories, restored or [], strict=restored is not None):
@@ -228,8 +267,9 @@ def fit(
                    enabled=progress and main)
     started = time.perf_counter()
     try:
-        _epochs(trainee, batches, config, checkpoint, optimizer, scheduler, histories, start_epoch, device=device,
-                describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar)
+        with trusted_betas():  # β comes from a validated schedule; see trusted_betas
+            _epochs(trainee, batches, config, checkpoint, optimizer, scheduler, histories, start_epoch, device=device,
+                    describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar)
     finally:
         bar.close()
     if replica is not None:
@@ -244,6 +284,17 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress) -> None:
     main = replica is None or replica.is_main
     log_at = _log_epochs(config.epochs, config.log_lines)
+    check_every = host_check_interval(device)
+    divergence = _Divergence(len(histories), device)
+    if check_every > 1:
+        optimizer.found_inf = divergence.found_inf  # type: ignore[attr-defined]
+    lr_at = _lr_lambda(config, batches.steps_per_epoch)
+
+    def where(step: int) -> str:
+        epoch, i = divmod(step, batches.steps_per_epoch)
+        step_in_epoch = f", step {i}" if batches.steps_per_epoch > 1 else ""
+        return f"at {unit} {epoch + 1}{step_in_epoch} (lr={config.lr * lr_at(step):.3g}){checkpoint.where()}"
+
     for epoch in range(start_epoch + 1, config.epochs + 1):
         epoch_start = time.perf_counter()
         totals = torch.zeros(len(histories), 3, dtype=torch.float64, device=device)
@@ -256,10 +307,11 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
                 assert x is not None
                 per_model_loss = loss.sum(dim=1) * (replica.world_size / x.shape[0])
             finite = all_ranks_finite(torch.isfinite(per_model_loss), replica)
-            if not bool(finite.all()):
-                step_in_epoch = f", step {i}" if batches.steps_per_epoch > 1 else ""
-                trainee.diverged(finite, f"at {unit} {epoch}{step_in_epoch} (lr={scheduler.get_last_lr()[0]:.3g})"
-                                 f"{checkpoint.where()}")
+            if check_every == 1:
+                if not bool(finite.all()):
+                    trainee.diverged(finite, where(step))
+            else:
+                divergence.record(finite, step)
             optimizer.zero_grad(set_to_none=True)
             # Model m's parameters only enter term m, so the sum's gradient is M separate ones.
             per_model_loss.sum().backward()
@@ -268,6 +320,10 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             with torch.no_grad():
                 totals += torch.stack([loss.sum(1), rate.sum(1), distortion.sum(1)], 1).double()
             bar.step()
+            if check_every > 1 and ((i + 1) % check_every == 0 or i + 1 == batches.steps_per_epoch):
+                first = divergence.first()
+                if first is not None:
+                    trainee.diverged(~divergence.bad, where(first))
         sum_over_ranks(totals, replica)
         seconds = time.perf_counter() - epoch_start
         for history, (loss_mean, rate_mean, distortion_mean) in zip(

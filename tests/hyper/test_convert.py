@@ -156,3 +156,50 @@ def test_misspelt_exclusion_is_rejected(plain_vae, beta_range) -> None:
     with pytest.raises(ValueError, match=r"exclude=\['decoder\.nope'\] matches no submodule"):
         mrvae.convert(plain_vae, beta_range, exclude="decoder.nope")
     assert not beta_gates(plain_vae)  # nothing was converted before the error
+
+
+def _relu_stack() -> nn.Module:
+    class Stack(mrvae.VAE):
+        def __init__(self) -> None:
+            super().__init__(mrvae.Likelihood("gaussian"))
+            self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(inplace=True),
+                                         nn.Flatten(), nn.Linear(64, 4))
+            self.decoder = nn.Sequential(nn.Linear(2, 64), nn.Unflatten(1, (4, 4, 4)),
+                                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 1, 3, padding=1))
+
+        def encode(self, x):
+            return self.encoder(x).chunk(2, dim=-1)
+
+        def decode(self, z):
+            return self.decoder(z)
+
+    return Stack()
+
+
+def test_a_gate_fuses_with_the_relu_after_it_and_computes_the_same(beta_range) -> None:
+    torch.manual_seed(0)
+    plain = _relu_stack()
+    fused = mrvae.convert(copy.deepcopy(plain), beta_range, init="uniform")
+    unfused = mrvae.convert(copy.deepcopy(plain), beta_range, init="uniform", fuse_relu=False)
+    unfused.load_state_dict(fused.state_dict())
+    assert [type(m) for m in fused.encoder] == [nn.Conv2d, Gated, nn.Identity, Gated, nn.Identity, nn.Flatten,
+                                               nn.Linear]
+    assert fused.encoder[1].relu and fused.encoder[3].relu and fused.decoder[2].relu
+    assert not any(isinstance(m, Gated) and m.relu for m in unfused.modules())
+    x, beta = torch.rand(6, 1, 4, 4), torch.logspace(-2, 1, 6)
+    noise = torch.randn(6, 2)
+    outs = [model(x, beta, noise=noise) for model in (fused, unfused)]
+    assert torch.allclose(outs[0]["loss"], outs[1]["loss"], atol=1e-5)
+    for out in outs:
+        out["loss"].sum().backward()
+    for (name, p), q in zip(fused.named_parameters(), unfused.parameters(), strict=True):
+        assert torch.allclose(p.grad, q.grad, atol=1e-5), name
+    assert mrvae.convert(fused, beta_range) is fused and count_parameters(fused) == count_parameters(unfused)
+
+
+def test_a_shared_relu_is_not_fused(beta_range) -> None:
+    model = _relu_stack()
+    model.decoder[3] = model.encoder[2]  # one ReLU instance, two places
+    mrvae.convert(model, beta_range)
+    assert isinstance(model.encoder[2], nn.ReLU) and not model.encoder[1].relu

@@ -157,3 +157,79 @@ def test_beta_range_survives_a_state_dict_round_trip() -> None:
     assert b.gate.beta_range.low == pytest.approx(0.001) and b.gate.beta_range.high == pytest.approx(100.0)
     x = torch.randn(2, 2)
     assert torch.equal(a(x, 3.0), b(x, 3.0))
+
+
+# --- The gate product: one contraction in backward, fused with a following ReLU -------------
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("shape, dim", [((3, 4, 5, 2), 1), ((3, 6, 4), -1), ((3, 4), 1)])
+def test_gate_product_gradcheck(relu, shape, dim) -> None:
+    from mrvae.hyper.layers import _GateProduct
+
+    gen = torch.Generator().manual_seed(0)
+    features = shape[dim]
+    # away from the ReLU's kink and from closed gates, where the derivatives are one-sided
+    x = (torch.rand(shape, generator=gen, dtype=torch.float64) + 0.1) * torch.where(
+        torch.rand(shape, generator=gen) > 0.5, 1.0, -1.0).double()
+    gates = torch.rand(shape[0], features, generator=gen, dtype=torch.float64) + 0.05
+    x.requires_grad_(True)
+    gates.requires_grad_(True)
+    for in_place in ([False, True] if relu else [False]):
+        def product(x, gates, in_place=in_place):
+            return _GateProduct.apply(x.clone() if in_place else x, gates, dim % len(shape), relu, in_place)
+
+        assert torch.autograd.gradcheck(product, (x, gates))
+
+
+@pytest.mark.parametrize("gate", ["sigmoid", "sqrt"])
+def test_fused_relu_gate_equals_gate_then_relu_including_closed_gates(gate) -> None:
+    gen = torch.Generator().manual_seed(1)
+    conv = nn.Conv2d(2, 6, 3, padding=1)
+    fused = Gated(conv, BetaGate(6, gate, R, init="uniform"), relu=True)
+    if gate == "sqrt":
+        with torch.no_grad():  # close half the gates: c >= |w| sqrt(3) keeps g = 0 on the range
+            fused.gate.bias[:3] = 3.0
+    beta = R.sample(5, generator=gen)
+    x = torch.randn(5, 2, 4, 4, generator=gen)
+
+    def grads(out):
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        found = [p.grad.clone() for p in fused.parameters()]
+        fused.zero_grad()
+        return found
+
+    fused_out = fused(x, beta)
+    fused_grads = grads(fused_out)
+    reference = torch.relu(fused.gate(conv(x), beta))
+    reference_grads = grads(reference)
+    assert torch.allclose(fused_out, reference, atol=1e-6)
+    for ours, theirs in zip(fused_grads, reference_grads, strict=True):
+        assert torch.allclose(ours, theirs, atol=1e-5)
+    if gate == "sqrt":
+        assert (fused.gate.gate_values(beta)[:, :3] == 0).all()
+
+
+def test_a_fused_gate_never_overwrites_its_input() -> None:
+    fused = Gated(nn.Identity(), BetaGate(3, "sigmoid", R), relu=True)
+    x = torch.randn(4, 3)
+    kept = x.clone()
+    out = fused(x, 1.0)
+    assert torch.equal(x, kept) and torch.allclose(out, torch.relu(kept) * fused.gate.gate_values(torch.ones(4)))
+
+
+def test_context_gate_values_are_each_gates_own() -> None:
+    model = nn.Sequential(GatedLinear(2, 3, beta_range=R, init="uniform"),
+                          GatedLinear(3, 4, gate="sqrt", beta_range=R, init="uniform"),
+                          GatedLinear(4, 2, beta_range=R, init="uniform"))
+    beta = torch.tensor([0.02, 0.5, 7.0])
+    with beta_context(model, beta):
+        for gate in beta_gates(model):
+            assert torch.allclose(gate.context_values, gate.gate_values(beta))
+    assert all(gate.context_values is None for gate in beta_gates(model))
+
+
+def test_range_key_follows_a_loaded_state_dict() -> None:
+    gate, other = BetaGate(2, beta_range=R), BetaGate(2, beta_range=BetaRange(0.1, 1.0))
+    gate.load_state_dict(other.state_dict())
+    assert gate.range_key == pytest.approx(other.range_key)

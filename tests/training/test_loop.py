@@ -2,6 +2,7 @@ import pytest
 import torch
 
 import mrvae
+import mrvae.training.loop as loop_module
 from mrvae.hyper.layers import hyper_parameters
 from mrvae.models import MLPVAE
 from mrvae.training import (
@@ -74,7 +75,10 @@ class _NaNAfter(MLPVAE):
         return out * float("nan") if self.calls >= self.poison_at else out
 
 
-def test_nan_loss_stops_with_the_model_and_checkpoint_intact(tmp_path) -> None:
+@pytest.mark.parametrize("check_every", [1, 3])
+def test_nan_loss_stops_with_the_model_and_checkpoint_intact(tmp_path, monkeypatch, check_every) -> None:
+    # check_every > 1 is what an accelerator does: the host reads the flag every few steps
+    monkeypatch.setattr(loop_module, "host_check_interval", lambda device: check_every)
     model = _NaNAfter(poison_at=6)  # 4 steps per epoch: the 2nd step of epoch 2 turns NaN
     data = (torch.rand(64, 1, 8, 8) > 0.5).float()
     with pytest.raises(NonFiniteLossError, match="lower lr") as info:
@@ -158,3 +162,16 @@ def test_data_of_the_wrong_shape_names_both_shapes() -> None:
         train(_model(False), flat, ConstantBeta(1.0), CONFIG)
     with pytest.raises(ValueError, match=r"\(1, 8, 8\).*\(32, 64\)"):
         _model(False)(flat, 1.0)
+
+
+def test_a_deferred_check_keeps_the_parameters_from_before_the_first_bad_step(monkeypatch) -> None:
+    data = (torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(3)) > 0.5).float()
+    kept = []
+    for check_every in (1, 4):  # at once, or 2 steps after the bad one (those steps are skipped)
+        monkeypatch.setattr(loop_module, "host_check_interval", lambda device, every=check_every: every)
+        model = _NaNAfter(poison_at=6)
+        with pytest.raises(NonFiniteLossError):
+            train(model, data, ConstantBeta(1.0), TrainConfig(epochs=3, batch_size=16, log_lines=0))
+        kept.append([p.detach().clone() for p in model.parameters()])
+    for immediate, deferred in zip(*kept, strict=True):
+        assert torch.allclose(immediate, deferred, atol=1e-6)
