@@ -6,7 +6,7 @@ PROFILE ?= quick
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv notebooks figures book test refresh-references cpu-profile clean clean-runs lint
+.PHONY: venv notebooks figures book test refresh-references cpu-profile benchmark-overhead clean clean-runs lint
 
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
 # "python3" kernelspec into the venv; --check-kernel fails early if papermill would
@@ -46,6 +46,12 @@ refresh-references: $(STAMP)
 PANEL ?= binary_mnist resnet
 cpu-profile: $(STAMP)
 	$(VPY) scripts/run_cpu_profile.py $(PANEL)
+
+# What an MR-VAE costs over a β-VAE per training step, per network (about 15 min on 2 CPU
+# cores; run nothing else meanwhile). Writes figures/overhead.{json,png}; DEVICE=cuda on a GPU.
+DEVICE ?= cpu
+benchmark-overhead: $(STAMP)
+	$(VPY) scripts/benchmark_overhead.py --device $(DEVICE)
 
 clean:
 	rm -rf _build book/executed

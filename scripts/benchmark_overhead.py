@@ -19,11 +19,14 @@ nothing else at the same time. ``--quick`` is a smoke run on tiny settings.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -35,7 +38,7 @@ from torch import Tensor  # noqa: E402
 
 import mrvae  # noqa: E402
 from mrvae.book.experiments import DATA_SHAPES, image_profile  # noqa: E402
-from mrvae.book.figures import device_description, git_commit, save_figure  # noqa: E402
+from mrvae.book.figures import provenance, save_figure  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, parameter_groups  # noqa: E402
@@ -230,9 +233,11 @@ def main() -> None:
         data={"batch_size": args.batch_size, "steps": args.steps, "repeats": args.repeats,
               "beta_range": [BETA_RANGE.low, BETA_RANGE.high]},
         metrics={**metrics, "loop": loops, "summary": summary},
-        provenance={"commit": git_commit(), "device": device_description(device), "threads": args.threads,
-                    "torch": torch.__version__, "machine": platform.machine(),
-                    "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "wall_seconds": wall},
+        provenance={**provenance(seed=0, config=vars(args), device=device, wall_seconds=wall),
+                    "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads} "
+                               f"({platform.platform(terse=True)})",
+                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+                    "command": " ".join(["python", "scripts/benchmark_overhead.py", *sys.argv[1:]])},
         directory=args.out_dir)
     print(f"worst full-width ratio: {summary['worst_full_width']}; wrote {path} in {wall:.0f} s")
 
