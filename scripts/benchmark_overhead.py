@@ -43,7 +43,7 @@ from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
-from mrvae.training.timing import compare_step_times  # noqa: E402
+from mrvae.training.timing import compare_step_times, seconds_per_step  # noqa: E402
 
 BETA_RANGE = mrvae.BetaRange(0.01, 10.0)
 #: One dataset per data shape: the likelihood follows it (Bernoulli for binary MNIST).
@@ -181,7 +181,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default: 2)")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per repeat (default: 5)")
+    parser.add_argument("--steps", type=int, default=5,
+                        help="timed steps per repeat, at least (default: 5; fast networks get more)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats (default: 3)")
     parser.add_argument("--only", nargs="*", default=None, help="network names to time (default: all)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: quick widths, batch 16, 2 steps")
@@ -203,8 +204,11 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         multi_rate, plain, x = build()
+        # Fast networks get more steps (up to about a second per timing), since they are noisier.
+        probe = seconds_per_step(plain, x, 1.0, steps=1, warmup=1)
+        steps = max(args.steps, min(50, int(1.0 / probe)))
         times = compare_step_times(multi_rate, plain, x, (BETA_RANGE.low, BETA_RANGE.high),
-                                   steps=args.steps, warmup=2, repeats=args.repeats)
+                                   steps=steps, warmup=2, repeats=args.repeats)
         metrics[name] = {"param_ratio": count(multi_rate) / count(plain), "parameters": count(plain),
                          f"{prefix}_step_time_ratio": times.ratio,
                          f"{prefix}_seconds_per_step": {"mr_vae": times.multi_rate, "beta_vae": times.plain}}

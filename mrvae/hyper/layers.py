@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 
 from .gates import OPEN_GATE_BIAS, BetaLike, BetaRange, as_beta_batch, gate_function
 
@@ -157,7 +158,8 @@ class BetaGate(nn.Module):
         """``x * g``: a new tensor; ``x`` is left as it was."""
         return self._apply_gate(x, beta, relu=False, in_place=False)
 
-    def _apply_gate(self, x: Tensor, beta: BetaLike | None, *, relu: bool, in_place: bool) -> Tensor:
+    def _apply_gate(self, x: Tensor, beta: BetaLike | None, *, relu: bool = False, in_place: bool = False,
+                    residual: Tensor | None = None) -> Tensor:
         if x.dim() < 2:
             raise ValueError(
                 f"BetaGate expects a batched input (batch first), got shape {tuple(x.shape)}; "
@@ -178,7 +180,10 @@ class BetaGate(nn.Module):
                 )
         else:
             gates = self.values(self.nu_for(x.shape[0], beta))
-        return _GateProduct.apply(x, gates, dim, relu, in_place)
+        if residual is not None and residual.shape != x.shape:
+            raise ValueError(f"the residual has shape {tuple(residual.shape)} but the gated output has "
+                             f"{tuple(x.shape)}; they must match")
+        return _GateProduct.apply(x, gates, residual, dim, relu, in_place)
 
     def extra_repr(self) -> str:
         r = self.beta_range
@@ -187,7 +192,8 @@ class BetaGate(nn.Module):
 
 
 class _GateProduct(torch.autograd.Function):
-    """``x * gates``, or ``relu(x) * gates``, with ``gates (B, F)`` broadcast along ``dim``.
+    """``x * gates``, ``relu(x) * gates`` or ``residual + x * gates``, with ``gates (B, F)``
+    broadcast along ``dim``.
 
     Autograd's own product keeps ``x`` and, in backward, materialises ``grad * x`` before
     summing it to ``(B, F)``; here that sum is one contraction with no temporary.
@@ -201,12 +207,13 @@ class _GateProduct(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, gates: Tensor, dim: int, relu: bool, in_place: bool) -> Tensor:
+    def forward(ctx: Any, x: Tensor, gates: Tensor, residual: Tensor | None, dim: int, relu: bool,
+                in_place: bool) -> Tensor:
         view = _broadcastable(gates, x, dim)
-        ctx.dim, ctx.relu = dim, relu
+        ctx.dim, ctx.relu, ctx.view_shape = dim, relu, view.shape
         if not relu:
             ctx.save_for_backward(x, gates)
-            return x * view
+            return x * view if residual is None else torch.addcmul(residual, x, view)
         if in_place:
             ctx.mark_dirty(x)
             out = x.clamp_min_(0.0).mul_(view)
@@ -216,9 +223,10 @@ class _GateProduct(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         saved, gates = ctx.saved_tensors
-        view = _broadcastable(gates, grad, ctx.dim)
+        view = gates.view(ctx.view_shape)
         grad_x = grad_gates = None
         if ctx.needs_input_grad[0]:
             if ctx.relu:  # d/dx relu(x) g = g where x > 0; with g > 0 that is where out > 0
@@ -226,13 +234,29 @@ class _GateProduct(torch.autograd.Function):
             else:
                 grad_x = grad * view
         if ctx.needs_input_grad[1]:
-            letters = "abcdefghijklmnopqrstuvwxyz"[: grad.dim()]
-            kept = letters[0] + letters[ctx.dim]
-            grad_gates = torch.einsum(f"{letters},{letters}->{kept}", grad, saved)
-            if ctx.relu:  # saved is relu(x) * g
-                open_gate = gates > 0
-                grad_gates = torch.where(open_gate, grad_gates / torch.where(open_gate, gates, 1.0), 0.0)
-        return grad_x, grad_gates, None, None, None
+            grad_gates = _feature_sums(grad, saved, ctx.dim)
+            if ctx.relu:  # saved is relu(x) * g; where g = 0, saved = 0 and so is the sum
+                grad_gates = torch.where(gates > 0, grad_gates / gates, 0.0)
+        grad_residual = grad if ctx.needs_input_grad[2] else None
+        return grad_x, grad_gates, grad_residual, None, None, None
+
+
+#: Above this many elements (16 MB of float32) ``grad * x`` is summed by a batched matrix
+#: product instead of a product and a sum: a temporary that large is a fresh allocation
+#: (page faults on a CPU), while for small maps the product and sum are the faster pair.
+_CONTRACT_ABOVE = 1 << 22
+
+
+def _feature_sums(grad: Tensor, saved: Tensor, dim: int) -> Tensor:
+    """``(grad * saved)`` summed over all dims but the batch and ``dim``: ``(B, F)``."""
+    if dim == 1 and grad.dim() > 2 and grad.numel() > _CONTRACT_ABOVE and grad.is_contiguous() \
+            and saved.is_contiguous():
+        batch, features = grad.shape[:2]
+        rows = batch * features
+        return torch.bmm(grad.reshape(rows, 1, -1), saved.reshape(rows, -1, 1)).view(batch, features)
+    product = grad * saved
+    dims = [d for d in range(grad.dim()) if d not in (0, dim)]
+    return product.sum(dims) if dims else product
 
 
 def _broadcastable(gates: Tensor, like: Tensor, dim: int) -> Tensor:
@@ -265,8 +289,15 @@ class Gated(nn.Module):
         self.gate = gate
         self.relu = relu
 
-    def forward(self, x: Any, beta: BetaLike | None = None, **kwargs: Any) -> Tensor:
+    def forward(self, x: Any, beta: BetaLike | None = None, *, residual: Tensor | None = None,
+                **kwargs: Any) -> Tensor:
+        """``gate(inner(x))``; with ``residual``, ``residual + gate(inner(x))`` in one pass (a
+        residual block's last layer, which saves a full-size temporary)."""
         y = self.inner(x, **kwargs)
+        if residual is not None:
+            if self.relu:
+                raise ValueError("a Gated layer fused with a ReLU cannot also add a residual")
+            return self.gate._apply_gate(y, beta, residual=residual)
         if not self.relu:
             return self.gate(y, beta)
         return self.gate._apply_gate(y, beta, relu=True, in_place=_owned(y, x))

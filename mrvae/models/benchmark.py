@@ -61,7 +61,7 @@ from torch import Tensor, nn
 
 from mrvae.hyper.convert import convert
 from mrvae.hyper.gates import BetaRange, gate_function
-from mrvae.hyper.layers import DEFAULT_GATE_INIT, GATE_INITS, GateInit
+from mrvae.hyper.layers import DEFAULT_GATE_INIT, GATE_INITS, Gated, GateInit
 from mrvae.models.base import VAE
 from mrvae.models.objective import Likelihood
 
@@ -197,6 +197,9 @@ class ResidualBlock(nn.Module):
         ))
 
     def forward(self, x: Tensor) -> Tensor:
+        last = self.body[-1]
+        if isinstance(last, Gated):  # an MR-VAE's block: add the skip in the gate's pass
+            return last(self.body[:-1](x), residual=x)
         return x + self.body(x)
 
 

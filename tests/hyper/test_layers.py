@@ -177,7 +177,7 @@ def test_gate_product_gradcheck(relu, shape, dim) -> None:
     gates.requires_grad_(True)
     for in_place in ([False, True] if relu else [False]):
         def product(x, gates, in_place=in_place):
-            return _GateProduct.apply(x.clone() if in_place else x, gates, dim % len(shape), relu, in_place)
+            return _GateProduct.apply(x.clone() if in_place else x, gates, None, dim % len(shape), relu, in_place)
 
         assert torch.autograd.gradcheck(product, (x, gates))
 
@@ -233,3 +233,24 @@ def test_range_key_follows_a_loaded_state_dict() -> None:
     gate, other = BetaGate(2, beta_range=R), BetaGate(2, beta_range=BetaRange(0.1, 1.0))
     gate.load_state_dict(other.state_dict())
     assert gate.range_key == pytest.approx(other.range_key)
+
+
+@pytest.mark.parametrize("contract_above", [0, 1 << 30])
+def test_feature_sums_by_contraction_or_product(monkeypatch, contract_above) -> None:
+    from mrvae.hyper import layers
+
+    monkeypatch.setattr(layers, "_CONTRACT_ABOVE", contract_above)
+    grad, saved = torch.randn(3, 4, 5, 6), torch.randn(3, 4, 5, 6)
+    assert torch.allclose(layers._feature_sums(grad, saved, 1), (grad * saved).sum((2, 3)), atol=1e-5)
+    assert torch.allclose(layers._feature_sums(grad, saved, 3), (grad * saved).sum((1, 2)), atol=1e-5)
+
+
+def test_gated_with_a_residual_adds_it_in_one_pass() -> None:
+    layer = GatedConv2d(3, 3, 3, padding=1, beta_range=R, init="uniform").double()
+    x = torch.randn(2, 3, 4, 4, dtype=torch.float64, requires_grad=True)
+    beta = torch.tensor([0.05, 3.0], dtype=torch.float64)
+    assert torch.allclose(layer(x, beta, residual=x), x + layer(x, beta))
+    assert torch.autograd.gradcheck(lambda x, w: layer(x, beta, residual=x * w),
+                                    (x, torch.tensor(0.7, dtype=torch.float64, requires_grad=True)))
+    with pytest.raises(ValueError, match="shape"):
+        layer(x, beta, residual=x[:, :2])
