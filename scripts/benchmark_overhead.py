@@ -19,9 +19,11 @@ nothing else at the same time. ``--quick`` is a smoke run on tiny settings.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -101,6 +103,19 @@ def networks(quick: bool, batch_size: int, device: torch.device) -> dict[str, Ca
     found["linear"] = lambda: linear_pair(batch_size, device)
     found["chen_mlp"] = lambda: chen_pair(batch_size, device, hidden=120 if quick else 1200)
     return found
+
+
+def time_network(build: Callable[[], Pair], min_steps: int, repeats: int, prefix: str) -> dict[str, object]:
+    """``param_ratio``, ``parameters`` and the step times of one network's two models."""
+    multi_rate, plain, x = build()
+    # Fast networks get more steps (up to about a second per timing), since they are noisier.
+    probe = seconds_per_step(plain, x, 1.0, steps=1, warmup=1)
+    steps = max(min_steps, min(50, int(1.0 / probe)))
+    times = compare_step_times(multi_rate, plain, x, (BETA_RANGE.low, BETA_RANGE.high),
+                               steps=steps, warmup=2, repeats=repeats)
+    return {"param_ratio": count(multi_rate) / count(plain), "parameters": count(plain),
+            f"{prefix}_step_time_ratio": times.ratio, "steps": steps,
+            f"{prefix}_seconds_per_step": {"mr_vae": times.multi_rate, "beta_vae": times.plain}}
 
 
 def count(model: torch.nn.Module) -> int:
@@ -188,6 +203,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run: quick widths, batch 16, 2 steps")
     parser.add_argument("--out-dir", type=Path, default=None, help="where to write (default: figures/)")
     parser.add_argument("--name", default="overhead", help="file name stem (default: overhead)")
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
         args.batch_size, args.steps, args.repeats = 16, 2, 1
@@ -196,26 +212,27 @@ def main() -> None:
     prefix = "gpu" if device.type == "cuda" else "cpu"
     started = time.perf_counter()
     builders = networks(args.quick, args.batch_size, device)
+    if args.worker is not None:
+        print(json.dumps(time_network(builders[args.worker], args.steps, args.repeats, prefix)))
+        return
     unknown = sorted(set(args.only or ()) - set(builders))
     if unknown:
         parser.error(f"unknown networks {unknown}; choose from {sorted(builders)}")
     metrics: dict[str, dict[str, float]] = {}
-    for name, build in builders.items():
+    for name in builders:
         if args.only and name not in args.only:
             continue
-        multi_rate, plain, x = build()
-        # Fast networks get more steps (up to about a second per timing), since they are noisier.
-        probe = seconds_per_step(plain, x, 1.0, steps=1, warmup=1)
-        steps = max(args.steps, min(50, int(1.0 / probe)))
-        times = compare_step_times(multi_rate, plain, x, (BETA_RANGE.low, BETA_RANGE.high),
-                                   steps=steps, warmup=2, repeats=args.repeats)
-        metrics[name] = {"param_ratio": count(multi_rate) / count(plain), "parameters": count(plain),
-                         f"{prefix}_step_time_ratio": times.ratio,
-                         f"{prefix}_seconds_per_step": {"mr_vae": times.multi_rate, "beta_vae": times.plain}}
-        print(f"{name:<16} params {count(plain):>11,} x{metrics[name]['param_ratio']:.4f}   "
-              f"step {times.plain * 1e3:8.1f} ms -> {times.multi_rate * 1e3:8.1f} ms   "
-              f"ratio {times.ratio:.3f}", flush=True)
-        del multi_rate, plain, x
+        # A fresh process per network: the allocator's state after one network's big tensors
+        # changes the next one's timings by several per cent.
+        worker = [sys.executable, __file__, "--worker", name, "--device", args.device, "--threads",
+                  str(args.threads), "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+                  "--repeats", str(args.repeats), *(["--quick"] if args.quick else [])]
+        metrics[name] = json.loads(subprocess.run(worker, check=True, capture_output=True, text=True).stdout)
+        m = metrics[name]
+        seconds = m[f"{prefix}_seconds_per_step"]
+        print(f"{name:<16} params {m['parameters']:>11,} x{m['param_ratio']:.4f}   "
+              f"step {seconds['beta_vae'] * 1e3:8.1f} ms -> {seconds['mr_vae'] * 1e3:8.1f} ms   "
+              f"ratio {m[f'{prefix}_step_time_ratio']:.3f}", flush=True)
     quick_profile = image_profile("quick").experiment("binary_mnist", "resnet", 0).architecture()
     loop_networks = [quick_profile] if args.quick else [quick_profile, replace(quick_profile, width=1.0)]
     loops = [loop_overhead(config, "binary_mnist", batch_size=args.batch_size if not args.quick else 16,

@@ -24,7 +24,8 @@ import io
 import os
 import pickle
 import re
-import urllib.request
+import tarfile
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mrvae.data.fetch import DownloadError, Remote, downloads_enabled, fetch
 from mrvae.data.roots import DatasetNotFoundError, _locate, check_md5, data_roots, download_target
 
 __all__ = [
@@ -289,16 +291,6 @@ def _parse_amat_general(text: bytes, path: Path, columns: int) -> np.ndarray:
     return values.astype(np.uint8).reshape(-1, columns)
 
 
-def _fetch(url: str, dest: Path) -> None:
-    """Download ``url`` to ``dest`` through a temporary file, so a failure leaves nothing."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as fh:
-        while chunk := response.read(1 << 20):
-            fh.write(chunk)
-    os.replace(tmp, dest)
-
-
 @functools.lru_cache(maxsize=3)
 def _binarized_mnist_cached(path: Path, stamp: tuple[int, ...], split: str) -> ImageData:
     del stamp  # only part of the cache key
@@ -316,7 +308,7 @@ def _binarized_mnist_cached(path: Path, stamp: tuple[int, ...], split: str) -> I
 def load_binarized_mnist(
     split: str = "train",
     root: Path | str | None = None,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
 ) -> ImageData:
     """Static binarized MNIST (Larochelle & Murray, 2011): ``(N, 1, 28, 28)`` of exact 0/1.
@@ -335,11 +327,11 @@ def load_binarized_mnist(
     try:
         found_root, (path,) = _locate([[name + ".gz", name]], "binarized MNIST", _roots(root), hint)
     except DatasetNotFoundError:
-        if not download:
+        if not downloads_enabled(download):
             raise
         found_root = download_target(root)
-        path = found_root / name
-        _fetch(BINARIZED_MNIST_URL.format(split=split), path)
+        (path,) = fetch("binarized MNIST", [Remote(name, (BINARIZED_MNIST_URL.format(split=split),))],
+                        found_root, manual=hint)
     if verify:
         _verify(path, _manifest_md5(found_root, path))
     return _binarized_mnist_cached(path.resolve(), _stamp([path]), split)
@@ -378,15 +370,25 @@ def _omniglot_files() -> list[list[str]]:
     return [[f"Omniglot/omniglot_images_{part}_105x105_uint8.npz"] for part in OMNIGLOT_PARTS]
 
 
-def _download_omniglot(root: Path | str | None) -> Path:
+#: The original PNG zips and their md5s (as torchvision publishes them).
+OMNIGLOT_URL = "https://raw.githubusercontent.com/brendenlake/omniglot/master/python/"
+OMNIGLOT_ZIP_MD5S = {"background": "68d2efa1b9178cc56df9314c21c6e718",
+                     "evaluation": "6b91aef0f799c5bb55b94e3f2daec811"}
+
+
+def _download_omniglot(root: Path | str | None, manual: str) -> Path:
     target = download_target(root)
-    datasets = _torchvision_datasets()
     for part in OMNIGLOT_PARTS:
-        datasets.Omniglot(str(target), background=part == "background", download=True)
-        omniglot_npz_from_pngs(
-            target / "omniglot-py" / f"images_{part}",
-            target / "Omniglot" / f"omniglot_images_{part}_105x105_uint8.npz",
-        )
+        packed = target / "Omniglot" / f"omniglot_images_{part}_105x105_uint8.npz"
+        if packed.is_file():
+            continue
+        name = f"images_{part}.zip"
+        (archive,) = fetch("Omniglot", [Remote(f"Omniglot/{name}", (OMNIGLOT_URL + name,), OMNIGLOT_ZIP_MD5S[part])],
+                           target, manual=manual)
+        unzipped = target / "Omniglot" / "unzipped"
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(unzipped)
+        omniglot_npz_from_pngs(unzipped / f"images_{part}", packed)
     return target
 
 
@@ -455,7 +457,7 @@ def load_omniglot28(
     *,
     seed: int = 0,
     binarize_test: bool = True,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
     n_train: int = OMNIGLOT_TRAIN,
     n_test: int = OMNIGLOT_TEST,
@@ -472,8 +474,8 @@ def load_omniglot28(
     ``binarize_test=False``) so evaluation is deterministic. Labels are character classes
     (0..1622); ``index`` holds the position in the path-sorted pool.
 
-    With ``download``, torchvision fetches the PNG zips into ``root`` (default ``./data``) and
-    :func:`omniglot_npz_from_pngs` packs them.
+    With ``download`` (default: ``MRVAE_DOWNLOAD``, see :mod:`mrvae.data.fetch`), the PNG zips
+    are fetched into ``root`` (default ``./data``) and :func:`omniglot_npz_from_pngs` packs them.
     """
     _check_split(split, ("train", "test"), "Omniglot")
     hint = (
@@ -481,14 +483,14 @@ def load_omniglot28(
         "github.com/brendenlake/omniglot (python/ folder), unzip both and pack each with "
         "`mrvae.data.images.omniglot_npz_from_pngs(<unzipped folder>, "
         "<data root>/Omniglot/omniglot_images_<part>_105x105_uint8.npz)`; or call "
-        "`load_omniglot28(download=True)`, which does both via torchvision"
+        "`load_omniglot28(download=True)`, which does both"
     )
     try:
         found_root, paths = _locate(_omniglot_files(), "Omniglot", _roots(root), hint)
     except DatasetNotFoundError:
-        if not download:
+        if not downloads_enabled(download):
             raise
-        found_root, paths = _locate(_omniglot_files(), "Omniglot", [_download_omniglot(root)], hint)
+        found_root, paths = _locate(_omniglot_files(), "Omniglot", [_download_omniglot(root, hint)], hint)
     if verify:
         for path in paths:
             _verify(path, _manifest_md5(found_root, path))
@@ -508,6 +510,19 @@ def _cifar_offline_files(split: str) -> list[list[str]]:
     if split == "test":
         return [["CIFAR10/cifar10_test.npz"]]
     return [[f"CIFAR10/cifar10_train_part{i}.npz"] for i in (0, 1)]
+
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+
+
+def _download_cifar10(root: Path | str | None, manual: str) -> Path:
+    target = download_target(root)
+    (archive,) = fetch("CIFAR-10", [Remote("CIFAR10/cifar-10-python.tar.gz", (CIFAR10_URL,), CIFAR10_ARCHIVE_MD5)],
+                       target, manual=manual)
+    with tarfile.open(archive) as tar:
+        tar.extractall(target / "CIFAR10", filter="data")
+    return target
 
 
 def _cifar_md5s() -> dict[str, str]:
@@ -568,16 +583,17 @@ def _cifar_offline(paths: tuple[Path, ...], stamp: tuple[int, ...], split: str) 
 def load_cifar10(
     split: str = "train",
     root: Path | str | None = None,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
 ) -> ImageData:
     """CIFAR-10 as ``(N, 3, 32, 32)`` with labels 0..9.
 
     Uses the official python batches (``cifar-10-batches-py/`` directly below a data root or
-    below its ``CIFAR10/``) when present, or downloads them with torchvision when ``download``
-    (into ``root``, default ``./data``). Otherwise falls back to the offline npz copies:
-    the full test set, and 38,597 of the 50,000 training images in official order (``index``
-    gives their positions). ``source`` says which was used. With ``verify``, official files
+    below its ``CIFAR10/``) when present, else the offline npz copies when present: the full
+    test set, and 38,597 of the 50,000 training images in official order (``index`` gives their
+    positions). When neither is found and ``download`` (default: ``MRVAE_DOWNLOAD``, see
+    :mod:`mrvae.data.fetch`), the official archive is fetched into ``root`` (default
+    ``./data``) and unpacked. ``source`` says which was used. With ``verify``, official files
     are checked against torchvision's md5s, offline ones against their root's ``MANIFEST.md5``.
     """
     _check_split(split, ("train", "test"), "CIFAR-10")
@@ -590,18 +606,16 @@ def load_cifar10(
     try:
         _, paths = _locate(official, "CIFAR-10", roots, hint)
     except DatasetNotFoundError as official_missing:
-        if download:
-            target = download_target(root)
-            _torchvision_datasets().CIFAR10(str(target), train=split == "train", download=True)
-            _, paths = _locate(official, "CIFAR-10", [target], hint)
-        else:
-            try:
-                found_root, paths = _locate(_cifar_offline_files(split), "CIFAR-10", roots, hint)
-            except DatasetNotFoundError:
+        try:
+            found_root, paths = _locate(_cifar_offline_files(split), "CIFAR-10", roots, hint)
+        except DatasetNotFoundError:
+            if not downloads_enabled(download):
                 raise DatasetNotFoundError(
                     f"{official_missing}\nNor is the offline copy "
                     f"({' + '.join(v[0] for v in _cifar_offline_files(split))}) below those roots."
                 ) from None
+            _, paths = _locate(official, "CIFAR-10", [_download_cifar10(root, hint)], hint)
+        else:
             if verify:
                 for path in paths:
                     _verify(path, _manifest_md5(found_root, path))
@@ -634,14 +648,15 @@ def _svhn_cached(path: Path, stamp: tuple[int, ...]) -> ImageData:
 def load_svhn(
     split: str = "train",
     root: Path | str | None = None,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
 ) -> ImageData:
     """SVHN cropped digits (Netzer et al., 2011) as ``(N, 3, 32, 32)`` with labels 0..9.
 
     Reads ``SVHN/{split}_32x32.mat`` (or ``{split}_32x32.mat`` directly below ``root``, the
-    layout of ``torchvision.datasets.SVHN(root)``); with ``download``, torchvision fetches it
-    into ``root/SVHN`` (default ``./data/SVHN``). No offline copy exists in ``../shared/data``.
+    layout of ``torchvision.datasets.SVHN(root)``); with ``download`` (default:
+    ``MRVAE_DOWNLOAD``, see :mod:`mrvae.data.fetch`), it is fetched from the official site into
+    ``root/SVHN`` (default ``./data/SVHN``). No offline copy exists in ``../shared/data``.
     With ``verify``, the file is checked against torchvision's md5.
     """
     _check_split(split, ("train", "test"), "SVHN")
@@ -649,16 +664,15 @@ def load_svhn(
     hint = (
         "SVHN has no offline copy here; on a machine with internet access "
         f"`mrvae.data.images.load_svhn({split!r}, download=True)` downloads "
-        f"http://ufldl.stanford.edu/housenumbers/{name} into ./data/SVHN/ with torchvision"
+        f"http://ufldl.stanford.edu/housenumbers/{name} into ./data/SVHN/"
     )
     try:
         _, (path,) = _locate([[f"SVHN/{name}", name]], "SVHN", _roots(root), hint)
     except DatasetNotFoundError:
-        if not download:
+        if not downloads_enabled(download):
             raise
-        target = download_target(root) / "SVHN"
-        _torchvision_datasets().SVHN(str(target), split=split, download=True)
-        path = target / name
+        url, _, md5 = _torchvision_datasets().SVHN.split_list[split]
+        (path,) = fetch("SVHN", [Remote(f"SVHN/{name}", (url,), md5)], download_target(root), manual=hint)
     if verify:
         _verify(path, _torchvision_datasets().SVHN.split_list[split][2])
     return _svhn_cached(path.resolve(), _stamp([path]))
@@ -755,7 +769,7 @@ def _celeba_official(folder: Path, partition: Path, split: str) -> tuple[str, ..
 def load_celeba64(
     split: str = "train",
     root: Path | str | None = None,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
     cache_dir: Path | str | None = None,
 ) -> ImageData:
@@ -764,8 +778,10 @@ def load_celeba64(
     Official files (``celeba/img_align_celeba/*.jpg`` and ``celeba/list_eval_partition.txt``,
     the layout of ``torchvision.datasets.CelebA(root)``) give CelebA's own ``"train"``,
     ``"valid"`` and ``"test"`` partitions (162,770 / 19,867 / 19,962 images; the training set
-    takes about 8 GB as float32). With ``download``, torchvision fetches them from Google Drive
-    into ``root`` (default ``./data``).
+    takes about 8 GB as float32). When neither they nor the offline stand-in below are found
+    and ``download`` (default: ``MRVAE_DOWNLOAD``, see :mod:`mrvae.data.fetch`), torchvision
+    fetches them from Google Drive into ``root`` (default ``./data``); when Drive refuses, the
+    error says how to fetch them by hand (:data:`CELEBA_MANUAL_STEP`).
 
     Otherwise the offline stand-in ``CelebA/img_align_celeba_first10k_half/`` (the first
     10,000 aligned images, all in CelebA's training partition, at half size 89x109, JPEG) is
@@ -789,17 +805,37 @@ def load_celeba64(
     try:
         _, (partition,) = _locate(partition_file, "CelebA", roots, hint)
     except DatasetNotFoundError as official_missing:
-        if download:
-            target = download_target(root)
-            _torchvision_datasets().CelebA(str(target), split="all", target_type=[], download=True)
-            _, (partition,) = _locate(partition_file, "CelebA", [target], hint)
-        else:
+        try:
             return _celeba_offline(split, roots, verify, cache, official_missing)
+        except DatasetNotFoundError:
+            if not downloads_enabled(download):
+                raise
+        _, (partition,) = _locate(partition_file, "CelebA", [_download_celeba(root)], hint)
     folder = partition.parent / "img_align_celeba"
     names = _celeba_official(folder, partition, split)
     source = f"official CelebA aligned images {folder}, {split} partition ({len(names):,} images)"
     stamp = _stamp([partition, folder])
     return _celeba_cached(folder.resolve(), stamp, names, None, cache, source)
+
+
+#: What to do when Google Drive refuses the download, as it often does (a daily quota).
+CELEBA_MANUAL_STEP = (
+    "CelebA is served from Google Drive, which often refuses automated downloads (daily quota). "
+    "Download img_align_celeba.zip and list_eval_partition.txt by hand from "
+    "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (\"Align&Cropped Images\"), put "
+    "list_eval_partition.txt in {target}/celeba/ and unzip the images so that "
+    "{target}/celeba/img_align_celeba/000001.jpg exists; then run again"
+)
+
+
+def _download_celeba(root: Path | str | None) -> Path:
+    target = download_target(root)
+    try:
+        _torchvision_datasets().CelebA(str(target), split="all", target_type=[], download=True)
+    except Exception as error:  # noqa: BLE001 - gdown and torchvision raise many kinds
+        raise DownloadError(f"CelebA: the download failed ({type(error).__name__}: {error}).\n"
+                            + CELEBA_MANUAL_STEP.format(target=target)) from error
+    return target
 
 
 def _celeba_offline(

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mrvae.data.fetch import Remote, downloads_enabled, fetch
 from mrvae.data.roots import DatasetNotFoundError, _locate, check_md5, download_target
 
 __all__ = ["MNIST_SPLITS", "load_mnist", "mnist_files"]
@@ -98,22 +99,28 @@ def _load_mnist_cached(
     return x, y
 
 
-def _download_mnist(root: Path | None) -> Path:
+#: torchvision's mirrors of the original files, in its order of preference.
+MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+
+
+def mnist_remotes(split: str) -> list[Remote]:
+    """The gzipped idx files of ``split`` with their mirrors and published md5s."""
+    md5s = _mnist_md5s()
+    return [Remote(gz, tuple(m + Path(gz).name for m in MNIST_MIRRORS), md5s.get(Path(gz).name))
+            for gz, _ in mnist_files(split)]
+
+
+def _download_mnist(root: Path | None, split: str) -> Path:
     target = download_target(root)
-    from mrvae._compat import install_torchvision_shim
-
-    install_torchvision_shim()
-    from torchvision.datasets import MNIST
-
-    # torchvision fetches all four files whatever `train` is.
-    MNIST(root=str(target), download=True)
+    fetch("MNIST", mnist_remotes(split), target,
+          manual=f"copy the four files of {MNIST_MIRRORS[0]} into {target}/MNIST/raw/")
     return target
 
 
 def load_mnist(
     split: str = "train",
     root: Path | None = None,
-    download: bool = False,
+    download: bool | None = None,
     verify: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load an MNIST split as ``(images, labels)``.
@@ -122,8 +129,9 @@ def load_mnist(
     Files are ``MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`` below
     ``root`` or the first of :func:`data_roots` holding them. With ``verify``, gzipped
     files are checked against torchvision's md5s (once per file per process); raw files
-    are only checked structurally. With ``download``, missing files are fetched into
-    ``root`` (default ``./data``) by torchvision.
+    are only checked structurally. With ``download`` (default: the ``MRVAE_DOWNLOAD``
+    variable, see :mod:`mrvae.data.fetch`), missing files are fetched into ``root`` (default
+    ``./data``) from torchvision's mirrors.
 
     Results are cached per process and shared between calls: treat them as read-only
     (``.clone()`` before modifying in place).
@@ -133,9 +141,9 @@ def load_mnist(
     try:
         _, (images_path, labels_path) = _locate(required, "MNIST", roots)
     except DatasetNotFoundError:
-        if not download:
+        if not downloads_enabled(download):
             raise
-        target = _download_mnist(Path(root) if root is not None else None)
+        target = _download_mnist(Path(root) if root is not None else None, split)
         _, (images_path, labels_path) = _locate(required, "MNIST", [target])
     if verify:
         _verify_md5(images_path)

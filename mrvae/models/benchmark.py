@@ -197,10 +197,13 @@ class ResidualBlock(nn.Module):
         ))
 
     def forward(self, x: Tensor) -> Tensor:
-        last = self.body[-1]
-        if isinstance(last, Gated):  # an MR-VAE's block: add the skip in the gate's pass
-            return last(self.body[:-1](x), residual=x)
-        return x + self.body(x)
+        *head, last = self.body
+        if not isinstance(last, Gated):
+            return x + self.body(x)
+        h = x  # an MR-VAE's block: the last gate adds the skip in its own pass
+        for layer in head:
+            h = layer(h)
+        return last(h, residual=x)
 
 
 def _residual_stage(channels: int) -> nn.Sequential:
