@@ -6,6 +6,11 @@ PROFILE ?= quick
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+# Datasets missing from every data root (./data, $MRVAE_DATA, ../shared/data) are downloaded
+# from their official sources into ./data (or $MRVAE_DATA), checked against their md5s.
+# Offline, nothing is fetched where the files are found; MRVAE_DOWNLOAD=0 forbids downloads.
+export MRVAE_DOWNLOAD ?= 1
+
 .PHONY: venv notebooks figures book test refresh-references cpu-profile benchmark-overhead clean clean-runs lint
 
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a

@@ -63,7 +63,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mrvae.data.roots import DatasetNotFoundError, _locate
+from mrvae.data.fetch import Remote, downloads_enabled, fetch
+from mrvae.data.roots import DatasetNotFoundError, _locate, download_target
 
 __all__ = [
     "FACTOR_NAMES",
@@ -334,10 +335,21 @@ class DSprites:
         return self.images.shape[0]
 
 
-def _find_official(root: Path | None) -> Path:
+#: The official file's URL and md5 (the md5 that dataset libraries check it against).
+OFFICIAL_DOWNLOAD = f"{OFFICIAL_URL}/raw/master/{OFFICIAL_FILENAME}"
+OFFICIAL_MD5 = "7da33b31b13a06f4b04a70402ce90c2e"
+
+
+def _find_official(root: Path | None, download: bool = False) -> Path:
     roots = [Path(root)] if root is not None else None
     required = [[f"dSprites/{OFFICIAL_FILENAME}", OFFICIAL_FILENAME]]
-    _, (path,) = _locate(required, "dSprites", roots, _OFFICIAL_HINT)
+    try:
+        _, (path,) = _locate(required, "dSprites", roots, _OFFICIAL_HINT)
+    except DatasetNotFoundError:
+        if not download:
+            raise
+        remote = Remote(f"dSprites/{OFFICIAL_FILENAME}", (OFFICIAL_DOWNLOAD,), OFFICIAL_MD5)
+        (path,) = fetch("dSprites", [remote], download_target(root), manual=_OFFICIAL_HINT)
     return path
 
 
@@ -399,13 +411,16 @@ def load_dsprites(
     source: Literal["auto", "official", "procedural"] = "auto",
     root: str | Path | None = None,
     dtype: torch.dtype = torch.float32,
+    download: bool | None = None,
 ) -> DSprites:
     """Load dSprites images ``indices`` (default: all 737,280) with their factors.
 
     ``source="official"`` reads :data:`OFFICIAL_FILENAME` below ``root`` (or the data roots)
     and raises :class:`~mrvae.data.DatasetNotFoundError` naming :data:`OFFICIAL_URL` when it
     is missing; ``"procedural"`` renders with :func:`render`; ``"auto"`` (default) uses the
-    official file when present, else renders. A present but malformed file is an error, never
+    official file when present, else renders. With ``download`` (default: ``MRVAE_DOWNLOAD``,
+    see :mod:`mrvae.data.fetch`) a missing official file is fetched first (26 MB); ``"auto"``
+    renders if that fails. A present but malformed file is an error, never
     silently replaced. Reading the official file decompresses all its images (3 GiB)
     whatever ``indices`` is. Images are returned as ``dtype``: ``N * 16 KiB`` as float32.
     """
@@ -415,7 +430,7 @@ def load_dsprites(
     flat = None if indices is None else _as_indices(indices)
     if source != "procedural":
         try:
-            path = _find_official(Path(root) if root is not None else None)
+            path = _find_official(Path(root) if root is not None else None, downloads_enabled(download))
         except DatasetNotFoundError:
             if source == "official":
                 raise

@@ -123,7 +123,7 @@ def fetch(name: str, remotes: Sequence[Remote], target: Path, *, manual: str,
             break
         else:
             raise DownloadError(
-                f"{name}: could not download {remote.path}:\n" + "\n".join(failures) + "\n"
-                f"Get the files by hand: {manual}"
+                f"{name} dataset not found, and downloading {remote.path} failed:\n" + "\n".join(failures)
+                + f"\nGet the files by hand: {manual}"
             )
     return paths

@@ -127,19 +127,6 @@ def test_binarized_mnist_missing_split_and_download(
         D.load_binarized_mnist("test", root=tmp_path)
     with pytest.raises(ValueError, match="'train', 'valid', 'test'"):
         D.load_binarized_mnist("validation", root=tmp_path)
-    rows = np.eye(2, 784, dtype=np.int64)
-    fetched: list[str] = []
-
-    def fake_fetch(url: str, dest: Path) -> None:
-        fetched.append(url)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(amat_text(rows))
-
-    monkeypatch.setattr(D, "_fetch", fake_fetch)
-    data = D.load_binarized_mnist("test", root=tmp_path, download=True)
-    assert fetched == [D.BINARIZED_MNIST_URL.format(split="test")]
-    assert (tmp_path / "BinarizedMNIST" / "binarized_mnist_test.amat").is_file()
-    np.testing.assert_array_equal(data.images.reshape(2, 784), rows)
     with pytest.raises(PermissionError, match="shared"):
         D.load_binarized_mnist("valid", root=SHARED_DATA / "nowhere", download=True)
 

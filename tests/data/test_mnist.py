@@ -154,7 +154,7 @@ def test_md5_mismatch_detected(tmp_path: Path) -> None:
 
 def test_download_refuses_shared_folder() -> None:
     with pytest.raises(PermissionError):
-        mnist._download_mnist(roots.SHARED_DATA)
+        mnist._download_mnist(roots.SHARED_DATA, "test")
 
 
 @pytest.mark.skipif(
