@@ -43,7 +43,7 @@ from mrvae.book.experiments import DATA_SHAPES, image_profile  # noqa: E402
 from mrvae.book.figures import provenance, save_figure  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
-from mrvae.training.loop import ShuffledBatches, TrainConfig, parameter_groups  # noqa: E402
+from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
 from mrvae.training.timing import compare_step_times, seconds_per_step  # noqa: E402
 
@@ -162,7 +162,7 @@ def loop_overhead(config: ArchitectureConfig, dataset: str, *, batch_size: int, 
         result = mrvae.train(model, data, schedule, train_config, log=lambda line: None, progress=False)
         ours += [h["seconds"] for h in result.history[1:]]
         model.load_state_dict(initial)
-        optimizer = torch.optim.Adam(parameter_groups(model, train_config))
+        optimizer = adam(parameter_groups(model, train_config), device)  # the same Adam as mrvae.train
         shuffled = ShuffledBatches(data, batch_size)
         hand += [hand_written_epoch(model, shuffled, train_config, optimizer, schedule)
                  for _ in range(epochs)][1:]

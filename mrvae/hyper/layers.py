@@ -368,7 +368,7 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
         key = gate.range_key
         if key not in nus:
             nus[key] = gate.standardize(beta)
-        gate.context_nu = nus[key]
+        gate.__dict__["context_nu"] = nus[key]
         kinds.setdefault((key, gate.gate, gate.weight.device, gate.weight.dtype), []).append(gate)
     # One expression per kind of gate instead of a handful of tiny ops per gate: what Python
     # and kernel launches cost per gate is, on small networks, the MR-VAE's main overhead.
@@ -377,9 +377,9 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
         biases = torch.cat([gate.bias for gate in group])
         values = gate_function(name)(torch.addcmul(biases, nus[key][:, None], weights))
         for gate, part in zip(group, values.split([gate.features for gate in group], dim=1)):
-            gate.context_values = part
+            gate.__dict__["context_values"] = part  # plain attributes: skip Module.__setattr__'s checks
     try:
         yield
     finally:
         for gate, (nu, values) in zip(gates, previous):
-            gate.context_nu, gate.context_values = nu, values
+            gate.__dict__["context_nu"], gate.__dict__["context_values"] = nu, values

@@ -12,11 +12,34 @@ from torch import Tensor
 
 from mrvae.hyper.gates import BetaLike
 from mrvae.models.base import VAE
+from mrvae.training.loop import adam
 
 
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class _Stepper:
+    """One model's Adam steps on a fixed batch, timed one at a time; :meth:`restore` undoes them."""
+
+    def __init__(self, model: VAE, x: Tensor, beta: BetaLike) -> None:
+        self.model, self.x, self.beta = model, x, beta
+        self.state = {k: v.clone() for k, v in model.state_dict().items()}
+        self.optimizer = adam([{"params": list(model.parameters()), "lr": 1e-12}], x.device)
+
+    def step(self) -> float:
+        _synchronize(self.x.device)
+        start = time.perf_counter()
+        loss = self.model(self.x, self.beta)["loss"].mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        _synchronize(self.x.device)
+        return time.perf_counter() - start
+
+    def restore(self) -> None:
+        self.model.load_state_dict(self.state)
 
 
 def seconds_per_step(model: VAE, x: Tensor, beta: BetaLike, *, steps: int = 20, warmup: int = 3) -> float:
@@ -25,20 +48,9 @@ def seconds_per_step(model: VAE, x: Tensor, beta: BetaLike, *, steps: int = 20, 
     Uses a throwaway optimizer and restores the weights afterwards, so timing
     leaves the model as it was.
     """
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-12)
-    times = []
-    for i in range(warmup + steps):
-        _synchronize(x.device)
-        start = time.perf_counter()
-        loss = model(x, beta)["loss"].mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _synchronize(x.device)
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    model.load_state_dict(state)
+    stepper = _Stepper(model, x, beta)
+    times = [stepper.step() for _ in range(warmup + steps)][warmup:]
+    stepper.restore()
     return statistics.median(times)
 
 
@@ -55,17 +67,28 @@ def compare_step_times(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple
                        steps: int = 20, warmup: int = 3, repeats: int = 3) -> StepTimes:
     """Time the MR-VAE (one β per example) and the β-VAE (fixed β) side by side.
 
-    The two alternate ``repeats`` times, so that drift in the machine's load hits both alike;
-    ``ratio`` is the median over repeats of MR-VAE time over β-VAE time.
+    The two take turns step by step (in alternating order), so that drift in the machine's load
+    hits both alike; ``ratio`` is the median over ``steps * repeats`` adjacent pairs of MR-VAE
+    time over β-VAE time. Both models are restored afterwards.
     """
     low, high = beta_range
     gen = torch.Generator().manual_seed(0)
     betas = torch.exp(torch.empty(x.shape[0]).uniform_(math.log(low), math.log(high), generator=gen))
-    betas = betas.to(x.device)
-    pairs = [(seconds_per_step(multi_rate, x, betas, steps=steps, warmup=warmup),
-              seconds_per_step(plain, x, 1.0, steps=steps, warmup=warmup)) for _ in range(repeats)]
-    return StepTimes(statistics.median(mr for mr, _ in pairs), statistics.median(p for _, p in pairs),
-                     statistics.median(mr / p for mr, p in pairs))
+    pair = (_Stepper(multi_rate, x, betas.to(x.device)), _Stepper(plain, x, 1.0))
+    for _ in range(warmup):
+        for stepper in pair:
+            stepper.step()
+    times: list[tuple[float, float]] = []
+    for i in range(steps * repeats):
+        if i % 2:
+            plain_time = pair[1].step()
+            times.append((pair[0].step(), plain_time))
+        else:
+            times.append((pair[0].step(), pair[1].step()))
+    for stepper in pair:
+        stepper.restore()
+    return StepTimes(statistics.median(mr for mr, _ in times), statistics.median(p for _, p in times),
+                     statistics.median(mr / p for mr, p in times))
 
 
 def overhead_ratio(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple[float, float], *, steps: int = 20) -> float:
