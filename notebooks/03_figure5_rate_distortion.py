@@ -295,11 +295,11 @@ for (dataset, kind), entry in results.items():
 # checked outputs above hold the numbers.)*
 #
 # - **The MR-VAE learns its β response on every 28×28 panel.** One network's rate falls with β
-#   by 16× to 97× between β = 0.01 and β = 10, monotonically, and its points lie along the
+#   by 16× to 89× between β = 0.01 and β = 10, monotonically, and its points lie along the
 #   β-VAEs' curves (Figure 1). With the previous gates and budget (64 steps, gates that could
 #   hardly move) the rate moved by less than a nat.
 # - **Figure 1's panel meets two of its three targets.** Its rate span (18) and monotone rate
-#   meet them; its median gap to the constant-β β-VAEs, printed as +3%, is 3.2%, just above
+#   meet them; its median gap to the constant-β β-VAEs, printed as +4%, is 3.8%, above
 #   the 3% target. The gap sits at small β: at β = 0.01 the MR-VAE uses about 82 nats of rate
 #   where the β-VAE trained at that β uses about 132 (per-β table above), so one shared network
 #   at 1/4 of the paper's width does not reach the high-rate end within 1,000 steps.
@@ -312,7 +312,7 @@ for (dataset, kind), entry in results.items():
 #   the MR-VAE and 89.63 for the β-VAEs. Four epochs are 2% of the paper's training, so these
 #   numbers say how far a short run gets (about 6–10 nats short of Table 2), not whether the
 #   MR-VAE ends up ahead, as the paper reports.
-# - **The other 28×28 panels** meet their rate-span target of 5 by far (16× to 97×). Their
+# - **The other 28×28 panels** meet their rate-span target of 5 by far (16× to 89×). Their
 #   median gaps are +5% to +9%, largest for the conv nets at 1/8 width, and again largest at
 #   small β. At β ≥ 1 the ResNets and the Omniglot conv net are within about 3% of the β-VAEs
 #   and sometimes better; the binary-MNIST conv net stays 3–7% worse there too.

@@ -149,16 +149,16 @@ plt.show()
 #
 # - **The sample range.** For ranges of three or four decades the MR-VAE learns a wide
 #   response (rate span R(a)/R(b) of about 100), and its median gap to the β-VAEs inside the
-#   range is small (+2% for [0.001, 10], +5% for [0.01, 10]). The ranges with a large low end
-#   also respond ([0.1, 10]: 45×, [1, 10]: 11×), with worst gaps at their own low end (+23%,
+#   range is small (+3% for [0.001, 10], +4% for [0.01, 10]). The ranges with a large low end
+#   also respond ([0.1, 10]: 38×, [1, 10]: 11×), with worst gaps at their own low end (+21%,
 #   +16%). So across these four ranges the curve changes by a few percent, as the paper
 #   reports.
 # - **Narrow ranges at small β are different.** With [0.01, 1] and [0.01, 0.1] the MR-VAE hardly
 #   responds (spans 3 and 1) while the β-VAEs' rates fall from about 120 to about 20 and 70
-#   nats. Its median gap is still about −1%, because at small β the loss $D + \beta R$ barely
+#   nats. Its median gap is still about 0%, because at small β the loss $D + \beta R$ barely
 #   depends on the rate. A small gap is therefore no evidence of a learned response there.
 # - **The gate ablation.** Eq. 7's gates and sigmoid gates everywhere end within about one
-#   point of median gap of each other (+3% and +4%), as Appendix D reports: the choice of gate
+#   point of median gap of each other (both +4%), as Appendix D reports: the choice of gate
 #   matters little at this budget.
 
 # %%

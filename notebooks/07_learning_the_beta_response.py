@@ -144,11 +144,11 @@ plt.show()
 #   reaches 10 only after 375 steps, because Adam moves $w$ by about the learning rate per step.
 #   Every other variant gets there within the first epoch (125 steps).
 # - **The authors' random initialisation responds at once but ends worse**: its final mean gap
-#   is +8% to +11% at every multiplier, against +3% to +8% for open gates. A plausible cause,
+#   is +8% to +10% at every multiplier, against +4% to +7% for open gates. A plausible cause,
 #   not tested here: the ResNet has no BatchNorm, and random sigmoid gates (about 0.5 on
 #   average) shrink the signal at each of its 13 gated layers.
 # - **A faster learning rate for open gates helps up to a point**: ×10 and ×30 end with the
-#   smallest gaps (+4% and +3%); at ×100 the gap grows again (+6%).
+#   smallest gaps (+5% and +4%); at ×100 the gap grows again (+6%).
 # - The rule picks `open ×30`, which is the package's default (`init="open"`,
 #   `hyper_lr_multiplier=30`); the line above the figure checks that they agree. One panel
 #   and one seed at one budget decided it, so treat it as a good default, not a law.

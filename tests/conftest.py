@@ -28,6 +28,14 @@ class TinyConvVAE(mrvae.VAE):
         return self.decoder(z)
 
 
+@pytest.fixture(autouse=True)
+def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach the internet, even under `make test` (which sets MRVAE_DOWNLOAD=1
+    for the notebooks): downloads are tested against a local server (tests/data/test_fetch.py)."""
+    monkeypatch.delenv("MRVAE_DOWNLOAD", raising=False)
+    monkeypatch.delenv("MRVAE_DATA_MIRROR", raising=False)
+
+
 @pytest.fixture
 def binary_images() -> Tensor:
     gen = torch.Generator().manual_seed(0)
