@@ -47,9 +47,9 @@ seed = 0
 # %%
 from IPython.display import Image, Markdown, display
 
-from mrvae.book.figures import figure_dir, load_figure_data
+from mrvae.book.figures import committed_figure_dir, load_figure_data
 
-FIGURES = figure_dir()
+FIGURES = committed_figure_dir()
 record = load_figure_data("overhead", directory=FIGURES)
 metrics, ran = record["metrics"], record["provenance"]
 networks = {name: m for name, m in metrics.items() if name not in ("loop", "summary")}

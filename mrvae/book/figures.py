@@ -40,6 +40,13 @@ def figure_dir() -> Path:
     return (checkout if checkout is not None else Path.cwd()) / "figures"
 
 
+def committed_figure_dir() -> Path:
+    """``<checkout>/figures`` (or ``./figures``) whatever ``$MRVAE_FIGURE_DIR`` says: where the
+    results of runs too long for CI (the ``cpu`` profile, the overhead benchmark) are committed."""
+    checkout = checkout_root()
+    return (checkout if checkout is not None else Path.cwd()) / "figures"
+
+
 def git_commit() -> str:
     """The repository's HEAD commit, with ``-dirty`` if the tree has changes; ``unknown`` outside git."""
     try:

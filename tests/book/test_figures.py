@@ -32,3 +32,11 @@ def test_a_bad_figure_name_is_refused(tmp_path, monkeypatch) -> None:
     with pytest.raises(ValueError, match="letters, digits"):
         save_figure(plt.figure(), "../escape", figure="F", notebook="n", profile="quick", data={}, metrics={},
                     provenance={})
+
+
+def test_committed_figures_ignore_the_nbval_figure_dir(tmp_path, monkeypatch) -> None:
+    from mrvae.book.figures import FIGURE_DIR_ENV_VAR, committed_figure_dir, figure_dir
+
+    monkeypatch.setenv(FIGURE_DIR_ENV_VAR, str(tmp_path))
+    assert figure_dir() == tmp_path and committed_figure_dir() != tmp_path
+    assert (committed_figure_dir() / "overhead.json").is_file()
