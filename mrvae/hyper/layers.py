@@ -183,6 +183,10 @@ class BetaGate(nn.Module):
         if residual is not None and residual.shape != x.shape:
             raise ValueError(f"the residual has shape {tuple(residual.shape)} but the gated output has "
                              f"{tuple(x.shape)}; they must match")
+        if torch._C._are_functorch_transforms_active():
+            # Under vmap (a batched sweep) the same function in plain ops, which functorch can batch.
+            out = (torch.relu(x) if relu else x) * _broadcastable(gates, x, dim)
+            return out if residual is None else residual + out
         return _GateProduct.apply(x, gates, residual, dim, relu, in_place)
 
     def extra_repr(self) -> str:

@@ -232,3 +232,13 @@ def test_mismatched_models_and_data_are_rejected() -> None:
     model = MAKERS["mlp"]()
     with pytest.raises(ValueError, match="same instance"):
         train_sweep(lambda: model, _data(), [ConstantBeta(1.0)] * 2, CONFIG, log=lambda _: None)
+
+
+def test_a_sweep_of_gated_models_runs_under_vmap() -> None:
+    def make_model() -> MLPVAE:
+        torch.manual_seed(0)
+        return mrvae.convert(MLPVAE((1, 8, 8), hidden=16, latent_dim=4), mrvae.BetaRange(0.01, 10.0))
+
+    result = train_sweep(make_model, _data(), [ConstantBeta(1.0), ConstantBeta(2.0)],
+                         TrainConfig(epochs=1, batch_size=16, log_lines=0), log=lambda _: None)
+    assert len(result.models) == 2
