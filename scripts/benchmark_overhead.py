@@ -45,7 +45,7 @@ from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
-from mrvae.training.timing import compare_step_times, seconds_per_step  # noqa: E402
+from mrvae.training.timing import _synchronize, compare_step_times, seconds_per_step  # noqa: E402
 
 BETA_RANGE = mrvae.BetaRange(0.01, 10.0)
 #: One dataset per data shape: the likelihood follows it (Bernoulli for binary MNIST).
@@ -136,11 +136,6 @@ def hand_written_epoch(model: mrvae.VAE, batches: ShuffledBatches, config: Train
         optimizer.step()
     _synchronize(batches.data.device)
     return time.perf_counter() - start
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def loop_overhead(config: ArchitectureConfig, dataset: str, *, batch_size: int, batches: int, epochs: int,
