@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -39,9 +39,14 @@ from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 DEFAULT_HYPER_LR_MULTIPLIER = 30.0
 
 
+#: Optimisers :func:`fit` can build: Adam for the paper's image, linear and text models,
+#: Adamax for its NVAE-style hierarchical VAEs (Vahdat & Kautz 2020).
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamax")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings (Adam); β comes from a separate :data:`BetaSchedule`."""
+    """Optimisation settings; β comes from a separate :data:`BetaSchedule`."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -52,10 +57,18 @@ class TrainConfig:
     log_lines: int = 5
     #: The gates' ``w`` and ``c`` train at ``lr * hyper_lr_multiplier`` (their own Adam group).
     hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
+    #: ``"adam"`` or ``"adamax"`` (:data:`OPTIMIZERS`).
+    optimizer: Literal["adam", "adamax"] = "adam"
+    #: L2 penalty coefficient added to the gradients (PyTorch's ``weight_decay``) of every parameter.
+    weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ValueError(f"TrainConfig needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"TrainConfig.optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"TrainConfig.weight_decay must be a finite number >= 0, got {self.weight_decay}")
         if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
             raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
                              f"got {self.hyper_lr_multiplier}")
@@ -85,9 +98,12 @@ CHECKPOINT_NAME = "checkpoint.pt"
 ACCELERATOR_CHECK_EVERY = 50
 
 
-def host_check_interval(device: torch.device) -> int:
-    """Steps between host reads of the non-finite flag (see :data:`ACCELERATOR_CHECK_EVERY`)."""
-    return 1 if device.type == "cpu" else ACCELERATOR_CHECK_EVERY
+def host_check_interval(device: torch.device, fused: bool = True) -> int:
+    """Steps between host reads of the non-finite flag (see :data:`ACCELERATOR_CHECK_EVERY`).
+
+    Every step without a fused optimiser: only a fused one can skip a bad step on the device.
+    """
+    return 1 if device.type == "cpu" or not fused else ACCELERATOR_CHECK_EVERY
 
 
 #: Devices with a fused Adam: one kernel updates every parameter. On a CPU PyTorch's default
@@ -96,10 +112,18 @@ def host_check_interval(device: torch.device) -> int:
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
-def adam(params: Any, device: torch.device) -> torch.optim.Adam:
+def adam(params: Any, device: torch.device, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam as every trainer here builds it: fused where the device has it (see
     :data:`FUSED_ADAM_DEVICES`), which also lets the device skip a non-finite step."""
-    return torch.optim.Adam(params, fused=True if device.type in FUSED_ADAM_DEVICES else None)
+    return torch.optim.Adam(params, fused=True if device.type in FUSED_ADAM_DEVICES else None,
+                            weight_decay=weight_decay)
+
+
+def make_optimizer(params: Any, config: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """The optimiser ``config`` names, over ``params`` (a list of parameter groups)."""
+    if config.optimizer == "adamax":
+        return torch.optim.Adamax(params, weight_decay=config.weight_decay)
+    return adam(params, device, config.weight_decay)
 
 
 class _Divergence:
@@ -262,15 +286,14 @@ def fit(
     if not main:
         log, on_epoch = _quiet, None
     torch.manual_seed(config.seed)
-    optimizer = adam(trainee.parameter_groups(config), device)
-    fused = optimizer.param_groups[0]["fused"]
-    if host_check_interval(device) > 1 and not fused:
-        raise ValueError(f"training on {device.type} needs a fused Adam to skip non-finite steps on the device; "
-                         f"add {device.type!r} to mrvae.training.loop.FUSED_ADAM_DEVICES if PyTorch has one there")
+    optimizer = make_optimizer(trainee.parameter_groups(config), config, device)
+    fused = bool(optimizer.param_groups[0].get("fused"))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
     for group in optimizer.param_groups:  # a checkpoint from another device carries its own choice
-        group["fused"], group["foreach"] = fused, None
+        if "fused" in group:
+            group["fused"] = fused
+        group["foreach"] = None
     if replica is not None:
         agree_on_start(start_epoch, checkpoint, device)
     for history, saved in zip(histories, restored or [], strict=restored is not None):
@@ -298,7 +321,7 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress) -> None:
     main = replica is None or replica.is_main
     log_at = _log_epochs(config.epochs, config.log_lines)
-    check_every = host_check_interval(device)
+    check_every = host_check_interval(device, bool(optimizer.param_groups[0].get("fused")))
     divergence = _Divergence(len(histories), device)
     if check_every > 1:
         optimizer.found_inf = divergence.found_inf  # type: ignore[attr-defined]
@@ -459,8 +482,9 @@ def train(
     on_epoch: Callable[[int, Any], None] | None = None,
     sync_batchnorm: bool = False,
     progress: bool | None = None,
+    batches: Batches | None = None,
 ) -> TrainResult:
-    """Train ``model`` with Adam on ``data`` and return per-epoch training means.
+    """Train ``model`` on ``data`` and return per-epoch training means.
 
     Under ``torchrun`` (after :func:`mrvae.training.distributed.init_from_env`) this is
     data-parallel and equals the single-process run; see :mod:`mrvae.training.distributed`.
@@ -482,6 +506,9 @@ def train(
             batch (``torch.nn.SyncBatchNorm``, CUDA only) instead of per rank; this replaces the
             model's BatchNorm layers in place.
         progress: show a progress bar; ``None`` shows one only when stderr is a terminal.
+        batches: where the minibatches come from, if not shuffled slices of ``data`` (e.g.
+            :class:`mrvae.data.text.BucketedBatches`, which groups sentences of similar length);
+            its batches must lie on the model's device. ``data`` is still used for the checks.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
@@ -509,8 +536,11 @@ def train(
 
     model.train()
     result = TrainResult()
-    done = fit(OneModel(model, beta, device, replica, noise),
-               ShuffledBatches(data.to(device), config.batch_size, transform), config, checkpoint, device=device,
+    if batches is None:
+        batches = ShuffledBatches(data.to(device), config.batch_size, transform)
+    elif replica is not None:
+        raise ValueError("custom batches= are not sharded across ranks; train without torchrun, or pass data only")
+    done = fit(OneModel(model, beta, device, replica, noise), batches, config, checkpoint, device=device,
                histories=[result.history], log=log, on_epoch=after_epoch, replica=replica,
                progress=progress_wanted(progress),
                describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "

@@ -78,7 +78,7 @@ class _NaNAfter(MLPVAE):
 @pytest.mark.parametrize("check_every", [1, 3])
 def test_nan_loss_stops_with_the_model_and_checkpoint_intact(tmp_path, monkeypatch, check_every) -> None:
     # check_every > 1 is what an accelerator does: the host reads the flag every few steps
-    monkeypatch.setattr(loop_module, "host_check_interval", lambda device: check_every)
+    monkeypatch.setattr(loop_module, "host_check_interval", lambda device, fused=True: check_every)
     model = _NaNAfter(poison_at=6)  # 4 steps per epoch: the 2nd step of epoch 2 turns NaN
     data = (torch.rand(64, 1, 8, 8) > 0.5).float()
     with pytest.raises(NonFiniteLossError, match="lower lr") as info:
@@ -168,10 +168,47 @@ def test_a_deferred_check_keeps_the_parameters_from_before_the_first_bad_step(mo
     data = (torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(3)) > 0.5).float()
     kept = []
     for check_every in (1, 4):  # at once, or 2 steps after the bad one (those steps are skipped)
-        monkeypatch.setattr(loop_module, "host_check_interval", lambda device, every=check_every: every)
+        monkeypatch.setattr(loop_module, "host_check_interval", lambda device, fused=True, every=check_every: every)
         model = _NaNAfter(poison_at=6)
         with pytest.raises(NonFiniteLossError):
             train(model, data, ConstantBeta(1.0), TrainConfig(epochs=3, batch_size=16, log_lines=0))
         kept.append([p.detach().clone() for p in model.parameters()])
     for immediate, deferred in zip(*kept, strict=True):
         assert torch.allclose(immediate, deferred, atol=1e-6)
+
+
+def test_adamax_with_weight_decay_trains_and_resumes(tmp_path) -> None:
+    config = TrainConfig(**{**CONFIG.__dict__, "optimizer": "adamax", "weight_decay": 3e-4, "lr": 1e-2})
+    full_model, full = _run(MultiRateBeta(0.01, 10.0), config=config)
+    assert full.history[-1]["loss"] < full.history[0]["loss"]
+    _run(MultiRateBeta(0.01, 10.0), config=TrainConfig(**{**config.__dict__, "epochs": 2}), checkpoint_dir=tmp_path)
+    resumed_model, _ = _run(MultiRateBeta(0.01, 10.0), config=config, checkpoint_dir=tmp_path)
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [("optimizer", "sgd", "adamax"),
+                                                      ("weight_decay", -1.0, ">= 0")])
+def test_bad_optimizer_settings_name_the_choices(field, value, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**{field: value})
+
+
+def test_custom_batches_replace_the_shuffled_slices() -> None:
+    class Halves:
+        """Every epoch: the first half of the data, then the second, unshuffled."""
+
+        def __init__(self, data):
+            self.data, self.examples, self.steps_per_epoch = data, data.shape[0], 2
+
+        def epoch(self):
+            yield from self.data.chunk(2)
+
+    gen = torch.Generator().manual_seed(0)
+    data = (torch.rand(32, 1, 8, 8, generator=gen) > 0.5).float()
+    seen = []
+    model = _model(False)
+    original = model.forward
+    model.forward = lambda x, beta, **kw: (seen.append(x.shape[0]), original(x, beta, **kw))[1]
+    train(model, data, ConstantBeta(1.0), TrainConfig(epochs=2, batch_size=4, log_lines=0), batches=Halves(data))
+    assert seen == [16, 16, 16, 16]
