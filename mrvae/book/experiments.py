@@ -194,6 +194,8 @@ def mr_vae_checkpoint(exp: ImageExperiment, beta_range: BetaRange, placement: Ga
     """The folder :func:`fit_mr_vae` checkpoints one MR-VAE variant in."""
     gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
              f"-x{exp.hyper_lr_multiplier:g}")
+    if placement.hypernetwork != "linear":
+        gates += f"-{placement.hypernetwork}{placement.hyper_hidden}"
     excluded = "-".join(placement.exclude)
     return run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
 

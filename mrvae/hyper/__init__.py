@@ -3,7 +3,9 @@
 from .convert import convert, count_parameters, gate_targets
 from .gates import BetaRange, as_beta_batch, sigmoid_gate, sqrt_gate
 from .layers import (
+                     HYPERNETWORKS,
                      BetaGate,
+                     BetaTrunk,
                      Gated,
                      GatedConv2d,
                      GatedConvTranspose2d,
@@ -14,7 +16,7 @@ from .layers import (
 )
 
 __all__ = [
-    "BetaGate", "BetaRange", "Gated", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear", "as_beta_batch",
+    "HYPERNETWORKS", "BetaGate", "BetaRange", "BetaTrunk", "Gated", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear", "as_beta_batch",
     "beta_context", "beta_gates", "convert", "count_parameters", "gate_targets", "hyper_parameters",
     "sigmoid_gate", "sqrt_gate",
 ]

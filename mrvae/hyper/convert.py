@@ -32,7 +32,17 @@ from typing import Union
 from torch import nn
 
 from .gates import BetaRange, gate_function
-from .layers import DEFAULT_GATE_INIT, BetaGate, Gated, GateInit, beta_gates
+from .layers import (
+    DEFAULT_GATE_INIT,
+    DEFAULT_HYPER_HIDDEN,
+    BetaGate,
+    BetaTrunk,
+    Gated,
+    GateInit,
+    Hypernetwork,
+    check_hypernetwork,
+    hyper_parameters,
+)
 
 #: Module type -> (number of gated features, feature dim of its output). Other modules can
 #: register here (``mrvae.models.linear`` adds its diagonal variance).
@@ -75,8 +85,11 @@ def _check_exclude(model: nn.Module, exclude: tuple[str, ...]) -> None:
 
 def _gateable_layers(model: nn.Module) -> list[str]:
     """Names of the layers that can carry a gate, in module order, already gated ones included
-    (as ``<wrapper>.inner``), so that converting twice picks the same heads and ends."""
-    return [n for n, m in model.named_modules() if type(m) in GATEABLE and n != ""]
+    (as ``<wrapper>.inner``), so that converting twice picks the same heads and ends. Layers
+    of the hypernetwork itself (an MLP gate's, the shared trunk's) are not candidates."""
+    hyper = [n for n, m in model.named_modules() if isinstance(m, (BetaGate, BetaTrunk))]
+    return [n for n, m in model.named_modules()
+            if type(m) in GATEABLE and n != "" and not _is_under(n, tuple(hyper))]
 
 
 def _parent_and_child(model: nn.Module, name: str) -> tuple[nn.Module, str, str]:
@@ -187,6 +200,8 @@ def convert(
     gate_decoder_input: bool = False,
     gate_decoder_output: bool = False,
     fuse_relu: bool = True,
+    hypernetwork: Hypernetwork = "linear",
+    hyper_hidden: int = DEFAULT_HYPER_HIDDEN,
 ) -> nn.Module:
     """Put a :class:`~mrvae.hyper.layers.BetaGate` on the layers of ``model`` (see the module doc).
 
@@ -202,7 +217,8 @@ def convert(
             ``"encoder"`` or ``("enc", "fc_mu", "fc_logvar")``. Module order matters: the
             encoder's heads are its last layers.
         decoder: likewise for the decoder; its first and last layers are its input and output.
-        encoder_gate, decoder_gate: ``"sigmoid"`` or ``"sqrt"``.
+        encoder_gate, decoder_gate: ``"sigmoid"`` or ``"sqrt"`` (Eq. 7), or ``"film"`` (a
+            scale and a shift, Appendix D).
         init: ``"uniform"`` (the authors' ``U(-1, 1)``) or ``"open"``; see
             :data:`~mrvae.hyper.layers.GateInit`.
         exclude: names (or parents' names) of layers to leave plain on purpose, e.g.
@@ -211,6 +227,9 @@ def convert(
             (the authors leave them plain).
         fuse_relu: fuse each gate with the ``nn.ReLU`` right after it in an ``nn.Sequential``
             (see the module doc); same function, less time and memory.
+        hypernetwork, hyper_hidden: the form of the map from ``nu(beta)`` to each gate's
+            pre-activation and its hidden width (:data:`~mrvae.hyper.layers.Hypernetwork`;
+            Appendix D); ``"mlp_shared"`` adds the shared first layer as ``model.beta_trunk``.
 
     Raises:
         ValueError: a gateable layer lies in neither group (and is not excluded), an
@@ -219,6 +238,7 @@ def convert(
     gates = {"encoder": encoder_gate, "decoder": decoder_gate}
     for gate in gates.values():
         gate_function(gate)
+    check_hypernetwork(hypernetwork, hyper_hidden)
     targets = gate_targets(model, encoder=encoder, decoder=decoder, exclude=exclude,
                            gate_encoder_heads=gate_encoder_heads, gate_decoder_input=gate_decoder_input,
                            gate_decoder_output=gate_decoder_output)
@@ -229,11 +249,15 @@ def convert(
         features, dim = {**GATEABLE, **NORMS}[type(old)](old)
         reference = next(old.parameters(), None)
         factory = {} if reference is None else {"device": reference.device, "dtype": reference.dtype}
-        gate = BetaGate(features, gates[group], beta_range, init=init, dim=dim, **factory)
+        gate = BetaGate(features, gates[group], beta_range, init=init, dim=dim, hypernetwork=hypernetwork,
+                        hidden=hyper_hidden, **factory)
         relu = _fusable_relu(model, parent, child_name) if fuse_relu else None
         setattr(parent, child_name, Gated(old, gate, relu=relu is not None))
         if relu is not None:
             setattr(parent, relu, nn.Identity())
+    if hypernetwork == "mlp_shared" and targets and not any(isinstance(m, BetaTrunk) for m in model.modules()):
+        reference = next(model.parameters())
+        model.beta_trunk = BetaTrunk(hyper_hidden, device=reference.device, dtype=reference.dtype)
     return model
 
 
@@ -255,7 +279,8 @@ def _fusable_relu(model: nn.Module, parent: nn.Module, child: str) -> str | None
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:
-    """Parameter counts: ``total``, ``hyper`` (the gates' ``w`` and ``c``) and ``base``."""
+    """Parameter counts: ``total``, ``hyper`` (the hypernetwork: gates' ``w`` and ``c``, any MLP
+    layers and shared trunk) and ``base``."""
     total = sum(p.numel() for p in model.parameters())
-    hyper = sum(gate.weight.numel() + gate.bias.numel() for gate in beta_gates(model))
+    hyper = sum(p.numel() for p in hyper_parameters(model))
     return {"total": total, "hyper": hyper, "base": total - hyper}

@@ -21,7 +21,7 @@ from typing import Literal, Union
 import torch
 from torch import Tensor
 
-GateName = Literal["sigmoid", "sqrt"]
+GateName = Literal["sigmoid", "sqrt", "film"]
 BetaLike = Union[float, Tensor]
 
 
@@ -45,11 +45,22 @@ def sqrt_gate(x: Tensor) -> Tensor:
     return torch.where(open_gate, torch.sqrt(safe), torch.zeros_like(one_minus_exp))
 
 
-GATES: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": sigmoid_gate, "sqrt": sqrt_gate}
+def film_modulation(x: Tensor) -> Tensor:
+    """The ``"film"`` modulation's output map is the identity: its hypernetwork's outputs are
+    used as they are, half as a per-feature scale and half as a shift (Perez et al. 2018),
+    ``y -> y * scale(nu) + shift(nu)`` (the paper's Appendix D, Figure 9)."""
+    return x
+
+
+GATES: dict[str, Callable[[Tensor], Tensor]] = {"sigmoid": sigmoid_gate, "sqrt": sqrt_gate,
+                                                "film": film_modulation}
+#: Gates that modulate by a scale and a shift, so that a gate has ``2 * features`` outputs.
+SCALE_AND_SHIFT: frozenset[str] = frozenset({"film"})
 
 #: Gate bias of the ``"open"`` initialisation: the gate starts open (about 0.88 and 0.93)
-#: without saturating, so a converted network starts close to the original one.
-OPEN_GATE_BIAS: dict[str, float] = {"sigmoid": 2.0, "sqrt": -2.0}
+#: without saturating, so a converted network starts close to the original one. FiLM starts
+#: as the identity: scale 1 (its shift's bias is 0).
+OPEN_GATE_BIAS: dict[str, float] = {"sigmoid": 2.0, "sqrt": -2.0, "film": 1.0}
 
 
 def gate_function(name: str) -> Callable[[Tensor], Tensor]:

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from .gates import OPEN_GATE_BIAS, BetaLike, BetaRange, as_beta_batch, gate_function
+from .gates import OPEN_GATE_BIAS, SCALE_AND_SHIFT, BetaLike, BetaRange, as_beta_batch, gate_function
 
 #: The range used when a gate is built without one; models should pass their own.
 DEFAULT_BETA_RANGE = BetaRange(0.01, 10.0)
@@ -50,18 +50,64 @@ DEFAULT_GATE_INIT: GateInit = "open"
 #: ``|nu| <= sqrt(3)`` on the training range.
 _NU_BOUND = math.sqrt(3.0)
 
+#: The map from ``nu`` to a gate's pre-activation (the paper's Appendix D, Figure 9, left):
+#: ``"linear"``: ``w * nu + c``, the paper's (Eq. 8); ``"mlp"``: a 2-layer MLP per gate;
+#: ``"mlp_shared"``: a 2-layer MLP whose first layer (a :class:`BetaTrunk`) all gates share;
+#: ``"mlp5"``: a 5-layer MLP per gate. Hidden layers are ReLU, of width ``hidden``.
+Hypernetwork = Literal["linear", "mlp", "mlp_shared", "mlp5"]
+HYPERNETWORKS: tuple[str, ...] = ("linear", "mlp", "mlp_shared", "mlp5")
+#: Hidden width of the MLP hypernetworks (the paper does not give one).
+DEFAULT_HYPER_HIDDEN = 16
+_HIDDEN_LAYERS = {"linear": 0, "mlp": 1, "mlp_shared": 0, "mlp5": 4}
+
+
+def check_hypernetwork(name: str, hidden: int) -> None:
+    """Raise a ``ValueError`` naming the choices for an unknown hypernetwork or a bad width."""
+    if name not in HYPERNETWORKS:
+        raise ValueError(f"unknown hypernetwork {name!r}; choose one of {list(HYPERNETWORKS)}")
+    if not (isinstance(hidden, int) and hidden >= 1):
+        raise ValueError(f"the hypernetwork's hidden width must be an int >= 1, got {hidden!r}")
+
+
+class BetaTrunk(nn.Module):
+    """The first layer shared by every ``"mlp_shared"`` gate: ``nu (B,) -> relu(W nu + b) (B, hidden)``.
+
+    :func:`mrvae.convert` adds one to the model as ``beta_trunk``; :func:`beta_context`
+    computes its features once per forward pass and hands them to the gates.
+    """
+
+    def __init__(self, hidden: int = DEFAULT_HYPER_HIDDEN, *, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        check_hypernetwork("mlp_shared", hidden)
+        self.hidden = hidden
+        self.layer = nn.Linear(1, hidden, device=device, dtype=dtype)
+
+    def forward(self, nu: Tensor) -> Tensor:
+        return torch.relu(self.layer(nu[:, None].to(self.layer.weight.dtype)))
+
+
+def _hidden_stack(layers: int, width: int, factory: dict[str, Any]) -> nn.Sequential:
+    modules: list[nn.Module] = []
+    for i in range(layers):
+        modules += [nn.Linear(1 if i == 0 else width, width, **factory), nn.ReLU()]
+    return nn.Sequential(*modules)
+
 
 class BetaGate(nn.Module):
-    """``x * g(w * nu(beta) + c)``, one gate per feature along ``dim``.
+    """``x * g(h(nu(beta)))``, one gate per feature along ``dim``; ``h(nu) = w * nu + c`` by default.
 
     Args:
         features: number of gates (units or channels).
-        gate: ``"sigmoid"`` or ``"sqrt"`` (Eq. 7).
+        gate: ``"sigmoid"`` or ``"sqrt"`` (Eq. 7), or ``"film"``: ``x * scale + shift`` with
+            both linear in ``nu`` (Appendix D).
         beta_range: the training range; its standardisation ``nu`` is stored in buffers, so
             a state dict fully determines the gate.
         init: ``"open"`` or ``"uniform"`` (see :data:`GateInit`).
         dim: the feature dimension of the input: ``1`` for ``(B, C, ...)`` maps, ``-1``
             for ``(B, ..., F)`` features.
+        hypernetwork: the form of ``h`` (:data:`Hypernetwork`); ``weight`` and ``bias`` are
+            always its last layer, ``(outputs,)`` for ``"linear"``, else ``(outputs, hidden)``.
+        hidden: width of the MLP forms' hidden layers.
 
     Shapes: ``x (B, ...)`` with ``x.shape[dim] == features``; ``beta (B,)`` or scalar.
     """
@@ -74,23 +120,32 @@ class BetaGate(nn.Module):
         *,
         init: GateInit = "open",
         dim: int = 1,
+        hypernetwork: Hypernetwork = "linear",
+        hidden: int = DEFAULT_HYPER_HIDDEN,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         super().__init__()
         gate_function(gate)  # validates the name early, with the list of valid ones
+        check_hypernetwork(hypernetwork, hidden)
         if init not in GATE_INITS:
             raise ValueError(f"unknown gate init {init!r}; choose one of {list(GATE_INITS)}")
         if features < 1:
             raise ValueError(f"a BetaGate needs features >= 1, got {features}")
         self.features, self.gate, self.init, self.dim = features, gate, init, dim
+        self.hypernetwork, self.hidden = hypernetwork, hidden
+        #: ``features``, or twice that for a scale and a shift (FiLM).
+        self.outputs = features * (2 if gate in SCALE_AND_SHIFT else 1)
         factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(torch.empty(features, **factory))
-        self.bias = nn.Parameter(torch.empty(features, **factory))
+        inputs = () if hypernetwork == "linear" else (hidden,)
+        self.weight = nn.Parameter(torch.empty(self.outputs, *inputs, **factory))
+        self.bias = nn.Parameter(torch.empty(self.outputs, **factory))
+        if _HIDDEN_LAYERS[hypernetwork]:
+            self.hidden_layers = _hidden_stack(_HIDDEN_LAYERS[hypernetwork], hidden, factory)
         self.register_buffer("log_beta_mid", torch.tensor(beta_range.log_mid, **factory))
         self.register_buffer("log_beta_half_width", torch.tensor(beta_range.log_half_width, **factory))
         self.context_nu: Tensor | None = None
-        #: ``(B, features)`` gate values that :func:`beta_context` computed for this gate.
+        #: ``(B, outputs)`` gate values that :func:`beta_context` computed for this gate.
         self.context_values: Tensor | None = None
         self._range_key = (beta_range.log_mid, beta_range.log_half_width)
         self.reset_parameters()
@@ -100,11 +155,24 @@ class BetaGate(nn.Module):
             if self.init == "open":
                 self.weight.zero_()
                 self.bias.fill_(OPEN_GATE_BIAS[self.gate])
-                return
-            self.weight.uniform_(-1.0, 1.0)
-            self.bias.uniform_(-1.0, 1.0)
-            if self.gate == "sqrt":
-                self.bias.sub_(1.0 + _NU_BOUND)
+            else:
+                bound = 1.0 if self.weight.dim() == 1 else 1.0 / math.sqrt(self.hidden)  # nn.Linear's
+                self.weight.uniform_(-bound, bound)
+                self.bias.uniform_(-1.0, 1.0)
+                if self.gate == "sqrt":
+                    self.bias.sub_(1.0 + _NU_BOUND)
+                if self.gate in SCALE_AND_SHIFT:  # scales around 1, not 0, so no feature starts switched off
+                    self.bias[: self.features].add_(1.0)
+            if self.gate in SCALE_AND_SHIFT and self.init == "open":
+                self.bias[self.features :].zero_()
+        for module in getattr(self, "hidden_layers", ()):
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+
+    @property
+    def uses_trunk(self) -> bool:
+        """Whether this gate reads the features of the model's shared :class:`BetaTrunk`."""
+        return self.hypernetwork == "mlp_shared"
 
     @property
     def beta_range(self) -> BetaRange:
@@ -130,12 +198,30 @@ class BetaGate(nn.Module):
         beta = beta.to(self.weight.dtype)
         return _NU_BOUND * (torch.log(beta) - self.log_beta_mid) / self.log_beta_half_width
 
-    def values(self, nu: Tensor) -> Tensor:
-        """Gate per example and feature: ``nu (B,) -> (B, features)``."""
-        return gate_function(self.gate)(torch.addcmul(self.bias, nu[:, None], self.weight))
+    def values(self, nu: Tensor, trunk_features: Tensor | None = None) -> Tensor:
+        """Gate per example and output: ``nu (B,) -> (B, outputs)``.
+
+        ``trunk_features (B, hidden)``: the shared :class:`BetaTrunk`'s output, which
+        ``"mlp_shared"`` gates need (:func:`beta_context` passes it).
+        """
+        if self.hypernetwork == "linear":
+            pre = torch.addcmul(self.bias, nu[:, None], self.weight)
+        else:
+            if self.uses_trunk:
+                if trunk_features is None:
+                    raise ValueError(
+                        "an 'mlp_shared' β gate needs the features of the model's BetaTrunk: run the model "
+                        "inside mrvae.beta_context(model, beta), and build it with "
+                        "mrvae.convert(..., hypernetwork='mlp_shared'), which adds the trunk"
+                    )
+                hidden = trunk_features
+            else:
+                hidden = self.hidden_layers(nu[:, None])
+            pre = nn.functional.linear(hidden, self.weight, self.bias)
+        return gate_function(self.gate)(pre)
 
     def gate_values(self, beta: Tensor) -> Tensor:
-        """Gate per example and feature from β itself: ``(B,) -> (B, features)``."""
+        """Gate per example and output from β itself: ``(B,) -> (B, outputs)``."""
         return self.values(self.standardize(beta))
 
     def nu_for(self, batch_size: int, beta: BetaLike | None) -> Tensor:
@@ -183,6 +269,11 @@ class BetaGate(nn.Module):
         if residual is not None and residual.shape != x.shape:
             raise ValueError(f"the residual has shape {tuple(residual.shape)} but the gated output has "
                              f"{tuple(x.shape)}; they must match")
+        if self.gate in SCALE_AND_SHIFT:  # not a product with a gate >= 0, so no fusion with a ReLU
+            scale, shift = gates.split(self.features, dim=1)
+            out = torch.addcmul(_broadcastable(shift, x, dim), x, _broadcastable(scale, x, dim))
+            out = torch.relu(out) if relu else out
+            return out if residual is None else residual + out
         if torch._C._are_functorch_transforms_active():
             # Under vmap (a batched sweep) the same function in plain ops, which functorch can batch.
             out = (torch.relu(x) if relu else x) * _broadcastable(gates, x, dim)
@@ -191,8 +282,9 @@ class BetaGate(nn.Module):
 
     def extra_repr(self) -> str:
         r = self.beta_range
+        form = "" if self.hypernetwork == "linear" else f", hypernetwork={self.hypernetwork}({self.hidden})"
         return (f"{self.features}, gate={self.gate}, init={self.init}, dim={self.dim}, "
-                f"beta_range=[{r.low:.4g}, {r.high:.4g}]")
+                f"beta_range=[{r.low:.4g}, {r.high:.4g}]{form}")
 
 
 class _GateProduct(torch.autograd.Function):
@@ -343,14 +435,33 @@ class GatedConvTranspose2d(Gated):
         super().__init__(inner, BetaGate(inner.out_channels, gate, beta_range, init=init, **_factory(inner)))
 
 
+def _trunk(model: nn.Module) -> BetaTrunk:
+    trunks = [m for m in model.modules() if isinstance(m, BetaTrunk)]
+    if len(trunks) != 1:
+        raise ValueError(
+            f"'mlp_shared' β gates need exactly one BetaTrunk in the model, found {len(trunks)}; build the "
+            f"model with mrvae.convert(..., hypernetwork='mlp_shared'), which adds it as model.beta_trunk"
+        )
+    return trunks[0]
+
+
 def beta_gates(model: nn.Module) -> list[BetaGate]:
     """All β gates of ``model``, in module order."""
     return [m for m in model.modules() if isinstance(m, BetaGate)]
 
 
 def hyper_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The hypernetwork's parameters (every gate's ``w`` and ``c``), e.g. for their own optimiser group."""
-    return [p for gate in beta_gates(model) for p in (gate.weight, gate.bias)]
+    """The hypernetwork's parameters (every gate's ``w`` and ``c``, and any MLP layers or
+    shared :class:`BetaTrunk`), e.g. for their own optimiser group."""
+    seen: set[int] = set()
+    params = []
+    for module in model.modules():
+        if isinstance(module, (BetaGate, BetaTrunk)):
+            for p in module.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+    return params
 
 
 @contextmanager
@@ -368,11 +479,17 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
     previous = [(gate.context_nu, gate.context_values) for gate in gates]
     nus: dict[tuple[float, float], Tensor] = {}
     kinds: dict[tuple[Any, ...], list[BetaGate]] = {}
+    trunk_features: dict[tuple[float, float], Tensor] = {}
     for gate in gates:
         key = gate.range_key
         if key not in nus:
             nus[key] = gate.standardize(beta)
         gate.__dict__["context_nu"] = nus[key]
+        if gate.hypernetwork != "linear":
+            if gate.uses_trunk and key not in trunk_features:
+                trunk_features[key] = _trunk(model)(nus[key])
+            gate.__dict__["context_values"] = gate.values(nus[key], trunk_features.get(key))
+            continue
         kinds.setdefault((key, gate.gate, gate.weight.device, gate.weight.dtype), []).append(gate)
     # One expression per kind of gate instead of a handful of tiny ops per gate: what Python
     # and kernel launches cost per gate is, on small networks, the MR-VAE's main overhead.
@@ -380,7 +497,7 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
         weights = torch.cat([gate.weight for gate in group])
         biases = torch.cat([gate.bias for gate in group])
         values = gate_function(name)(torch.addcmul(biases, nus[key][:, None], weights))
-        for gate, part in zip(group, values.split([gate.features for gate in group], dim=1)):
+        for gate, part in zip(group, values.split([gate.outputs for gate in group], dim=1)):
             gate.__dict__["context_values"] = part  # plain attributes: skip Module.__setattr__'s checks
     try:
         yield

@@ -61,7 +61,15 @@ from torch import Tensor, nn
 
 from mrvae.hyper.convert import convert
 from mrvae.hyper.gates import BetaRange, gate_function
-from mrvae.hyper.layers import DEFAULT_GATE_INIT, GATE_INITS, Gated, GateInit
+from mrvae.hyper.layers import (
+    DEFAULT_GATE_INIT,
+    DEFAULT_HYPER_HIDDEN,
+    GATE_INITS,
+    Gated,
+    GateInit,
+    Hypernetwork,
+    check_hypernetwork,
+)
 from mrvae.models.base import VAE
 from mrvae.models.objective import Likelihood
 
@@ -356,6 +364,8 @@ class GatePlacement:
             side and leave the other plain (ablations).
         exclude: module names (or parents' names) left plain, e.g. ``("decoder.out",)``.
         init: gate initialisation, ``"uniform"`` or ``"open"`` (:data:`mrvae.hyper.layers.GateInit`).
+        hypernetwork, hyper_hidden: the map from ``nu(beta)`` to the gates' pre-activations
+            and its hidden width (:data:`mrvae.hyper.layers.Hypernetwork`; Appendix D).
     """
 
     encoder_gate: str = "sigmoid"
@@ -363,10 +373,13 @@ class GatePlacement:
     layers: Literal["all", "encoder", "decoder"] = "all"
     exclude: tuple[str, ...] = ()
     init: GateInit = DEFAULT_GATE_INIT
+    hypernetwork: Hypernetwork = "linear"
+    hyper_hidden: int = DEFAULT_HYPER_HIDDEN
 
     def __post_init__(self) -> None:
         gate_function(self.encoder_gate)
         gate_function(self.decoder_gate)
+        check_hypernetwork(self.hypernetwork, self.hyper_hidden)
         if self.init not in GATE_INITS:
             raise ValueError(f"GatePlacement.init must be one of {list(GATE_INITS)}, got {self.init!r}")
         if self.layers not in ("all", "encoder", "decoder"):
@@ -399,5 +412,6 @@ def build_mr_vae(
     model = build_vae(config, likelihood)
     convert(model, beta_range, encoder="encoder", decoder="decoder",
             encoder_gate=placement.encoder_gate, decoder_gate=placement.decoder_gate,
-            init=placement.init, exclude=placement.excluded())
+            init=placement.init, exclude=placement.excluded(), hypernetwork=placement.hypernetwork,
+            hyper_hidden=placement.hyper_hidden)
     return model
