@@ -46,7 +46,7 @@ from mrvae.training.sweep import train_sweep
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "is_monotone", "response_metrics", "train_image_experiments",
+    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
     "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
 ]
 
@@ -278,21 +278,21 @@ def fit_beta_vaes(
 
 def compare_at_betas(
     mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
-    mr_points: dict[float, dict[str, float]] | None = None,
+    mr_points: dict[float, dict[str, float]] | None = None, batch_size: int = 1000,
 ) -> list[dict[str, float]]:
     """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
     β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
 
     ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
-    two sweeps evaluates it once per β.
+    two sweeps evaluates it once per β. ``batch_size``: examples per evaluation batch.
     """
     mr_points = {} if mr_points is None else mr_points
     rows = []
     for beta, model in sorted(beta_vaes.items()):
         if beta not in mr_points:
-            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed)
+            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed, batch_size=batch_size)
         mr = mr_points[beta]
-        base = evaluate(model, test, beta, seed=seed)
+        base = evaluate(model, test, beta, seed=seed, batch_size=batch_size)
         rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
                      "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
                      "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
@@ -350,28 +350,38 @@ def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
 
 
 def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
-                     rows_annealed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+                     rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
     """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
 
     Args:
         curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
-        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep.
+        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep (a
+            family without an annealed sweep, such as the paper's NVAE, passes None).
 
     Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
-    within 1%); ``median_gap`` and ``worst_gap``, each ``{"constant", "annealed"}``, of the
-    relative gap in D + βR; and whether each β-VAE sweep is monotone in rate.
+    within 1%); ``median_gap`` and ``worst_gap``, each keyed by sweep (``"constant"``,
+    ``"annealed"``), of the relative gap in D + βR; and whether each β-VAE sweep is monotone in rate.
     """
     rates = [point["rate"] for point in curve]
-    gaps = {"constant": [r["gap"] for r in rows_constant], "annealed": [r["gap"] for r in rows_annealed]}
+    sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
+    gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
     return {
         "rate_ratio": rates[0] / max(rates[-1], 1e-12),
         "rate_at_a": rates[0], "rate_at_b": rates[-1],
         "monotone": is_monotone(rates),
         "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
         "worst_gap": {k: max(v) for k, v in gaps.items()},
-        "beta_vae_monotone": {"constant": is_monotone([r["rate"] for r in rows_constant]),
-                              "annealed": is_monotone([r["rate"] for r in rows_annealed])},
+        "beta_vae_monotone": {k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
     }
+
+
+def sweep_gap_metrics(curve: Sequence[Mapping[str, float]], rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """One MR-VAE against one β-VAE sweep (an ablation's variant): ``rate_ratio`` R(a)/R(b) and
+    ``monotone`` over ``curve``, and the ``median_gap`` and ``worst_gap`` of :func:`compare_at_betas` ``rows``."""
+    rates = [point["rate"] for point in curve]
+    gaps = [row["gap"] for row in rows]
+    return {"rate_ratio": rates[0] / max(rates[-1], 1e-12), "monotone": is_monotone(rates),
+            "median_gap": statistics.median(gaps), "worst_gap": max(gaps)}
 
 
 def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
@@ -379,23 +389,23 @@ def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
     return min(point["distortion"] + point["rate"] for point in curve)
 
 
-def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE], test: Tensor, *,
-                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0) -> dict[str, Any]:
+def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE] | None, test: Tensor, *,
+                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0, batch_size: int = 1000) -> dict[str, Any]:
     """Everything a rate–distortion panel shows and claims, on ``test``.
 
     ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
-    per-β comparison with each sweep (:func:`compare_at_betas`); ``response``:
-    :func:`response_metrics`; ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of
-    each sweep (over its β-VAEs, each evaluated at its own β).
+    per-β comparison with each sweep (:func:`compare_at_betas`; ``annealed=None`` for a family
+    compared with constant-β β-VAEs only); ``response``: :func:`response_metrics`;
+    ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of each sweep (over its
+    β-VAEs, each evaluated at its own β). ``batch_size``: examples per evaluation batch.
     """
-    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed)
+    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed, batch_size=batch_size)
     mr_points: dict[float, dict[str, float]] = {}
-    rows_constant = compare_at_betas(mr_vae, dict(constant), test, seed=seed, mr_points=mr_points)
-    rows_annealed = compare_at_betas(mr_vae, dict(annealed), test, seed=seed, mr_points=mr_points)
-    return {"curve": curve, "rows_constant": rows_constant, "rows_annealed": rows_annealed,
-            "response": response_metrics(curve, rows_constant, rows_annealed),
-            "best_test_elbo": {"mr_vae": best_test_elbo(curve), "constant": best_test_elbo(rows_constant),
-                               "annealed": best_test_elbo(rows_annealed)}}
+    rows = {name: compare_at_betas(mr_vae, dict(sweep), test, seed=seed, mr_points=mr_points, batch_size=batch_size)
+            for name, sweep in (("constant", constant), ("annealed", annealed)) if sweep is not None}
+    return {"curve": curve, **{f"rows_{name}": r for name, r in rows.items()},
+            "response": response_metrics(curve, rows["constant"], rows.get("annealed")),
+            "best_test_elbo": {"mr_vae": best_test_elbo(curve), **{name: best_test_elbo(r) for name, r in rows.items()}}}
 
 
 @dataclass(frozen=True)
