@@ -168,8 +168,11 @@ class ExperimentData:
     source: str
 
 
-def load_experiment_data(exp: ImageExperiment) -> ExperimentData:
+def load_experiment_data(exp: ImageExperiment | Any) -> ExperimentData:
     """Load the experiment's splits (subsets if asked), test set fixed, train augmentation set.
+
+    ``exp`` is an :class:`ImageExperiment` or any experiment with its ``dataset``,
+    ``train_images``, ``test_images`` and ``seed`` (e.g. a hierarchical-VAE panel's).
 
     Omniglot's training images stay grey and are re-binarised every batch
     (:func:`~mrvae.data.images.dynamic_binarize`); its test set is binarised once.
@@ -349,6 +352,10 @@ def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
     return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:]))
 
 
+def _low_beta_row(rows: Sequence[Mapping[str, float]]) -> Mapping[str, float]:
+    return min(rows, key=lambda row: row.get("beta", 0.0))
+
+
 def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
                      rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
     """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
@@ -360,7 +367,10 @@ def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequen
 
     Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
     within 1%); ``median_gap`` and ``worst_gap``, each keyed by sweep (``"constant"``,
-    ``"annealed"``), of the relative gap in D + βR; and whether each β-VAE sweep is monotone in rate.
+    ``"annealed"``), of the relative gap in D + βR; ``rate_coverage``, per sweep, the MR-VAE's
+    rate at the sweep's smallest β over that β-VAE's (near 1: the MR-VAE reaches the sweep's
+    high-rate end; a small gap there says little, since at small β the loss barely depends on
+    the rate); and whether each β-VAE sweep is monotone in rate.
     """
     rates = [point["rate"] for point in curve]
     sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
@@ -371,6 +381,8 @@ def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequen
         "monotone": is_monotone(rates),
         "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
         "worst_gap": {k: max(v) for k, v in gaps.items()},
+        "rate_coverage": {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
+                          for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)},
         "beta_vae_monotone": {k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
     }
 

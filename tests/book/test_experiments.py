@@ -80,6 +80,8 @@ def test_response_metrics_sanity_bands() -> None:
     assert good["median_gap"]["constant"] == pytest.approx(0.01) and good["worst_gap"]["annealed"] == 0.2
     useless = response_metrics(flat, rows, rows)
     assert useless["rate_ratio"] == pytest.approx(1.0)
+    covering = [{**r, "mr_rate": r["rate"] * (0.5 if r["beta"] == grid[0] else 1.0)} for r in rows]
+    assert response_metrics(learned, covering)["rate_coverage"]["constant"] == pytest.approx(0.5)
     constant_only = response_metrics(learned, rows)  # a family compared with constant-β β-VAEs only
     assert set(constant_only["median_gap"]) == set(constant_only["beta_vae_monotone"]) == {"constant"}
     assert is_monotone([10.0, 10.05, 9.0]) and not is_monotone([10.0, 10.2, 9.0])

@@ -1,0 +1,346 @@
+"""Figure 5's other model families as book experiments: an NVAE-style hierarchical VAE on the
+binary image datasets and the LSTM text VAE on Yahoo Answers.
+
+Each panel trains one MR-VAE with ``log β ~ U[log 0.01, log 10]`` and β-VAE baselines with
+the same budget, as the paper does: 4 constant-β β-VAEs at ``logspace(-2, 1, 4)`` for the
+hierarchical VAE, and 10 at ``logspace(-2, 1, 10)`` with a constant β and again with KL
+annealing for the text VAE. :func:`evaluate_family_panel` then gives the same curve, per-β
+comparison and response metrics as the conv and ResNet panels
+(:func:`mrvae.book.experiments.evaluate_panel`). Trained models are cached in ``run_dir``.
+
+>>> exp = family_profile("quick").hierarchical[0]
+>>> panel = fit_hierarchical_panel(exp, run_dir=Path("runs/demo"))
+>>> result = evaluate_family_panel(panel)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal, Mapping
+
+import torch
+from torch import Tensor
+
+from mrvae.book.experiments import (
+    BINARY_DATASETS,
+    DATA_SHAPES,
+    PAPER_BETA_RANGE,
+    baseline_betas,
+    evaluate_panel,
+    likelihood_for,
+    load_experiment_data,
+)
+from mrvae.data.text import BucketedBatches, TextData, load_yahoo, sequence_lengths
+from mrvae.models.base import VAE
+from mrvae.models.hierarchical import (
+    PAPER_TRAINING,
+    HierarchicalConfig,
+    build_hierarchical_mr_vae,
+    build_hierarchical_vae,
+)
+from mrvae.models.text import TextVAEConfig, build_text_mr_vae, build_text_vae
+from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER, AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, train
+from mrvae.training.schedules import BetaSchedule
+
+__all__ = [
+    "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
+    "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_panel",
+]
+
+#: β-VAE baselines per family, as in the paper (Section 5.2).
+HIERARCHICAL_BASELINES = 4
+TEXT_BASELINES = 10
+
+
+def _digest(settings: dict[str, Any]) -> str:
+    settings.pop("hyper_lr_multiplier")  # an MR-VAE-only setting: the β-VAEs are shared across values
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class HierarchicalExperiment:
+    """One hierarchical-VAE panel: a binary dataset, a network and a training budget.
+
+    Args:
+        dataset: ``"binary_mnist"`` or ``"omniglot"`` (Bernoulli decoder, 28×28).
+        network: ``"paper"`` (the authors' MNIST/Omniglot NVAE, :meth:`HierarchicalConfig.paper`)
+            or ``"quick"`` (:meth:`HierarchicalConfig.quick`).
+        channels: if set, the encoder's and decoder's channel count (both).
+        train_images, test_images: fixed-seed subset sizes, ``None`` for the whole split.
+
+    The other fields are :class:`~mrvae.training.TrainConfig`'s; the defaults are the authors'
+    recipe (:data:`~mrvae.models.hierarchical.PAPER_TRAINING`: Adamax, 400 epochs, batch 256,
+    5 warm-up epochs then cosine decay, weight decay 3e-4; lr 1e-2 from their sweep).
+    """
+
+    dataset: str
+    network: Literal["paper", "quick"] = "paper"
+    channels: int | None = None
+    train_images: int | None = None
+    test_images: int | None = None
+    epochs: int = PAPER_TRAINING.epochs
+    batch_size: int = PAPER_TRAINING.batch_size
+    lr: float = 1e-2
+    optimizer: Literal["adam", "adamax"] = "adamax"
+    weight_decay: float = PAPER_TRAINING.weight_decay
+    lr_warmup_epochs: int = PAPER_TRAINING.lr_warmup_epochs
+    cosine_decay: bool = True
+    seed: int = 0
+    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
+
+    def __post_init__(self) -> None:
+        if self.dataset not in BINARY_DATASETS:
+            raise ValueError(f"the hierarchical VAE panels use a binary dataset, one of {list(BINARY_DATASETS)}; "
+                             f"got {self.dataset!r}")
+        if self.network not in ("paper", "quick"):
+            raise ValueError(f"network must be 'paper' or 'quick', got {self.network!r}")
+        self.config()  # validates the network settings
+        self.train_config()  # and the budget
+
+    @property
+    def tag(self) -> str:
+        """The panel's name in legends and in ``metrics.response``, e.g. ``binary_mnist-nvae-quick``."""
+        width = "" if self.channels is None else f"-c{self.channels}"
+        return f"{self.dataset}-nvae-{self.network}{width}"
+
+    @property
+    def key(self) -> str:
+        """``tag`` plus a hash of every setting: the run-directory name."""
+        return f"{self.tag}-{_digest(dataclasses.asdict(self))}"
+
+    def config(self) -> HierarchicalConfig:
+        build = HierarchicalConfig.paper if self.network == "paper" else HierarchicalConfig.quick
+        changes = {} if self.channels is None else {"encoder_channels": self.channels,
+                                                     "decoder_channels": self.channels}
+        return build(DATA_SHAPES[self.dataset], **changes)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=0,
+                           hyper_lr_multiplier=self.hyper_lr_multiplier, optimizer=self.optimizer,
+                           weight_decay=self.weight_decay)
+
+
+@dataclass(frozen=True)
+class TextExperiment:
+    """The Yahoo panel: vocabulary and length limits, network sizes and a training budget.
+
+    The defaults are the paper's (Appendix C; the authors' ``experiments/text`` sweep: Adam,
+    batch 32, 100 epochs, lr from {3e-2, ..., 3e-4}, KL annealing over the first 25% of
+    training). ``max_vocab``/``max_length`` limit the vocabulary and truncate documents;
+    ``test_documents`` is a fixed-seed subset of the test split (``None``: all 10,000).
+    """
+
+    max_vocab: int | None = None
+    max_length: int | None = None
+    embed_dim: int = 256
+    hidden_dim: int = 256
+    latent_dim: int = 32
+    test_documents: int | None = None
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_warmup_epochs: int = 0
+    cosine_decay: bool = False
+    kl_warmup_fraction: float = 0.25
+    seed: int = 0
+    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.kl_warmup_fraction <= 1.0:
+            raise ValueError(f"kl_warmup_fraction must lie in (0, 1], got {self.kl_warmup_fraction}")
+        if self.test_documents is not None and self.test_documents < 2:
+            raise ValueError(f"test_documents must be None (all) or >= 2, got {self.test_documents}")
+        self.train_config()
+
+    @property
+    def tag(self) -> str:
+        """``yahoo-lstm`` plus the network's size when it is not the paper's."""
+        sizes = (self.embed_dim, self.hidden_dim, self.latent_dim)
+        return "yahoo-lstm" if sizes == (256, 256, 32) else f"yahoo-lstm-e{sizes[0]}h{sizes[1]}z{sizes[2]}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.tag}-{_digest(dataclasses.asdict(self))}"
+
+    def config(self, vocab_size: int) -> TextVAEConfig:
+        return TextVAEConfig(vocab_size=vocab_size, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
+                             latent_dim=self.latent_dim)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
+                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=0,
+                           hyper_lr_multiplier=self.hyper_lr_multiplier)
+
+
+@dataclass(frozen=True)
+class FamilyProfile:
+    """How big the other families' notebook runs: its hierarchical panels and its text panel."""
+
+    hierarchical: tuple[HierarchicalExperiment, ...]
+    text: TextExperiment | None
+    #: Importance samples and test documents of the text metrics (He et al.: 500, all).
+    iw_samples: int = 500
+    text_metric_documents: int | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"hierarchical": [dataclasses.asdict(e) for e in self.hierarchical],
+                "text": None if self.text is None else dataclasses.asdict(self.text),
+                "iw_samples": self.iw_samples, "text_metric_documents": self.text_metric_documents}
+
+
+_QUICK_NVAE = {"network": "quick", "channels": 4, "train_images": 4800, "test_images": 1000, "epochs": 4,
+               "batch_size": 64, "lr_warmup_epochs": 1}
+
+#: ``quick``: CI on 2 CPU cores (each model about 300 steps). ``cpu``: the authors' hierarchical
+#: network on the full binary-MNIST training set for a few epochs, and the paper's text network
+#: with a 10k vocabulary. ``paper``: the paper's set-up (a GPU).
+FAMILY_PROFILES: dict[str, FamilyProfile] = {
+    # The hierarchical nets: 4 channels, groups [2, 2] of 4 channels; 4,800 images, batch 64, 4
+    # epochs = 300 Adamax steps. The text net: embedding 32, hidden 64, 2,000 words, documents
+    # cut to 30 words; batch 64, 2 epochs = 282 Adam steps at 3e-3.
+    "quick": FamilyProfile(
+        hierarchical=tuple(HierarchicalExperiment(d, **_QUICK_NVAE) for d in BINARY_DATASETS),  # type: ignore[arg-type]
+        text=TextExperiment(max_vocab=2000, max_length=30, embed_dim=32, hidden_dim=64, test_documents=1000,
+                            epochs=2, batch_size=64, lr=3e-3, cosine_decay=True),
+        iw_samples=10, text_metric_documents=250),
+    "cpu": FamilyProfile(
+        hierarchical=(HierarchicalExperiment("binary_mnist", epochs=2, batch_size=64, lr_warmup_epochs=0),),
+        text=TextExperiment(max_vocab=10_000, epochs=5, cosine_decay=True),
+        iw_samples=100, text_metric_documents=1000),
+    "paper": FamilyProfile(
+        hierarchical=tuple(HierarchicalExperiment(d) for d in BINARY_DATASETS),
+        text=TextExperiment()),
+}
+
+
+def family_profile(name: str) -> FamilyProfile:
+    """The :class:`FamilyProfile` called ``name``, with an error that lists the choices."""
+    if name not in FAMILY_PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(FAMILY_PROFILES)} "
+                         f"(papermill: -p profile quick)")
+    return FAMILY_PROFILES[name]
+
+
+@dataclass
+class FamilyPanel:
+    """A trained panel: its MR-VAE, β-VAE sweeps (``annealed`` None if the family has none) and test data."""
+
+    tag: str
+    test: Tensor
+    mr_vae: VAE
+    constant: dict[float, VAE]
+    annealed: dict[float, VAE] | None
+    source: str
+    parameters: dict[str, int]
+    mr_train_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _device(device: torch.device | str | None) -> torch.device:
+    return torch.device(device) if device is not None else torch.device("cpu")
+
+
+def _folder(run_dir: Path | None, key: str, name: str) -> Path | None:
+    return None if run_dir is None else run_dir / key / name
+
+
+def _fit_sweep(make: Callable[[], VAE], schedules: Mapping[float, BetaSchedule], data: Tensor, config: TrainConfig,
+               folder: Path | None, **train_kwargs: Any) -> dict[float, VAE]:
+    """One β-VAE per schedule, each from the same seed (so they differ only by β)."""
+    models = {}
+    for beta, schedule in schedules.items():
+        torch.manual_seed(config.seed)
+        model = make()
+        checkpoint = None if folder is None else folder / f"beta_{beta:.6g}"
+        train(model, data, schedule, config, checkpoint_dir=checkpoint, log=lambda line: None, progress=False,
+              **train_kwargs)
+        models[beta] = model
+    return models
+
+
+def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
+    return {"beta_vae": sum(p.numel() for p in plain.parameters()),
+            "mr_vae": sum(p.numel() for p in gated.parameters())}
+
+
+def fit_hierarchical_panel(exp: HierarchicalExperiment, *, run_dir: Path | None = None,
+                           device: torch.device | str | None = None,
+                           log: Callable[[str], None] = print) -> FamilyPanel:
+    """Train (or load from ``run_dir``) the MR-VAE and the 4 constant-β β-VAEs of one panel."""
+    data = load_experiment_data(exp)
+    likelihood, target, config = likelihood_for(exp.dataset), _device(device), exp.train_config()
+    torch.manual_seed(exp.seed)
+    mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood, PAPER_BETA_RANGE).to(target)
+    result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
+                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), transform=data.transform,
+                   log=lambda line: None, progress=False)
+    betas = baseline_betas(HIERARCHICAL_BASELINES)
+    constant = _fit_sweep(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target),
+                          {b: ConstantBeta(b) for b in betas}, data.train, config,
+                          _folder(run_dir, exp.key, "beta_vaes_constant"), transform=data.transform)
+    seconds = sum(h["seconds"] for h in result.history)
+    log(f"{exp.tag}: 1 MR-VAE and {len(constant)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
+    return FamilyPanel(exp.tag, data.test.to(target), mr_vae, constant, None, data.source,
+                       _parameters(constant[betas[0]], mr_vae), seconds)
+
+
+def _sorted_by_length(x: Tensor) -> Tensor:
+    """Rows in order of length: evaluation batches then need little padding (means do not change)."""
+    return x[torch.sort(sequence_lengths(x), stable=True).indices]
+
+
+def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir: Path | None = None,
+                   device: torch.device | str | None = None, log: Callable[[str], None] = print) -> FamilyPanel:
+    """Train (or load from ``run_dir``) the Yahoo MR-VAE and its 10 + 10 β-VAEs (constant β and
+    KL annealing over ``exp.kl_warmup_fraction`` of training), on bucketed batches."""
+    data = data or load_yahoo(max_vocab=exp.max_vocab, max_length=exp.max_length, seed=exp.seed)
+    target, config = _device(device), exp.train_config()
+    model_config = exp.config(len(data.vocab))
+    train_data = data.train.to(target)
+
+    def batches() -> BucketedBatches:
+        return BucketedBatches(train_data, exp.batch_size)
+
+    torch.manual_seed(exp.seed)
+    mr_vae = build_text_mr_vae(model_config, PAPER_BETA_RANGE).to(target)
+    result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
+                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
+                   batches=batches())
+    warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches().steps_per_epoch))
+    betas = baseline_betas(TEXT_BASELINES)
+    sweeps = {}
+    for annealed in (False, True):
+        schedules = {b: AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas}
+        folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
+        sweeps[annealed] = _fit_sweep(lambda: build_text_vae(model_config).to(target), schedules, train_data, config,
+                                      folder, batches=batches())
+    seconds = sum(h["seconds"] for h in result.history)
+    log(f"{exp.tag}: 1 MR-VAE and {2 * len(betas)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
+    test = data.test
+    if exp.test_documents is not None and exp.test_documents < test.shape[0]:
+        keep = torch.randperm(test.shape[0], generator=torch.Generator().manual_seed(exp.seed))[:exp.test_documents]
+        test = test[keep.sort().values]
+    return FamilyPanel(exp.tag, _sorted_by_length(test).to(target), mr_vae, sweeps[False], sweeps[True], data.source,
+                       _parameters(sweeps[False][betas[0]], mr_vae), seconds,
+                       extra={"vocabulary": len(data.vocab), "train_documents": int(data.train.shape[0])})
+
+
+#: Evaluation batch of the text panels: a text VAE's logits are ``(B, T, V)``, so a smaller
+#: batch than the image panels' 1,000 keeps them in a few hundred MB.
+TEXT_EVAL_BATCH = 250
+
+
+def evaluate_family_panel(panel: FamilyPanel, *, seed: int = 0) -> dict[str, Any]:
+    """:func:`mrvae.book.experiments.evaluate_panel` for a family panel: the MR-VAE's 20-point
+    curve, the per-β comparison with each sweep and the response metrics."""
+    started = time.perf_counter()
+    batch = 1000 if panel.test.is_floating_point() else TEXT_EVAL_BATCH
+    result = evaluate_panel(panel.mr_vae, panel.constant, panel.annealed, panel.test, seed=seed, batch_size=batch)
+    result["evaluation_seconds"] = time.perf_counter() - started
+    return result

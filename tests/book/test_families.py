@@ -1,0 +1,86 @@
+"""The other families' book experiments, end to end on tiny settings."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mrvae.book.families import (
+    FAMILY_PROFILES,
+    HierarchicalExperiment,
+    TextExperiment,
+    evaluate_family_panel,
+    family_profile,
+    fit_hierarchical_panel,
+    fit_text_panel,
+)
+from mrvae.data import DatasetNotFoundError
+from mrvae.data.text import TextData
+
+RESPONSE_KEYS = {"rate_ratio", "monotone", "median_gap", "worst_gap", "beta_vae_monotone"}
+
+
+def test_profiles_are_valid_and_unknown_names_list_the_choices() -> None:
+    assert set(FAMILY_PROFILES) == {"quick", "cpu", "paper"}
+    quick = family_profile("quick")
+    assert [e.dataset for e in quick.hierarchical] == ["binary_mnist", "omniglot"]
+    assert quick.text is not None and quick.describe()["text"]["max_vocab"] == 2000
+    with pytest.raises(ValueError, match="quick"):
+        family_profile("fast")
+
+
+def test_experiment_settings_are_checked_and_keyed() -> None:
+    with pytest.raises(ValueError, match="binary dataset"):
+        HierarchicalExperiment("cifar10")
+    with pytest.raises(ValueError, match="kl_warmup_fraction"):
+        TextExperiment(kl_warmup_fraction=0.0)
+    a, b = HierarchicalExperiment("omniglot", "quick"), HierarchicalExperiment("omniglot", "quick", epochs=3)
+    assert a.tag == b.tag == "omniglot-nvae-quick" and a.key != b.key
+    # The MR-VAE-only setting does not change where the β-VAEs are cached.
+    assert a.key == HierarchicalExperiment("omniglot", "quick", hyper_lr_multiplier=1.0).key
+    assert TextExperiment().tag == "yahoo-lstm"
+
+
+def _corpus() -> TextData:
+    gen = torch.Generator().manual_seed(0)
+    words = [f"w{i}" for i in range(12)]
+
+    def documents(n: int) -> list[list[str]]:
+        # Two "topics" so that a latent code helps: documents draw from one half of the words.
+        out = []
+        for _ in range(n):
+            half = words[:6] if torch.rand(1, generator=gen) < 0.5 else words[6:]
+            length = int(torch.randint(3, 8, (1,), generator=gen))
+            out.append([half[int(i)] for i in torch.randint(0, 6, (length,), generator=gen)])
+        return out
+
+    return TextData.from_documents(documents(96), documents(16), documents(32))
+
+
+def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> None:
+    torch.set_num_threads(1)
+    exp = TextExperiment(embed_dim=8, hidden_dim=8, latent_dim=2, epochs=1, batch_size=32, lr=3e-3)
+    panel = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
+    assert len(panel.constant) == len(panel.annealed) == 10
+    assert panel.parameters["mr_vae"] > panel.parameters["beta_vae"]
+    result = evaluate_family_panel(panel)
+    assert RESPONSE_KEYS <= set(result["response"])
+    assert set(result["response"]["median_gap"]) == {"constant", "annealed"}
+    assert len(result["curve"]) == 20
+    # Cached: a second call trains nothing and gives the same models.
+    again = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
+    assert all(torch.equal(p, q) for p, q in zip(panel.mr_vae.parameters(), again.mr_vae.parameters()))
+
+
+def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:
+    torch.set_num_threads(1)
+    exp = HierarchicalExperiment("binary_mnist", "quick", channels=2, train_images=64, test_images=16, epochs=1,
+                                 batch_size=32, lr_warmup_epochs=0)
+    try:
+        panel = fit_hierarchical_panel(exp, run_dir=tmp_path, log=lambda line: None)
+    except DatasetNotFoundError:
+        pytest.skip("binary MNIST files not available")
+    assert sorted(panel.constant) == pytest.approx([0.01, 0.1, 1.0, 10.0])
+    assert panel.annealed is None
+    result = evaluate_family_panel(panel)
+    assert set(result["response"]["median_gap"]) == {"constant"}
