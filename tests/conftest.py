@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import torch
 from torch import Tensor, nn
@@ -34,6 +36,17 @@ def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     for the notebooks): downloads are tested against a local server (tests/data/test_fetch.py)."""
     monkeypatch.delenv("MRVAE_DOWNLOAD", raising=False)
     monkeypatch.delenv("MRVAE_DATA_MIRROR", raising=False)
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Run a test on one torch thread. Tiny LSTMs and small feature maps gain nothing from a
+    second thread, and on a machine whose cores are busy OpenMP's spinning thread barriers make
+    each op many times slower (a forward of 5 images: 2.5 s instead of 0.03 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

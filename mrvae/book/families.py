@@ -19,9 +19,10 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -44,7 +45,14 @@ from mrvae.models.hierarchical import (
     build_hierarchical_vae,
 )
 from mrvae.models.text import TextVAEConfig, build_text_mr_vae, build_text_vae
-from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER, AnnealedBeta, ConstantBeta, MultiRateBeta, TrainConfig, train
+from mrvae.training import (
+    DEFAULT_HYPER_LR_MULTIPLIER,
+    AnnealedBeta,
+    ConstantBeta,
+    MultiRateBeta,
+    TrainConfig,
+    train,
+)
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = [

@@ -17,6 +17,8 @@ from mrvae.book.families import (
 from mrvae.data import DatasetNotFoundError
 from mrvae.data.text import TextData
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 RESPONSE_KEYS = {"rate_ratio", "monotone", "median_gap", "worst_gap", "beta_vae_monotone"}
 
 
@@ -58,7 +60,6 @@ def _corpus() -> TextData:
 
 
 def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> None:
-    torch.set_num_threads(1)
     exp = TextExperiment(embed_dim=8, hidden_dim=8, latent_dim=2, epochs=1, batch_size=32, lr=3e-3)
     panel = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
     assert len(panel.constant) == len(panel.annealed) == 10
@@ -73,7 +74,6 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
 
 
 def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:
-    torch.set_num_threads(1)
     exp = HierarchicalExperiment("binary_mnist", "quick", channels=2, train_images=64, test_images=16, epochs=1,
                                  batch_size=32, lr_warmup_epochs=0)
     try:

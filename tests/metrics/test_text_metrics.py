@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,13 +17,7 @@ V = 12
 CONFIG = TextVAEConfig(vocab_size=V, embed_dim=8, hidden_dim=12, latent_dim=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Tiny LSTMs gain nothing from threads; on a shared machine spinning threads slow them down.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_sentences(n: int, seed: int = 0, max_words: int = 7) -> torch.Tensor:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -30,14 +29,7 @@ QUICK = HierarchicalConfig.quick()
 LAYERS = (nn.Conv2d, nn.Linear)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # These maps are small: on a machine whose cores are busy, OpenMP's thread barriers cost
-    # far more per op than a second thread saves (a forward of 5 images: 2.5 s vs 0.03 s).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def binary(n: int, shape: tuple[int, ...] = (1, 28, 28), seed: int = 0) -> torch.Tensor:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -25,14 +23,7 @@ V = 20
 TINY = TextVAEConfig(vocab_size=V, embed_dim=8, hidden_dim=12, latent_dim=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Tiny LSTMs gain nothing from threads, and on a shared machine OpenMP's spinning threads
-    # can make each step 100x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def sentences(rows: list[list[int]], width: int | None = None) -> torch.Tensor:
