@@ -140,8 +140,10 @@ class TextExperiment:
 
     The defaults are the paper's (Appendix C; the authors' ``experiments/text`` sweep: Adam,
     batch 32, 100 epochs, lr from {3e-2, ..., 3e-4}, KL annealing over the first 25% of
-    training). ``max_vocab``/``max_length`` limit the vocabulary and truncate documents;
-    ``test_documents`` is a fixed-seed subset of the test split (``None``: all 10,000).
+    training, the learning rate halved when the validation loss has not improved for 2 epochs,
+    with the authors' cooldown of 15 epochs). ``max_vocab``/``max_length`` limit the vocabulary
+    and truncate documents; ``test_documents`` is a fixed-seed subset of the test split
+    (``None``: all 10,000).
     """
 
     max_vocab: int | None = None
@@ -155,6 +157,8 @@ class TextExperiment:
     lr: float = 1e-3
     lr_warmup_epochs: int = 0
     cosine_decay: bool = False
+    lr_plateau_patience: int = 2
+    lr_plateau_cooldown: int = 15
     kl_warmup_fraction: float = 0.25
     seed: int = 0
     hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
@@ -183,7 +187,8 @@ class TextExperiment:
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
                            lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=0,
-                           hyper_lr_multiplier=self.hyper_lr_multiplier)
+                           hyper_lr_multiplier=self.hyper_lr_multiplier, lr_plateau_patience=self.lr_plateau_patience,
+                           lr_plateau_cooldown=self.lr_plateau_cooldown)
 
 
 @dataclass(frozen=True)
@@ -215,11 +220,11 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
     "quick": FamilyProfile(
         hierarchical=tuple(HierarchicalExperiment(d, **_QUICK_NVAE) for d in BINARY_DATASETS),  # type: ignore[arg-type]
         text=TextExperiment(max_vocab=2000, max_length=30, embed_dim=32, hidden_dim=64, test_documents=1000,
-                            epochs=2, batch_size=64, lr=3e-3, cosine_decay=True),
+                            epochs=2, batch_size=64, lr=3e-3, cosine_decay=True, lr_plateau_patience=0),
         iw_samples=10, text_metric_documents=250),
     "cpu": FamilyProfile(
         hierarchical=(HierarchicalExperiment("binary_mnist", epochs=2, batch_size=64, lr_warmup_epochs=0),),
-        text=TextExperiment(max_vocab=10_000, epochs=5, cosine_decay=True),
+        text=TextExperiment(max_vocab=10_000, epochs=5, cosine_decay=True, lr_plateau_patience=0),
         iw_samples=100, text_metric_documents=1000),
     "paper": FamilyProfile(
         hierarchical=tuple(HierarchicalExperiment(d) for d in BINARY_DATASETS),
@@ -310,7 +315,7 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
     data = data or load_yahoo(max_vocab=exp.max_vocab, max_length=exp.max_length, seed=exp.seed)
     target, config = _device(device), exp.train_config()
     model_config = exp.config(len(data.vocab))
-    train_data = data.train.to(target)
+    train_data, valid = data.train.to(target), data.valid.to(target)
 
     def batches() -> BucketedBatches:
         return BucketedBatches(train_data, exp.batch_size)
@@ -319,7 +324,7 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
     mr_vae = build_text_mr_vae(model_config, PAPER_BETA_RANGE).to(target)
     result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
                    checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
-                   batches=batches())
+                   batches=batches(), validation=valid)
     warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches().steps_per_epoch))
     betas = baseline_betas(TEXT_BASELINES)
     sweeps = {}
@@ -327,7 +332,7 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
         schedules = {b: AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas}
         folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
         sweeps[annealed] = _fit_sweep(lambda: build_text_vae(model_config).to(target), schedules, train_data, config,
-                                      folder, batches=batches())
+                                      folder, batches=batches(), validation=valid)
     seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag}: 1 MR-VAE and {2 * len(betas)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
     test = data.test

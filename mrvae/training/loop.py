@@ -26,7 +26,9 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mrvae.hyper.gates import trusted_betas
+from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
+from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
 from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
@@ -61,6 +63,12 @@ class TrainConfig:
     optimizer: Literal["adam", "adamax"] = "adam"
     #: L2 penalty coefficient added to the gradients (PyTorch's ``weight_decay``) of every parameter.
     weight_decay: float = 0.0
+    #: With ``n > 0``, multiply the learning rate by ``lr_plateau_factor`` once the validation
+    #: loss has not improved for ``n`` epochs in a row (the text VAE's recipe, Appendix C); then
+    #: wait ``lr_plateau_cooldown`` epochs before counting again. Needs ``validation=`` data.
+    lr_plateau_patience: int = 0
+    lr_plateau_factor: float = 0.5
+    lr_plateau_cooldown: int = 0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
@@ -69,6 +77,10 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"TrainConfig.weight_decay must be a finite number >= 0, got {self.weight_decay}")
+        if self.lr_plateau_patience < 0 or self.lr_plateau_cooldown < 0 or not 0 < self.lr_plateau_factor < 1:
+            raise ValueError(f"TrainConfig needs lr_plateau_patience >= 0, lr_plateau_cooldown >= 0 and "
+                             f"0 < lr_plateau_factor < 1; got {self.lr_plateau_patience}, "
+                             f"{self.lr_plateau_cooldown} and {self.lr_plateau_factor}")
         if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
             raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
                              f"got {self.hyper_lr_multiplier}")
@@ -179,19 +191,50 @@ def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
         )
 
 
-def _lr_lambda(config: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
-    warmup = config.lr_warmup_epochs * steps_per_epoch
-    total = config.epochs * steps_per_epoch
+class LearningRateFactor:
+    """The learning rate's factor at each step: linear warm-up, then constant or cosine decay,
+    times a scale that the plateau rule lowers (see :class:`TrainConfig`).
 
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if config.cosine_decay:
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-        return 1.0
+    ``torch.optim.lr_scheduler.LambdaLR`` checkpoints a callable object's ``__dict__``, so the
+    plateau state (all plain numbers) resumes with the scheduler.
+    """
 
-    return factor
+    def __init__(self, config: TrainConfig, steps_per_epoch: int) -> None:
+        self.configure(config, steps_per_epoch)
+        self.scale, self.best, self.bad_epochs, self.cooldown_left = 1.0, math.inf, 0, 0
+
+    def configure(self, config: TrainConfig, steps_per_epoch: int) -> None:
+        """Take the schedule from ``config``, keeping the plateau state: after a checkpoint has
+        restored both, a run extended to more epochs decays over its new length."""
+        self.warmup = config.lr_warmup_epochs * steps_per_epoch
+        self.total = config.epochs * steps_per_epoch
+        self.cosine = config.cosine_decay
+        self.patience, self.factor = config.lr_plateau_patience, config.lr_plateau_factor
+        self.cooldown = config.lr_plateau_cooldown
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return self.scale * (step + 1) / self.warmup
+        if self.cosine:
+            progress = (step - self.warmup) / max(1, self.total - self.warmup)
+            return self.scale * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return self.scale
+
+    def observe(self, validation_loss: float) -> bool:
+        """Record an epoch's validation loss; returns whether the learning rate was lowered."""
+        if self.patience == 0:
+            return False
+        if validation_loss < self.best:
+            self.best, self.bad_epochs = validation_loss, 0
+        elif self.cooldown_left > 0:
+            self.cooldown_left -= 1
+        else:
+            self.bad_epochs += 1
+        if self.bad_epochs < self.patience:
+            return False
+        self.scale *= self.factor
+        self.bad_epochs, self.cooldown_left = 0, self.cooldown
+        return True
 
 
 def _log_epochs(epochs: int, lines: int) -> set[int]:
@@ -266,6 +309,7 @@ def fit(
     unit: str = "epoch",
     replica: Replica | None = None,
     progress: bool = False,
+    validate: Callable[[int], float] | None = None,
 ) -> FitResult:
     """Adam on ``trainee`` for ``config.epochs`` epochs of ``batches``; resumes ``checkpoint``.
 
@@ -281,15 +325,22 @@ def fit(
     the trainee computes its shard; the objective is scaled so that the gradients DDP averages
     are those of the global batch, histories are summed over ranks, and only rank 0 logs,
     checkpoints and calls ``on_epoch``. ``progress`` shows a bar (:mod:`.progress`) on rank 0.
+    ``validate(step)``, after each epoch, returns the validation loss that the plateau rule of
+    ``config`` watches (every rank computes the same value, so all lower the rate together).
     """
+    if config.lr_plateau_patience and validate is None:
+        raise ValueError("TrainConfig.lr_plateau_patience > 0 lowers the learning rate on a validation loss: "
+                         "pass validation data (mrvae.train(..., validation=x_valid))")
     main = replica is None or replica.is_main
     if not main:
         log, on_epoch = _quiet, None
     torch.manual_seed(config.seed)
     optimizer = make_optimizer(trainee.parameter_groups(config), config, device)
     fused = bool(optimizer.param_groups[0].get("fused"))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config, batches.steps_per_epoch))
+    lr_factor = LearningRateFactor(config, batches.steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
+    lr_factor.configure(config, batches.steps_per_epoch)
     for group in optimizer.param_groups:  # a checkpoint from another device carries its own choice
         if "fused" in group:
             group["fused"] = fused
@@ -306,7 +357,8 @@ def fit(
     try:
         with trusted_betas():  # β comes from a validated schedule; see trusted_betas
             _epochs(trainee, batches, config, checkpoint, optimizer, scheduler, histories, start_epoch, device=device,
-                    describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar)
+                    describe=describe, log=log, on_epoch=on_epoch, unit=unit, replica=replica, bar=bar,
+                    validate=validate)
     finally:
         bar.close()
     if replica is not None:
@@ -318,14 +370,15 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
             histories: list[list[dict[str, float]]], start_epoch: int, *, device: torch.device,
             describe: Callable[[list[dict[str, float]]], str], log: Callable[[str], None],
-            on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress) -> None:
+            on_epoch: Callable[[int], None] | None, unit: str, replica: Replica | None, bar: Progress,
+            validate: Callable[[int], float] | None) -> None:
     main = replica is None or replica.is_main
     log_at = _log_epochs(config.epochs, config.log_lines)
     check_every = host_check_interval(device, bool(optimizer.param_groups[0].get("fused")))
     divergence = _Divergence(len(histories), device)
     if check_every > 1:
         optimizer.found_inf = divergence.found_inf  # type: ignore[attr-defined]
-    lr_at = _lr_lambda(config, batches.steps_per_epoch)
+    lr_at: LearningRateFactor = scheduler.lr_lambdas[0]  # type: ignore[attr-defined]
 
     def where(step: int) -> str:
         epoch, i = divmod(step, batches.steps_per_epoch)
@@ -368,6 +421,9 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             history.append({"epoch": float(epoch), "loss": loss_mean, "rate": rate_mean,
                             "distortion": distortion_mean, "seconds": seconds})
         bar.epoch([h[-1] for h in histories])
+        if validate is not None and lr_at.observe(validate(epoch * batches.steps_per_epoch)):
+            log(f"{unit} {epoch}: validation loss has not improved for {config.lr_plateau_patience} "
+                f"{unit}s; learning rate x{config.lr_plateau_factor:g}")
         if main:
             checkpoint.save(trainee.state(), optimizer, scheduler, epoch, histories)
         if on_epoch is not None:
@@ -470,6 +526,24 @@ class OneModel:
         )
 
 
+#: β values (log-spaced over its range) at which an MR-VAE's validation loss is averaged.
+VALIDATION_BETAS = 5
+
+
+def _validation_loss(model: VAE, data: Tensor, beta: BetaSchedule, config: TrainConfig) -> Callable[[int], float]:
+    """``step -> `` the mean validation loss at the β the schedule trains at then."""
+
+    def loss(step: int) -> float:
+        if isinstance(beta, MultiRateBeta):
+            betas = BetaRange(beta.low, beta.high).grid(VALIDATION_BETAS).tolist()
+        else:
+            betas = [float(beta(step, 1)[0])]
+        total = sum(evaluate(model, data, b, batch_size=config.batch_size, seed=config.seed)["loss"] for b in betas)
+        return total / len(betas)
+
+    return loss
+
+
 def train(
     model: VAE,
     data: Tensor,
@@ -483,6 +557,7 @@ def train(
     sync_batchnorm: bool = False,
     progress: bool | None = None,
     batches: Batches | None = None,
+    validation: Tensor | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``data`` and return per-epoch training means.
 
@@ -509,6 +584,9 @@ def train(
         batches: where the minibatches come from, if not shuffled slices of ``data`` (e.g.
             :class:`mrvae.data.text.BucketedBatches`, which groups sentences of similar length);
             its batches must lie on the model's device. ``data`` is still used for the checks.
+        validation: held-out examples whose loss the plateau rule watches
+            (``config.lr_plateau_patience``): at the schedule's β, or for an MR-VAE the mean over
+            :data:`VALIDATION_BETAS` log-spaced β of its range; evaluated on a forked random state.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
@@ -540,8 +618,14 @@ def train(
         batches = ShuffledBatches(data.to(device), config.batch_size, transform)
     elif replica is not None:
         raise ValueError("custom batches= are not sharded across ranks; train without torchrun, or pass data only")
+    validate = None
+    if config.lr_plateau_patience:
+        if validation is None:
+            raise ValueError("TrainConfig.lr_plateau_patience > 0 lowers the learning rate on a validation loss: "
+                             "pass validation data, mrvae.train(..., validation=x_valid)")
+        validate = _validation_loss(model, validation.to(device), beta, config)
     done = fit(OneModel(model, beta, device, replica, noise), batches, config, checkpoint, device=device,
-               histories=[result.history], log=log, on_epoch=after_epoch, replica=replica,
+               histories=[result.history], log=log, on_epoch=after_epoch, replica=replica, validate=validate,
                progress=progress_wanted(progress),
                describe=lambda last: (f"loss {last[0]['loss']:.3f}  rate {last[0]['rate']:.3f}  "
                                       f"distortion {last[0]['distortion']:.3f}"))

@@ -212,3 +212,45 @@ def test_custom_batches_replace_the_shuffled_slices() -> None:
     model.forward = lambda x, beta, **kw: (seen.append(x.shape[0]), original(x, beta, **kw))[1]
     train(model, data, ConstantBeta(1.0), TrainConfig(epochs=2, batch_size=4, log_lines=0), batches=Halves(data))
     assert seen == [16, 16, 16, 16]
+
+
+def test_plateau_rule_lowers_the_rate_after_patience_epochs_then_cools_down() -> None:
+    factor = loop_module.LearningRateFactor(
+        TrainConfig(epochs=10, lr_plateau_patience=2, lr_plateau_factor=0.5, lr_plateau_cooldown=1), 1)
+    decisions = [factor.observe(v) for v in (3.0, 2.0, 2.5, 2.1, 2.2, 2.3, 2.4, 2.6)]
+    # 2.5 and 2.1 do not beat 2.0: lowered; 2.2 falls in the cooldown; 2.3 and 2.4 lower it again.
+    assert decisions == [False, False, False, True, False, False, True, False]
+    assert factor.scale == 0.25 and factor(5) == 0.25
+    off = loop_module.LearningRateFactor(TrainConfig(epochs=3), 1)
+    assert not any(off.observe(v) for v in (1.0, 2.0, 3.0)) and off.scale == 1.0
+
+
+def test_plateau_needs_validation_data_and_resumes_its_state(tmp_path) -> None:
+    config = TrainConfig(**{**CONFIG.__dict__, "lr_plateau_patience": 1, "lr": 3e-2})
+    with pytest.raises(ValueError, match="validation="):
+        _run(ConstantBeta(1.0), config=config)
+    noise = (torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(1)) > 0.5).float()
+    full_model, _ = _run(MultiRateBeta(0.01, 10.0), config=config, validation=noise, checkpoint_dir=tmp_path / "a")
+    scale = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=True)["scheduler"]["lr_lambdas"][0]["scale"]
+    assert scale < 1.0  # the rule fired, so resuming must restore it
+    short = TrainConfig(**{**config.__dict__, "epochs": 2})
+    _run(MultiRateBeta(0.01, 10.0), config=short, validation=noise, checkpoint_dir=tmp_path / "b")
+    resumed_model, _ = _run(MultiRateBeta(0.01, 10.0), config=config, validation=noise, checkpoint_dir=tmp_path / "b")
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_bad_plateau_settings_name_the_fields() -> None:
+    with pytest.raises(ValueError, match="lr_plateau_factor"):
+        TrainConfig(lr_plateau_patience=2, lr_plateau_factor=1.5)
+
+
+def test_a_resumed_factor_keeps_its_plateau_state_but_takes_the_new_schedule() -> None:
+    old = loop_module.LearningRateFactor(TrainConfig(epochs=2, cosine_decay=True, lr_plateau_patience=1), 10)
+    old.observe(1.0)
+    old.observe(2.0)  # lowered once
+    extended = TrainConfig(epochs=4, cosine_decay=True, lr_plateau_patience=1)
+    new = loop_module.LearningRateFactor(extended, 10)
+    new.__dict__.update(old.__dict__)  # what LambdaLR.load_state_dict does
+    new.configure(extended, 10)
+    assert new.total == 40 and new.scale == 0.5 and new.best == 1.0
