@@ -25,8 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mrvae.hyper.gates import trusted_betas
-from mrvae.hyper.gates import BetaRange
+from mrvae.hyper.gates import BetaRange, trusted_betas
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
