@@ -21,7 +21,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
 
 import torch
 from torch import Tensor
@@ -46,7 +46,7 @@ from mrvae.training.sweep import train_sweep
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
+    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "lookup_profile", "train_config_from", "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
     "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
 ]
 
@@ -81,6 +81,17 @@ def baseline_betas(n: int = 10, beta_range: BetaRange = PAPER_BETA_RANGE) -> lis
 def _check_dataset(dataset: str) -> None:
     if dataset not in DATA_SHAPES:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATA_SHAPES)}")
+
+
+_Profile = TypeVar("_Profile")
+
+
+def train_config_from(experiment: Any, **fixed: Any) -> TrainConfig:
+    """The :class:`~mrvae.training.TrainConfig` of an experiment dataclass: every field the two
+    share by name (``epochs``, ``lr``, ``optimizer``, ...), plus ``fixed`` settings."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    shared = {f.name: getattr(experiment, f.name) for f in dataclasses.fields(experiment) if f.name in names}
+    return TrainConfig(**shared, **fixed)
 
 
 @dataclass(frozen=True)
@@ -146,9 +157,7 @@ class ImageExperiment:
         return ArchitectureConfig(self.kind, DATA_SHAPES[self.dataset], latent, self.width)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=2,
-                           hyper_lr_multiplier=self.hyper_lr_multiplier)
+        return train_config_from(self, log_lines=2)
 
     def steps(self, train_size: int) -> int:
         """Adam steps per model on ``train_size`` images: epochs × batches per epoch."""
@@ -493,12 +502,17 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
 }
 
 
+def lookup_profile(profiles: Mapping[str, _Profile], name: str) -> _Profile:
+    """``profiles[name]``, with an error that lists the choices and how to pass one."""
+    if name not in profiles:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(profiles)} "
+                         f"(papermill: -p profile quick)")
+    return profiles[name]
+
+
 def image_profile(name: str) -> ImageProfile:
     """The :class:`ImageProfile` called ``name``, with an error that lists the choices."""
-    if name not in IMAGE_PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(IMAGE_PROFILES)} "
-                         f"(papermill: -p profile quick)")
-    return IMAGE_PROFILES[name]
+    return lookup_profile(IMAGE_PROFILES, name)
 
 
 @dataclass

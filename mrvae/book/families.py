@@ -19,7 +19,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,8 +35,11 @@ from mrvae.book.experiments import (
     evaluate_panel,
     likelihood_for,
     load_experiment_data,
+    lookup_profile,
+    train_config_from,
 )
 from mrvae.data.text import BucketedBatches, TextData, load_yahoo, sequence_lengths
+from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
 from mrvae.models.hierarchical import (
     PAPER_TRAINING,
@@ -57,7 +60,7 @@ from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
     "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
-    "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_panel",
+    "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_mr_vae", "fit_text_panel", "text_budget_study",
 ]
 
 #: β-VAE baselines per family, as in the paper (Section 5.2).
@@ -82,8 +85,8 @@ class HierarchicalExperiment:
         train_images, test_images: fixed-seed subset sizes, ``None`` for the whole split.
 
     The other fields are :class:`~mrvae.training.TrainConfig`'s; the defaults are the authors'
-    recipe (:data:`~mrvae.models.hierarchical.PAPER_TRAINING`: Adamax, 400 epochs, batch 256,
-    5 warm-up epochs then cosine decay, weight decay 3e-4; lr 1e-2 from their sweep).
+    recipe (:data:`~mrvae.models.hierarchical.PAPER_TRAINING`: Adamax with ε = 1e-3, 400 epochs,
+    batch 256, 5 warm-up epochs then cosine decay, weight decay 3e-4; lr 1e-2 from their sweep).
     """
 
     dataset: str
@@ -96,6 +99,7 @@ class HierarchicalExperiment:
     lr: float = 1e-2
     optimizer: Literal["adam", "adamax"] = "adamax"
     weight_decay: float = PAPER_TRAINING.weight_decay
+    eps: float = PAPER_TRAINING.adamax_eps
     lr_warmup_epochs: int = PAPER_TRAINING.lr_warmup_epochs
     cosine_decay: bool = True
     seed: int = 0
@@ -128,10 +132,7 @@ class HierarchicalExperiment:
         return build(DATA_SHAPES[self.dataset], **changes)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=0,
-                           hyper_lr_multiplier=self.hyper_lr_multiplier, optimizer=self.optimizer,
-                           weight_decay=self.weight_decay)
+        return train_config_from(self, log_lines=0)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class TextExperiment:
     The defaults are the paper's (Appendix C; the authors' ``experiments/text`` sweep: Adam,
     batch 32, 100 epochs, lr from {3e-2, ..., 3e-4}, KL annealing over the first 25% of
     training, the learning rate halved when the validation loss has not improved for 2 epochs,
-    with the authors' cooldown of 15 epochs). ``max_vocab``/``max_length`` limit the vocabulary
+    with the authors' cooldown of 15 epochs, gradients clipped to norm 5). ``max_vocab``/``max_length`` limit the vocabulary
     and truncate documents; ``test_documents`` is a fixed-seed subset of the test split
     (``None``: all 10,000).
     """
@@ -159,6 +160,7 @@ class TextExperiment:
     cosine_decay: bool = False
     lr_plateau_patience: int = 2
     lr_plateau_cooldown: int = 15
+    grad_clip_norm: float | None = 5.0
     kl_warmup_fraction: float = 0.25
     seed: int = 0
     hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
@@ -180,15 +182,16 @@ class TextExperiment:
     def key(self) -> str:
         return f"{self.tag}-{_digest(dataclasses.asdict(self))}"
 
+    def load_data(self) -> TextData:
+        """Yahoo with this experiment's vocabulary and length limits (see :func:`load_yahoo`)."""
+        return load_yahoo(max_vocab=self.max_vocab, max_length=self.max_length, seed=self.seed)
+
     def config(self, vocab_size: int) -> TextVAEConfig:
         return TextVAEConfig(vocab_size=vocab_size, embed_dim=self.embed_dim, hidden_dim=self.hidden_dim,
                              latent_dim=self.latent_dim)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed,
-                           lr_warmup_epochs=self.lr_warmup_epochs, cosine_decay=self.cosine_decay, log_lines=0,
-                           hyper_lr_multiplier=self.hyper_lr_multiplier, lr_plateau_patience=self.lr_plateau_patience,
-                           lr_plateau_cooldown=self.lr_plateau_cooldown)
+        return train_config_from(self, log_lines=0)
 
 
 @dataclass(frozen=True)
@@ -200,11 +203,15 @@ class FamilyProfile:
     #: Importance samples and test documents of the text metrics (He et al.: 500, all).
     iw_samples: int = 500
     text_metric_documents: int | None = None
+    #: The text MR-VAE retrained alone at these multiples of the text budget (an empty tuple:
+    #: no study), to show whether its rate at small β grows with training.
+    text_budget_multipliers: tuple[int, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {"hierarchical": [dataclasses.asdict(e) for e in self.hierarchical],
                 "text": None if self.text is None else dataclasses.asdict(self.text),
-                "iw_samples": self.iw_samples, "text_metric_documents": self.text_metric_documents}
+                "iw_samples": self.iw_samples, "text_metric_documents": self.text_metric_documents,
+                "text_budget_multipliers": list(self.text_budget_multipliers)}
 
 
 _QUICK_NVAE = {"network": "quick", "channels": 4, "train_images": 4800, "test_images": 1000, "epochs": 4,
@@ -223,7 +230,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         hierarchical=tuple(HierarchicalExperiment(d, **_QUICK_NVAE) for d in BINARY_DATASETS),  # type: ignore[arg-type]
         text=TextExperiment(max_vocab=2000, max_length=30, embed_dim=32, hidden_dim=64, test_documents=1000,
                             epochs=2, batch_size=64, lr=3e-3, cosine_decay=True, lr_plateau_patience=0),
-        iw_samples=10, text_metric_documents=250),
+        iw_samples=10, text_metric_documents=250, text_budget_multipliers=(1, 2, 4)),
     "cpu": FamilyProfile(
         hierarchical=(HierarchicalExperiment("binary_mnist", epochs=1, batch_size=64, lr_warmup_epochs=0),),
         text=TextExperiment(max_vocab=10_000, epochs=2, cosine_decay=True, lr_plateau_patience=0),
@@ -236,10 +243,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
 
 def family_profile(name: str) -> FamilyProfile:
     """The :class:`FamilyProfile` called ``name``, with an error that lists the choices."""
-    if name not in FAMILY_PROFILES:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(FAMILY_PROFILES)} "
-                         f"(papermill: -p profile quick)")
-    return FAMILY_PROFILES[name]
+    return lookup_profile(FAMILY_PROFILES, name)
 
 
 @dataclass
@@ -310,11 +314,24 @@ def _sorted_by_length(x: Tensor) -> Tensor:
     return x[torch.sort(sequence_lengths(x), stable=True).indices]
 
 
+def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None = None,
+                    device: torch.device | str | None = None) -> tuple[VAE, float]:
+    """Train (or load from ``run_dir``) the Yahoo MR-VAE alone; returns it and its training seconds."""
+    target, config = _device(device), exp.train_config()
+    train_data = data.train.to(target)
+    torch.manual_seed(exp.seed)
+    mr_vae = build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target)
+    result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
+                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
+                   batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target))
+    return mr_vae, sum(h["seconds"] for h in result.history)
+
+
 def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir: Path | None = None,
                    device: torch.device | str | None = None, log: Callable[[str], None] = print) -> FamilyPanel:
     """Train (or load from ``run_dir``) the Yahoo MR-VAE and its 10 + 10 β-VAEs (constant β and
     KL annealing over ``exp.kl_warmup_fraction`` of training), on bucketed batches."""
-    data = data or load_yahoo(max_vocab=exp.max_vocab, max_length=exp.max_length, seed=exp.seed)
+    data = data or exp.load_data()
     target, config = _device(device), exp.train_config()
     model_config = exp.config(len(data.vocab))
     train_data, valid = data.train.to(target), data.valid.to(target)
@@ -322,11 +339,7 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
     def batches() -> BucketedBatches:
         return BucketedBatches(train_data, exp.batch_size)
 
-    torch.manual_seed(exp.seed)
-    mr_vae = build_text_mr_vae(model_config, PAPER_BETA_RANGE).to(target)
-    result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
-                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
-                   batches=batches(), validation=valid)
+    mr_vae, seconds = fit_text_mr_vae(exp, data, run_dir=run_dir, device=target)
     warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches().steps_per_epoch))
     betas = baseline_betas(TEXT_BASELINES)
     sweeps = {}
@@ -335,7 +348,6 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
         folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
         sweeps[annealed] = _fit_sweep(lambda: build_text_vae(model_config).to(target), schedules, train_data, config,
                                       folder, batches=batches(), validation=valid)
-    seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag}: 1 MR-VAE and {2 * len(betas)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
     test = data.test
     if exp.test_documents is not None and exp.test_documents < test.shape[0]:
@@ -349,6 +361,34 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
 #: Evaluation batch of the text panels: a text VAE's logits are ``(B, T, V)``, so a smaller
 #: batch than the image panels' 1,000 keeps them in a few hundred MB.
 TEXT_EVAL_BATCH = 250
+
+
+def text_budget_study(panel: FamilyPanel, exp: TextExperiment, data: TextData, multipliers: Sequence[int], *,
+                      beta: float = PAPER_BETA_RANGE.low, run_dir: Path | None = None,
+                      device: torch.device | str | None = None) -> list[dict[str, float]]:
+    """Does a longer run let the text MR-VAE reach the sweep's high-rate end?
+
+    Retrains the panel's MR-VAE alone for ``exp.epochs × m`` epochs, each ``m`` in
+    ``multipliers`` (1 reuses the panel's), and returns per budget its epochs, training
+    seconds, and rate and distortion at ``beta`` on the panel's test documents, with its
+    *coverage*: that rate over the constant-β β-VAE's at ``beta`` (trained for ``exp.epochs``).
+    """
+    if beta not in panel.constant:
+        raise ValueError(f"beta {beta} is not one of the panel's β-VAEs {sorted(panel.constant)}")
+    reference = evaluate(panel.constant[beta], panel.test, beta, batch_size=TEXT_EVAL_BATCH)["rate"]
+    rows = []
+    for multiplier in multipliers:
+        if multiplier < 1:
+            raise ValueError(f"budget multipliers must be integers >= 1, got {multiplier}")
+        longer = dataclasses.replace(exp, epochs=exp.epochs * multiplier)
+        if multiplier == 1:
+            model, seconds = panel.mr_vae, panel.mr_train_seconds
+        else:
+            model, seconds = fit_text_mr_vae(longer, data, run_dir=run_dir, device=device)
+        point = evaluate(model, panel.test, beta, batch_size=TEXT_EVAL_BATCH)
+        rows.append({"epochs": float(longer.epochs), "train_seconds": seconds, "rate": point["rate"],
+                     "distortion": point["distortion"], "coverage": point["rate"] / reference})
+    return rows
 
 
 def evaluate_family_panel(panel: FamilyPanel, *, seed: int = 0) -> dict[str, Any]:

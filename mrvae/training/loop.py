@@ -62,12 +62,17 @@ class TrainConfig:
     optimizer: Literal["adam", "adamax"] = "adam"
     #: L2 penalty coefficient added to the gradients (PyTorch's ``weight_decay``) of every parameter.
     weight_decay: float = 0.0
+    #: The optimiser's ε (PyTorch's default for Adam and Adamax; NVAE's Adamax uses 1e-3).
+    eps: float = 1e-8
     #: With ``n > 0``, multiply the learning rate by ``lr_plateau_factor`` once the validation
     #: loss has not improved for ``n`` epochs in a row (the text VAE's recipe, Appendix C); then
     #: wait ``lr_plateau_cooldown`` epochs before counting again. Needs ``validation=`` data.
     lr_plateau_patience: int = 0
     lr_plateau_factor: float = 0.5
     lr_plateau_cooldown: int = 0
+    #: With a value, rescale each step's gradient to at most this global L2 norm (the authors'
+    #: text VAE clips at 5.0, as LSTM training commonly does). ``None``: no clipping.
+    grad_clip_norm: float | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
@@ -76,10 +81,15 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise ValueError(f"TrainConfig.weight_decay must be a finite number >= 0, got {self.weight_decay}")
+        if not (math.isfinite(self.eps) and self.eps > 0):
+            raise ValueError(f"TrainConfig.eps must be a finite number > 0, got {self.eps}")
         if self.lr_plateau_patience < 0 or self.lr_plateau_cooldown < 0 or not 0 < self.lr_plateau_factor < 1:
             raise ValueError(f"TrainConfig needs lr_plateau_patience >= 0, lr_plateau_cooldown >= 0 and "
                              f"0 < lr_plateau_factor < 1; got {self.lr_plateau_patience}, "
                              f"{self.lr_plateau_cooldown} and {self.lr_plateau_factor}")
+        if self.grad_clip_norm is not None and not (math.isfinite(self.grad_clip_norm) and self.grad_clip_norm > 0):
+            raise ValueError(f"TrainConfig.grad_clip_norm must be None (no clipping) or a finite number > 0, "
+                             f"got {self.grad_clip_norm}")
         if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
             raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
                              f"got {self.hyper_lr_multiplier}")
@@ -123,18 +133,18 @@ def host_check_interval(device: torch.device, fused: bool = True) -> int:
 FUSED_ADAM_DEVICES = ("cpu", "cuda")
 
 
-def adam(params: Any, device: torch.device, weight_decay: float = 0.0) -> torch.optim.Adam:
+def adam(params: Any, device: torch.device, weight_decay: float = 0.0, eps: float = 1e-8) -> torch.optim.Adam:
     """Adam as every trainer here builds it: fused where the device has it (see
     :data:`FUSED_ADAM_DEVICES`), which also lets the device skip a non-finite step."""
     return torch.optim.Adam(params, fused=True if device.type in FUSED_ADAM_DEVICES else None,
-                            weight_decay=weight_decay)
+                            weight_decay=weight_decay, eps=eps)
 
 
 def make_optimizer(params: Any, config: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
     """The optimiser ``config`` names, over ``params`` (a list of parameter groups)."""
     if config.optimizer == "adamax":
-        return torch.optim.Adamax(params, weight_decay=config.weight_decay)
-    return adam(params, device, config.weight_decay)
+        return torch.optim.Adamax(params, weight_decay=config.weight_decay, eps=config.eps)
+    return adam(params, device, config.weight_decay, config.eps)
 
 
 class _Divergence:
@@ -365,6 +375,27 @@ def fit(
     return FitResult(time.perf_counter() - started, start_epoch)
 
 
+def _gradient_clipper(optimizer: torch.optim.Optimizer, max_norm: float | None,
+                      models: int) -> Callable[[], None] | None:
+    """A call that clips the gradient of all the optimiser's parameters to ``max_norm``.
+
+    One norm over every parameter is right for one model; a sweep stacks several models whose
+    norms would mix, so it is refused there. No host sync: PyTorch scales by a clamped factor.
+    """
+    if max_norm is None:
+        return None
+    if models != 1:
+        raise ValueError(f"TrainConfig.grad_clip_norm clips one model's gradient, but this run trains {models} "
+                         "models at once (train_sweep); train them one by one with mrvae.train, or set "
+                         "grad_clip_norm=None")
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def clip() -> None:
+        nn.utils.clip_grad_norm_(parameters, max_norm, foreach=True)
+
+    return clip
+
+
 def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint: Checkpoint,
             optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
             histories: list[list[dict[str, float]]], start_epoch: int, *, device: torch.device,
@@ -378,6 +409,7 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
     if check_every > 1:
         optimizer.found_inf = divergence.found_inf  # type: ignore[attr-defined]
     lr_at: LearningRateFactor = scheduler.lr_lambdas[0]  # type: ignore[attr-defined]
+    clip = _gradient_clipper(optimizer, config.grad_clip_norm, len(histories))
 
     def where(step: int) -> str:
         epoch, i = divmod(step, batches.steps_per_epoch)
@@ -404,6 +436,8 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             optimizer.zero_grad(set_to_none=True)
             # Model m's parameters only enter term m, so the sum's gradient is M separate ones.
             per_model_loss.sum().backward()
+            if clip is not None:
+                clip()
             optimizer.step()
             scheduler.step()
             with torch.no_grad():

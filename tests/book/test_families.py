@@ -13,6 +13,7 @@ from mrvae.book.families import (
     family_profile,
     fit_hierarchical_panel,
     fit_text_panel,
+    text_budget_study,
 )
 from mrvae.data import DatasetNotFoundError
 from mrvae.data.text import TextData
@@ -71,6 +72,15 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
     # Cached: a second call trains nothing and gives the same models.
     again = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
     assert all(torch.equal(p, q) for p, q in zip(panel.mr_vae.parameters(), again.mr_vae.parameters()))
+    # The budget study reuses the panel's MR-VAE at 1x and trains a longer one at 2x.
+    rows = text_budget_study(panel, exp, _corpus(), (1, 2), run_dir=tmp_path)
+    assert [r["epochs"] for r in rows] == [1.0, 2.0]
+    assert rows[0]["train_seconds"] == panel.mr_train_seconds
+    assert all(r["rate"] >= 0 and r["coverage"] >= 0 for r in rows)
+    with pytest.raises(ValueError, match=">= 1"):
+        text_budget_study(panel, exp, _corpus(), (0,))
+    with pytest.raises(ValueError, match="not one of the panel"):
+        text_budget_study(panel, exp, _corpus(), (1,), beta=0.5)
 
 
 def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:

@@ -188,7 +188,9 @@ def test_adamax_with_weight_decay_trains_and_resumes(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "match"), [("optimizer", "sgd", "adamax"),
-                                                      ("weight_decay", -1.0, ">= 0")])
+                                                      ("weight_decay", -1.0, ">= 0"), ("eps", 0.0, "eps"),
+                                                      ("grad_clip_norm", 0.0, "no clipping"),
+                                                      ("grad_clip_norm", float("nan"), "grad_clip_norm")])
 def test_bad_optimizer_settings_name_the_choices(field, value, match) -> None:
     with pytest.raises(ValueError, match=match):
         TrainConfig(**{field: value})
@@ -254,3 +256,37 @@ def test_a_resumed_factor_keeps_its_plateau_state_but_takes_the_new_schedule() -
     new.__dict__.update(old.__dict__)  # what LambdaLR.load_state_dict does
     new.configure(extended, 10)
     assert new.total == 40 and new.scale == 0.5 and new.best == 1.0
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamax"])
+def test_the_optimiser_takes_the_configured_epsilon(optimizer) -> None:
+    config = TrainConfig(optimizer=optimizer, eps=1e-3)
+    built = loop_module.make_optimizer([torch.nn.Parameter(torch.zeros(2))], config, torch.device("cpu"))
+    assert built.param_groups[0]["eps"] == 1e-3
+
+
+def test_gradient_clipping_bounds_every_step_and_is_off_by_default(monkeypatch) -> None:
+    norms: list[float] = []
+    original = torch.nn.utils.clip_grad_norm_
+
+    def spy(parameters, max_norm, **kwargs):
+        parameters = list(parameters)
+        total = original(parameters, max_norm, **kwargs)
+        norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in parameters]))))
+        return total
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    _run(MultiRateBeta(0.01, 10.0))
+    assert norms == []
+    config = TrainConfig(**{**CONFIG.__dict__, "grad_clip_norm": 0.5})
+    _, result = _run(MultiRateBeta(0.01, 10.0), config=config)
+    assert len(norms) == config.epochs * 6  # 96 examples in batches of 16
+    assert max(norms) <= 0.5 + 1e-5
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_a_sweep_refuses_gradient_clipping_and_names_the_fix() -> None:
+    data = (torch.rand(32, 1, 8, 8) > 0.5).float()
+    config = TrainConfig(**{**CONFIG.__dict__, "grad_clip_norm": 1.0})
+    with pytest.raises(ValueError, match="one by one"):
+        mrvae.training.train_sweep(lambda: _model(False), data, [ConstantBeta(0.1), ConstantBeta(1.0)], config, log=lambda line: None)
