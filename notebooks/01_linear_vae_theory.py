@@ -15,7 +15,7 @@
 # # Linear VAEs and Theorem 1
 #
 # A linear VAE (Section 2.2, Eq. 4) has closed-form optimal parameters. Replacing the
-# decoder variance σ² by βσ² in Lucas et al. (2019)'s solution gives the whole
+# decoder variance σ² by βσ² in {cite:t}`lucas2019dont`'s solution gives the whole
 # **β-response function** (with $a_i = \max(0, \lambda_i - \beta\sigma^2)$):
 #
 # $$D^*(\beta) = U_k\,\mathrm{diag}(\sqrt{a_i}),\qquad
@@ -35,7 +35,7 @@
 profile = "quick"  # "quick" (CPU, minutes) or "paper" (longer training)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch

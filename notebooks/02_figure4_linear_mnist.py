@@ -19,7 +19,7 @@
 # trained models. Here we also draw the **exact optimal curve**, computed from the MNIST
 # training covariance. That measures both against the truth rather than against each other.
 #
-# **Setup.** The data are the 60,000 MNIST training images: 784 pixels in [0, 1], the
+# **Setup.** The data are the 60,000 MNIST {cite:p}`deng2012mnist` training images: 784 pixels in [0, 1], the
 # official files, md5-checked. The model is the two-layer linear VAE of Eq. 10 with
 # k = 32 latents and a Gaussian decoder with fixed σ² = 0.5. We chose σ² = 0.5 because
 # MNIST's top 32 eigenvalues run from 5.1 to 0.34. The collapse points β = λ_i/σ² then
@@ -28,7 +28,7 @@
 #
 # **How we train.** The linear VAE's objective depends on the data only through their
 # mean and covariance S. Both kinds of model therefore train on the *exact* expected
-# objective: Adam on $\mathbb{E}_{x}$ computed in closed form (`mrvae.training.train_population`).
+# objective: Adam {cite:p}`kingma2015adam` on $\mathbb{E}_{x}$ computed in closed form (`mrvae.training.train_population`).
 # This is Eq. 11 for the MR-VAE and Eq. 1 for the β-VAEs, with β still sampled. Rate and
 # distortion are then computed exactly from S too, so the gaps below contain no Monte Carlo
 # noise.
@@ -37,7 +37,7 @@
 profile = "quick"  # "quick" (CPU, about a minute) or "paper" (longer training)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -63,7 +63,7 @@ BETA_RANGE = BetaRange(0.01, 10.0)
 clock = Stopwatch().__enter__()
 plt.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
 
-# %%
+# %% tags=["hide-input"]
 images, _ = load_mnist("train")
 x = images.flatten(1)
 mean, covariance = data_covariance(x)
@@ -80,7 +80,7 @@ print(f"collapse points inside [0.01, 10]: {int(((collapse >= 0.01) & (collapse 
 # encoder $E^*(\beta)$ exactly, while a sqrt-gated one can, so the second MR-VAE uses the sqrt
 # gate in the encoder as well.
 
-# %%
+# %% tags=["hide-input"]
 ENCODER_GATES = {"mrvae": "sigmoid", "mrvae_sqrt_encoder": "sqrt"}
 mr_vaes = {}
 for name, encoder_gate in ENCODER_GATES.items():
@@ -107,7 +107,7 @@ print(f"trained {len(mr_vaes)} MR-VAEs ({settings['mrvae_steps']} steps each) an
 # For each β we compare $D + \beta R$ with the analytic optimum $D^* + \beta R^*$, as a
 # relative gap.
 
-# %%
+# %% tags=["hide-input"]
 def objective(model, beta):
     rate, distortion = model.exact_rate_distortion(covariance, beta)
     return rate, distortion, distortion + beta * rate
@@ -153,7 +153,7 @@ for label, curve_gaps in (("MR-VAE, Eq. 7 gates", gap_mr_curve), ("MR-VAE, sqrt 
 # β ≥ 0.5, but with the quick profile's shorter budget they are *worse* than both MR-VAEs at
 # small β, where the problem is ill-conditioned.
 
-# %%
+# %% tags=["hide-input"]
 dense = torch.logspace(-2.3, 1.3, 300, dtype=torch.float64).tolist()
 optimal_dense = np.array([optimum(b)[:2] for b in dense])
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
@@ -188,19 +188,17 @@ plt.show()
 # and without gates. Timings depend on the machine, so nbval does not check that cell; the
 # JSON records the numbers of this run.
 
-# %%
+# %% tags=["hide-input"]
 params_mr, params_plain = count_parameters(mr_vae), count_parameters(beta_vaes[0])
 print(f"parameters: β-VAE {params_plain['total']:,}, MR-VAE {params_mr['total']:,} "
       f"(+{params_mr['hyper']:,}, ratio {params_mr['total'] / params_plain['total']:.4f})")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input"]
 batch = x[:128]
 step_ratio = overhead_ratio(mr_vae, beta_vaes[0], batch, (BETA_RANGE.low, BETA_RANGE.high), steps=10)
 print(f"time per training step, MR-VAE / β-VAE: {step_ratio:.3f} (batch 128, this machine)")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 path = save_figure(
     fig, "figure4_linear_mnist", figure="Figure 4", notebook="02_figure4_linear_mnist", profile=profile,

@@ -17,9 +17,11 @@
 # Section 5.2 claims that **one** MR-VAE training run gives a test rate–distortion curve as good
 # as a sweep of 10 separately trained β-VAEs, for conv and ResNet VAEs on five image datasets.
 # Figure 1 is the headline panel: a ResNet on binary MNIST, MR-VAE against β-VAEs trained with
-# and without KL annealing.
+# and without KL annealing {cite:p}`bowman2016generating`.
 #
-# **Set-up (all profiles).** The networks are the authors' (`mrvae.models.benchmark`): at full width
+# **Set-up (all profiles).** The networks are the authors' (`mrvae.models.benchmark`), who take
+# them from the pythae benchmark of {cite:t}`chadebec2022pythae`
+# ([code](https://github.com/clementchadebec/benchmark_VAE)): at full width
 # the plain β-VAEs have the parameter counts of the paper's Appendix Table 1 (printed below).
 # The conv nets have a BatchNorm after every hidden conv, the ResNets none. The MR-VAE gates
 # follow the authors' placement: after the BatchNorm (`Conv → BN → gate → ReLU`), on both convs
@@ -32,8 +34,10 @@
 # (β rises linearly over the first 10% of training). Every model of a panel gets the same
 # budget: epochs, batch size and Adam with a linear learning-rate warm-up, then cosine decay.
 #
-# **Likelihoods.** Binary MNIST (static, Larochelle & Murray) and Omniglot (28×28, dynamically
-# re-binarised) use a Bernoulli decoder. CIFAR-10, SVHN and CelebA use a Gaussian decoder with a
+# **Likelihoods.** Binary MNIST (static, {cite:t}`larochelle2011neural`) and Omniglot
+# {cite:p}`lake2015human` (28×28, dynamically re-binarised) use a Bernoulli decoder. CIFAR-10
+# {cite:p}`krizhevsky2009learning`, SVHN {cite:p}`netzer2011reading` and CelebA {cite:p}`liu2015deep`
+# use a Gaussian decoder with a
 # fixed variance σ² = ½, so the distortion is the summed squared error over pixels in [0, 1], as
 # in the authors' code.
 #
@@ -52,7 +56,7 @@
 profile = "quick"  # "quick" (CPU, a few minutes) or "paper" (full size; a GPU, many hours)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import torch
 
@@ -92,11 +96,10 @@ print(f"profile {profile}")
 # Models are cached under `runs/`, keyed by the package's source, so the Figure 6, 7 and
 # Section 5.3 notebooks reuse them rather than train again.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 panels, not_run = train_image_experiments(settings, KINDS, seed=seed, run_dir=runs, device=device)
 
-# %%
+# %% tags=["hide-input"]
 print(f"{'panel':<26} {'width':>7} {'train':>6} {'test':>5} {'batch':>5} {'epochs':>6} {'steps':>6} {'lr':>7}")
 budgets = {}
 for (dataset, kind), panel in panels.items():
@@ -115,8 +118,7 @@ for (dataset, kind), panel in panels.items():
 # gap in $D + \beta R$: $(L_{\text{MR}} - L_{\beta\text{-VAE}}) / |L_{\beta\text{-VAE}}|$. A
 # negative gap means the MR-VAE is better.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input"]
 results: dict[tuple[str, str], dict] = {}
 for key, panel in panels.items():
     results[key] = {"experiment": panel.experiment, "data": panel.data,
@@ -137,7 +139,7 @@ for key, panel in panels.items():
 # to the β-VAE trained at each of the 10 β, per schedule. The values are rounded to what holds
 # from run to run; the figure JSON keeps them unrounded under `metrics.response`.
 
-# %%
+# %% tags=["hide-input"]
 response = {}
 print(f"{'panel':<26} {'R(a)/R(b)':>9} {'monotone':>8} | {'median gap: const':>17} {'anneal':>7} | "
       f"{'worst: const':>12} {'anneal':>7} | β-VAEs monotone")
@@ -153,7 +155,7 @@ for (dataset, kind), entry in sorted(results.items(), key=lambda item: item[0]):
 # panel a rate span of at least 10, a monotone rate, and a median gap to the constant-β β-VAEs
 # of at most 3%; on every other 28×28 panel a rate span of at least 5.
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 headline_tag = panels[settings.headline].experiment.tag
 targets = {headline_tag: {"rate_ratio": 10.0, "median_gap_constant": 0.03, "monotone": True}}
 for (dataset, kind), panel in panels.items():
@@ -168,7 +170,7 @@ for tag, target in targets.items():
     target_met[tag] = all(checks)
     print(f"{tag:<26} target {target}: {'met' if target_met[tag] else 'NOT met'}")
 
-# %%
+# %% tags=["hide-input"]
 datasets = list(settings.datasets)
 fig, axes = plt.subplots(len(KINDS), len(datasets), figsize=(3.6 * len(datasets), 3.3 * len(KINDS)), squeeze=False)
 for col, dataset in enumerate(datasets):
@@ -189,7 +191,7 @@ plt.show()
 # %% [markdown]
 # ## Figure 1: ResNet on binary MNIST
 
-# %%
+# %% tags=["hide-input"]
 headline = results[("binary_mnist", "resnet")]
 fig1, ax = plt.subplots(figsize=(6, 4.5))
 plot_rate_distortion(ax, headline["curve"], headline["rows_constant"], headline["rows_annealed"],
@@ -212,7 +214,7 @@ plt.show()
 # the quick panel and compares its best test ELBO with the paper's Table 2, where both
 # models trained for 200 epochs. Rerun it with `make cpu-profile PANEL="binary_mnist resnet"`.
 
-# %%
+# %% tags=["hide-input"]
 CPU_RUN = "cpu_binary_mnist_resnet"
 try:
     cpu_run = load_figure_data(CPU_RUN, directory=REPO_ROOT / "figures")
@@ -233,7 +235,7 @@ if cpu_run is not None:
     print(f"best test -ELBO (nats): MR-VAE {elbo['ours']['mr_vae']:.1f} (Table 2: {elbo['table2']['mr_vae']}), "
           f"β-VAEs {best_beta_vae:.1f} (Table 2: {elbo['table2']['beta_vae']})")
 
-# %%
+# %% tags=["hide-input"]
 if cpu_run is not None:
     fig_cpu, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
     plot_rate_distortion(axes[0], headline["curve"], headline["rows_constant"], headline["rows_annealed"],
@@ -252,7 +254,7 @@ if cpu_run is not None:
 # of one training step (forward, backward, Adam; batch 128) is measured on this machine for the
 # networks this profile trains, MR-VAE over β-VAE. The paper reports at most 5% for both.
 
-# %%
+# %% tags=["hide-input"]
 beta_range = PAPER_BETA_RANGE
 #: Appendix Table 1 (its powers of ten corrected): plain β-VAE and MR-VAE parameters.
 TABLE_1 = {("conv", 28): ("17.53M", "17.88M"), ("conv", 32): ("40.46M", "40.81M"), ("conv", 64): ("34.59M", "34.96M"),
@@ -275,8 +277,7 @@ for kind in KINDS:
               f"{paper_ratio:>7.4f}")
 parameter_ratios = {name: p["ratio"] for name, p in parameters.items()}
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input"]
 step_time_ratios = {}
 for (dataset, kind), entry in results.items():
     if dataset not in ("binary_mnist", "cifar10", "celeba64"):
@@ -333,8 +334,7 @@ for (dataset, kind), entry in results.items():
 #   profile trains. The gates add two elementwise operations per gated layer, which weigh more
 #   on narrow layers than in the paper's GPU setting.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 panel_data = {
     entry["experiment"].tag: {

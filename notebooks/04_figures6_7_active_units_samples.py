@@ -25,10 +25,11 @@
 # are described there.
 #
 # **Active units.** A latent $z_i$ is active if $\mathrm{Cov}_x\,\mathbb{E}_{q(z|x)}[z_i] > 0.01$
-# (Burda et al. 2016), measured on the test images.
+# {cite:p}`burda2016importance`, measured on the test images.
 #
-# **Sample quality: FID, or an honest substitute.** FID is the Fréchet distance between Gaussians
-# fitted to Inception-v3 pool features of real and generated images (`mrvae.metrics.fid`; the distance
+# **Sample quality: FID, or an honest substitute.** FID {cite:p}`heusel2017gans` is the Fréchet
+# distance between Gaussians fitted to Inception-v3 {cite:p}`szegedy2016rethinking` pool features
+# of real and generated images (`mrvae.metrics.fid`; the distance
 # uses `scipy.linalg.sqrtm` and is unit-tested against closed forms). The Inception weights are
 # not available offline. Then this notebook does **not** report FID. It reports the **Fréchet
 # classifier distance (FCD)**: the same distance in the 128-d penultimate features of a small
@@ -41,7 +42,7 @@
 profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import mrvae  # noqa: F401  (first: it lets a CUDA torchvision import on CPU torch; see mrvae._compat)
 
 # isort: split
@@ -88,14 +89,13 @@ plt.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
 FEATURE_SETTINGS = {"quick": {"classifier_images": 10_000, "classifier_epochs": 3, "samples": 500},
                     "paper": {"classifier_images": None, "classifier_epochs": 10, "samples": 10_000}}[profile]
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 panels, not_run = train_image_experiments(settings, KINDS, seed=seed, run_dir=runs, device=device)
 
 # %% [markdown]
 # ## Figure 6 (left): active units against β
 
-# %%
+# %% tags=["hide-input"]
 au = {}
 for (dataset, kind), panel in panels.items():
     test = panel.data.test
@@ -115,8 +115,7 @@ for (dataset, kind), panel in panels.items():
 # For every β, 500 samples (quick profile; 10,000 in the paper profile) are decoded from the same prior draws
 # $z \sim N(0, I)$, clipped to [0, 1], and compared with as many test images.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input"]
 rgb = [key for key in panels if key[0] not in BINARY_DATASETS]
 extractors = []
 if rgb:
@@ -131,12 +130,12 @@ if rgb:
         extractors.append(("FID", InceptionFeatures(device=device)))
 print(f"feature spaces: {[name for name, _ in extractors]}; Inception weights available: {inception_weights_available()}")
 
-# %%
+# %% tags=["hide-input"]
 print(f"CIFAR-10 feature classifier: trained on {len(cifar_train):,} images, "
       f"test accuracy {classifier_accuracy:.3f}" if rgb else "no RGB dataset ran")
 
 
-# %%
+# %% tags=["hide-input"]
 @torch.no_grad()
 def samples(model, beta, z):
     return model.decode_mean(z, beta).clamp(0, 1).cpu()
@@ -164,7 +163,7 @@ for (dataset, kind) in rgb:
               f"{GRID[int(np.argmin(d['mrvae']))]:.2g}; best β-VAE {min(d['constant']):.2f} (constant), "
               f"{min(d['annealed']):.2f} (annealed)")
 
-# %%
+# %% tags=["hide-input"]
 metric_names = [name for name, _ in extractors]
 datasets = list(settings.datasets)
 # One row per (metric, architecture), one column per dataset, as in Figure 5.
@@ -204,7 +203,7 @@ plt.show()
 # Rows are β = 0.01, 0.1, 1 and 10; each column decodes one prior draw z. Left: the MR-VAE (one
 # model). Right: the β-VAE with constant β trained at each β (four models).
 
-# %%
+# %% tags=["hide-input"]
 show_betas = [BETAS[i] for i in (0, 3, 6, 9)]
 sample_panels = [key for key in rgb if key[1] == "resnet"]
 fig7, axes = plt.subplots(len(sample_panels) or 1, 2, figsize=(12, 3.4 * max(1, len(sample_panels))), squeeze=False)
@@ -249,8 +248,7 @@ plt.show()
 #   smoothly with β because its base weights are shared across β, which is the consistency the
 #   paper points out.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe(), "features": FEATURE_SETTINGS,
               "grid": GRID, "betas": BETAS}

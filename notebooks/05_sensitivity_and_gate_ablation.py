@@ -21,7 +21,7 @@
 # (Figure 9) reports, on the same Omniglot ResNet, that **a bigger hypernetwork does not help**
 # (a 2-layer MLP, with or without a shared first layer, or a 5-layer MLP in place of Eq. 8's
 # linear map from $\log\beta$) and that **the gate function matters little** (sigmoid, sqrt or
-# a FiLM scale-and-shift, in the encoder and, separately, in the decoder), with Eq. 7's
+# a FiLM {cite:p}`perez2018film` scale-and-shift, in the encoder and, separately, in the decoder), with Eq. 7's
 # choice slightly ahead.
 #
 # Both experiments reuse the Figure 5 set-up and profile (see that notebook for what the quick
@@ -32,7 +32,7 @@
 profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -68,8 +68,7 @@ FIGURE9 = {
                      "FiLM": GatePlacement(decoder_gate="film")},
 }
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 panels, not_run = train_image_experiments(settings, ("resnet",), datasets=("omniglot",), seed=seed,
                                           run_dir=runs, device=device)
 omniglot = panels[("omniglot", "resnet")]
@@ -90,7 +89,7 @@ print(f"{len(range_models)} sample-range and {len(variant_models)} Figure 9 MR-V
 # For each range: the MR-VAE's $D + \beta R$ against the constant-β β-VAE trained at each sweep
 # β inside the range, as a relative gap (negative: MR-VAE better).
 
-# %%
+# %% tags=["hide-input"]
 def range_comparison(model, beta_range):
     inside = {b: m for b, m in omniglot.constant.items() if beta_range.low * (1 - 1e-9) <= b <= beta_range.high * (1 + 1e-9)}
     return compare_at_betas(model, inside, omniglot.data.test)
@@ -108,7 +107,7 @@ for beta_range, model in range_models.items():
           + f" {len(rows):>15} {np.median(gaps):>+11.0%} {max(gaps):>+10.0%} "
           f"{sensitivity[beta_range]['rate_ratio']:>10.0f}")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 baseline = [evaluate(m, omniglot.data.test, b) for b, m in sorted(omniglot.constant.items())]
 for ax, ranges, varied in ((axes[0], RANGES_A, "a (b = 10)"), (axes[1], RANGES_B, "b (a = 0.01)")):
@@ -134,7 +133,7 @@ plt.show()
 # pre-activation by two linear functions of $\nu(\beta)$ instead of gating it. Each is
 # compared with the constant-β β-VAEs at the 10 sweep β.
 
-# %%
+# %% tags=["hide-input"]
 variant_curves, variant_metrics = {}, {}
 print(f"{'panel':<13} {'variant':<32} {'R(a)/R(b)':>10} {'median gap':>11} {'worst gap':>10}")
 for panel, variants in FIGURE9.items():
@@ -148,14 +147,14 @@ for panel, variants in FIGURE9.items():
         span = float(f"{m['rate_ratio']:.2g}")  # two significant digits and whole percent: run-to-run stable
         print(f"{panel:<13} {name:<32} {span:>10g} {m['median_gap']:>+11.0%} {m['worst_gap']:>+10.0%}")
 
-# %%
+# %% tags=["hide-input"]
 for panel, variants in FIGURE9.items():
     medians = {name: variant_metrics[(panel, name)]["median_gap"] for name in variants}
     default = next(name for name, placement in variants.items() if placement == GatePlacement())
     print(f"{panel}: median gaps span {max(medians.values()) - min(medians.values()):.0%}; the default "
           f"({default}) is {medians[default] - min(medians.values()):.0%} behind the best")
 
-# %%
+# %% tags=["hide-input"]
 fig9, axes = plt.subplots(1, 3, figsize=(15, 4.5), sharey=True)
 baseline = [evaluate(m, omniglot.data.test, b) for b, m in sorted(omniglot.constant.items())]
 for ax, (panel, variants) in zip(axes, FIGURE9.items()):
@@ -197,8 +196,7 @@ plt.show()
 #   slightly better than the alternatives; we find the spread equally small (within 5 points)
 #   but FiLM, not sqrt, in front.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe()}
 range_key = lambda r: f"[{r.low:g}, {r.high:g}]"  # noqa: E731

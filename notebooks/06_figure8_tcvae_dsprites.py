@@ -14,7 +14,7 @@
 # %% [markdown]
 # # Figure 8: β-TCVAE on dSprites, judged by the Mutual Information Gap
 #
-# Section 5.4 trains one MR-VAE on the **β-TCVAE objective** (Chen et al. 2018) and compares it
+# Section 5.4 trains one MR-VAE on the **β-TCVAE objective** {cite:p}`chen2018isolating` and compares it
 # with separately trained β-TCVAEs. The paper reports that the MR-VAE's disentanglement,
 # measured by the Mutual Information Gap (MIG), is as good as the baselines' and more robust to
 # the choice of β. Here the MR-VAE is trained once with β ∈ [0.1, 10] and evaluated at many β.
@@ -35,10 +35,11 @@
 # $I(z_j; v_k) = H(z_j) - H(z_j \mid v_k)$ by Monte Carlo from samples of $q(z|x)$, using the exact
 # mixture density $q(z_j) = \frac1N\sum_n q(z_j|x_n)$, and divides by the factor's entropy
 # $H(v_k)$. The gap between the two most informative latents, averaged over scale, orientation,
-# x and y, is the MIG (shape is excluded, as in Chen et al.'s code). An ideal representation
+# x and y, is the MIG (shape is excluded, as in
+# [Chen et al.'s code](https://github.com/rtqichen/beta-tcvae)). An ideal representation
 # scores 1 and an unrelated one 0; `tests/test_disentanglement.py` checks both bands.
 #
-# **The data.** The official dSprites file is not available on the machines that build this
+# **The data.** The official dSprites file {cite:p}`matthey2017dsprites` is not available on the machines that build this
 # book. `mrvae.data.dsprites` then renders the same factor grid procedurally: 3 shapes × 6 scales ×
 # 40 orientations × 32 × 32 positions, in the official order, with our own shape definitions
 # (documented in the module). The cell below prints which source this run used. Rendered pixels
@@ -49,7 +50,7 @@
 profile = "quick"  # "quick" (CPU, a few minutes) or "paper" (full dSprites; a GPU)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 
 import matplotlib.pyplot as plt
@@ -89,7 +90,7 @@ clock = Stopwatch().__enter__()
 plt.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
 runs = run_directory(profile, "06_figure8")
 
-# %%
+# %% tags=["hide-input"]
 indices = None if settings["train_images"] == N_IMAGES else subsample_indices(settings["train_images"], seed)
 dsprites = load_dsprites(indices)
 images = dsprites.images
@@ -102,14 +103,13 @@ print(f"mean pixel occupancy: {images.mean().item():.4f}")
 # %% [markdown]
 # ## Training: one MR-VAE and the β-TCVAE baselines
 #
-# The encoder and decoder are Chen et al.'s MLPs, 4096–1200–1200–(2×10) with ReLU and
+# The encoder and decoder are {cite:t}`chen2018isolating`'s MLPs, 4096–1200–1200–(2×10) with ReLU and
 # 10–1200–1200–1200–4096 with tanh, and a Bernoulli likelihood. The quick profile narrows the
 # hidden layers to 256 units (stated in the figure title). Every model gets the same budget:
 # the same epochs, batch size and learning rate. Trained models are cached under `runs/`, keyed
 # by the package's source, so the book build reuses what the regression test trained.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 config = TrainConfig(epochs=settings["epochs"], batch_size=settings["batch_size"], lr=settings["lr"], seed=seed,
                      log_lines=2)
 
@@ -137,7 +137,7 @@ for s in seeds:
 mr_seconds = sum(h["seconds"] for h in mr_result.history)
 print(f"MR-VAE: {mr_seconds:.0f} s; {len(baselines)} β-TCVAEs: {baseline_seconds:.0f} s in all")
 
-# %%
+# %% tags=["hide-input"]
 print(f"trained 1 MR-VAE and {len(baselines)} β-TCVAEs ({len(baseline_betas)} β × {len(seeds)} seeds), "
       f"{config.epochs} epochs each")
 print(f"final training loss, MR-VAE (β sampled): {mr_result.final['loss']:.2f}")
@@ -148,7 +148,7 @@ print(f"final training loss, MR-VAE (β sampled): {mr_result.final['loss']:.2f}"
 # The MR-VAE is evaluated at 19 log-spaced β (the baselines' 10 and the geometric midpoints); each
 # β-TCVAE is evaluated at the β it was trained with.
 
-# %%
+# %% tags=["hide-input"]
 midpoints = [float(np.sqrt(a * b)) for a, b in zip(baseline_betas, baseline_betas[1:])]
 mr_betas = sorted(baseline_betas + midpoints)
 mig_options = {"num_samples": settings["mig_samples"], "seed": seed}
@@ -173,7 +173,7 @@ print(f"spread of MIG across β (max − min): MR-VAE {best_mr - min(r.mig for r
 # Rate is the analytic KL(q(z|x) ‖ p(z)) and distortion the Bernoulli negative log-likelihood,
 # both in nats per image on the MIG images, one posterior sample each.
 
-# %%
+# %% tags=["hide-input"]
 mr_rd = [evaluate(mr_vae, mig_images, b) for b in mr_betas]
 baseline_rd = {key: evaluate(model, mig_images, key[1]) for key, model in baselines.items()}
 print(f"{'beta':>7} {'MR rate':>8} {'MR dist':>8} {'β-TCVAE rate':>13} {'β-TCVAE dist':>13}")
@@ -184,7 +184,7 @@ for b in baseline_betas:
     print(f"{b:>7.3f} {mr_point['rate']:>8.2f} {mr_point['distortion']:>8.2f} {np.mean(rates):>13.2f} "
           f"{np.mean(dists):>13.2f}")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
 ax = axes[0]
 ax.plot(mr_betas, [r.mig for r in mr_mig], "o-", ms=4, color="C3", label="MR-VAE (one run)")
@@ -229,13 +229,12 @@ plt.show()
 # - The paper profile (all 737,280 images, batch 2048, 50 epochs, full width) needs a GPU and
 #   was not run for this build.
 
-# %%
+# %% tags=["hide-input"]
 params_mr, params_plain = count_parameters(mr_vae), count_parameters(next(iter(baselines.values())))
 print(f"parameters: β-TCVAE {params_plain['total']:,}; MR-VAE {params_mr['total']:,} "
       f"(ratio {params_mr['total'] / params_plain['total']:.4f})")
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 path = save_figure(
     fig, "figure8_tcvae_dsprites", figure="Figure 8", notebook="06_figure8_tcvae_dsprites", profile=profile,

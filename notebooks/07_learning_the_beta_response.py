@@ -24,7 +24,7 @@
 #   (`init="uniform"`), so the network depends on β from the first step. (For the
 #   $\sqrt{\mathrm{ReLU}(1-e^x)}$ gate we shift $c$ down by $1 + \sqrt3$, because a gate
 #   that starts closed gets no gradient.)
-# - **The gates' learning rate.** Adam moves a parameter by about the learning rate per step, so
+# - **The gates' learning rate.** Adam {cite:p}`kingma2015adam` moves a parameter by about the learning rate per step, so
 #   at a shared rate of 1e-3 a gate weight moves by at most about 1 in a thousand steps. A
 #   multiplier gives $w$ and $c$ their own, larger rate (`TrainConfig.hyper_lr_multiplier`).
 #
@@ -37,7 +37,7 @@
 profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
 seed = 0
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 
 import matplotlib.pyplot as plt
@@ -63,8 +63,7 @@ plt.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
 INITS = ("open", "uniform")
 MULTIPLIERS = (1.0, 10.0, 30.0, 100.0)
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 dataset, kind = settings.headline
 base = settings.experiment(dataset, kind, seed)
 data = load_experiment_data(base)
@@ -87,7 +86,7 @@ print(f"{len(curves)} MR-VAEs on {base.tag}, {base.steps(data.train.shape[0])} s
 # Gaps are rounded to whole percent and spans to whole numbers: that is what holds from run to
 # run (the figure JSON keeps every value).
 
-# %%
+# %% tags=["hide-input"]
 def first_step(records, threshold=10.0):
     return next((int(r["step"]) for r in records if r["rate_ratio"] >= threshold), None)
 
@@ -107,7 +106,7 @@ for (init, multiplier), records in curves.items():
 # percentage point of the best, take the one that first reaches a rate span of 10 (the
 # learning speed); ties go to the smaller final gap.
 
-# %%
+# %% tags=["hide-input"]
 best_gap = min(v["mean_gap"] for v in summary.values())
 eligible = {k: v for k, v in summary.items() if v["mean_gap"] <= best_gap + 0.01}
 chosen = min(eligible, key=lambda k: (eligible[k]["first_step_span_10"] or float("inf"), eligible[k]["mean_gap"]))
@@ -116,7 +115,7 @@ print(f"variants within 1 point of the best final gap: {sorted(eligible)}")
 print(f"chosen by the rule: {chosen}; the package default: {package_default}; "
       f"{'they agree' if chosen == package_default else 'they DIFFER'}")
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.3))
 for i, init in enumerate(INITS):
     for j, multiplier in enumerate(MULTIPLIERS):
@@ -153,8 +152,7 @@ plt.show()
 #   `hyper_lr_multiplier=30`); the line above the figure checks that they agree. One panel
 #   and one seed at one budget decided it, so treat it as a good default, not a law.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 path = save_figure(
     fig, "learning_the_beta_response", figure="Study: learning the β response",

@@ -47,9 +47,17 @@ NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 REFERENCES = Path(__file__).parent / "notebooks"
 
 
-def _code_cells(notebook) -> list[str]:
-    return [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"
+def _code_cells(notebook) -> list[tuple[str, list[str]]]:
+    """Each code cell's source and its nbval tags (they decide what nbval checks)."""
+    return [(cell.source.strip(), sorted(t for t in cell.metadata.get("tags", []) if t.startswith("nbval")))
+            for cell in notebook.cells if cell.cell_type == "code"
             and "injected-parameters" not in cell.metadata.get("tags", [])]
+
+
+def test_nbval_markers_are_cell_tags_not_comments() -> None:
+    """A `# NBVAL_...` comment would show on the book's pages; the tag does the same job unseen."""
+    commented = [p.name for p in NOTEBOOKS.glob("*.py") if "# NBVAL_" in p.read_text()]
+    assert commented == [], "use a cell tag, e.g. `# %% tags=[\"nbval-ignore-output\"]`"
 
 
 @pytest.mark.parametrize("source", sorted(NOTEBOOKS.glob("*.py")), ids=lambda p: p.stem)
