@@ -29,7 +29,9 @@ notebooks: $(STAMP)
 
 figures: notebooks
 
+# The intro's claims scoreboard is generated from the figure JSON that `notebooks` just wrote.
 book: $(STAMP) notebooks
+	$(VPY) scripts/build_scoreboard.py
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 
 # `-p no:nbval` keeps the reference notebooks out of the unit-test run; the nbval run

@@ -1,0 +1,692 @@
+"""The claims scoreboard on the book's first page, generated from ``figures/*.json``.
+
+One :class:`Claim` row per claim of the paper (one per family where the claim is made per
+family): the paper's words in short, the number this build measured, the profile it came
+from and a verdict. Every number is read from the figure JSON files the notebooks and the
+benchmark scripts write; nothing is typed by hand. A missing file or metric gives a row that
+says ``not run`` and prints no number.
+
+Verdicts, and the rules that give them (thresholds are the module constants below):
+
+``reproduced``
+    the claim holds in our numbers by the rule of its row;
+``partly``
+    part of it holds (a β response was learned but the gaps are larger, or some of several
+    panels or sub-claims hold);
+``not at this budget``
+    it does not hold, from a run smaller than the paper's (any profile outside
+    :data:`FULL_BUDGET_PROFILES`): the shortfall may be the budget's;
+``differs``
+    it does not hold, and budget is no excuse: a closed-form check, a timing or parameter
+    count, or a run at the paper's budget;
+``not run``
+    the figure file or the metric the rule needs is missing.
+
+Rate–distortion response (Figures 1 and 5, per panel): *not at this budget* (or *differs*
+at full budget) unless the MR-VAE's rate falls monotonically with β by at least
+:data:`MIN_RATE_SPAN` over [a, b]; *reproduced* if in addition its median relative gap in
+``D + βR`` to the β-VAEs (the worse of the sweeps) is at most :data:`MAX_MEDIAN_GAP`, its
+rate coverage is at least :data:`MIN_RATE_COVERAGE` and every β-VAE sweep is itself
+monotone in rate; *partly* otherwise. A family's row combines its panels with
+:func:`combine_verdicts`. The other rows' rules are in the docstrings of their builders.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Verdict = Literal["reproduced", "partly", "not at this budget", "differs", "not run"]
+#: Every verdict a row can have, best first.
+VERDICTS: tuple[Verdict, ...] = ("reproduced", "partly", "not at this budget", "differs", "not run")
+
+#: Smallest rate span R(a)/R(b) that counts as a learned β response. The paper's range
+#: [0.01, 10] is a factor 1000 in β; a model that ignores β has a span near 1, and the
+#: β-VAE sweeps of the quick profile span well over 10. One order of magnitude separates
+#: the two without asking a short run for the paper's full span.
+MIN_RATE_SPAN = 10.0
+#: Largest median relative gap in D + βR to the β-VAEs that is still "competitive". The
+#: paper's own curves differ by a few percent; so do our constant and annealed sweeps.
+MAX_MEDIAN_GAP = 0.05
+#: Smallest rate coverage (the MR-VAE's rate at the smallest β over the β-VAE's) for a
+#: small gap to count. At small β the loss hardly depends on the rate, so an MR-VAE that
+#: never reaches the high-rate end can show a tiny gap there; half the β-VAE's rate is the
+#: least that still draws the same curve.
+MIN_RATE_COVERAGE = 0.5
+#: Largest error that counts as "exact" in a closed-form check: float64 round-off is about
+#: 1e-15, and any representational error the checks find is above 1e-3.
+EXACT_TOLERANCE = 1e-9
+#: Figure 9: how far (in relative gap, i.e. percentage points / 100) the paper's default may
+#: be behind the best variant of its panel and still count as "not significantly" worse;
+#: about the spread between our constant and annealed β-VAE sweeps of one panel.
+ABLATION_TOLERANCE = 0.02
+#: Figure 8: the MR-VAE's best MIG counts as "competitive" with at least this fraction of
+#: the best β-TCVAE run's.
+COMPETITIVE_FRACTION = 0.9
+#: The overhead claim's bound: "at most 5% increase in parameters and wall-clock time".
+MAX_OVERHEAD_RATIO = 1.05
+#: Profiles that run the paper's budget: a claim that fails there *differs*.
+FULL_BUDGET_PROFILES: frozenset[str] = frozenset({"paper"})
+#: Figure files written by scripts rather than chapters: the chapter that shows them.
+SCRIPT_CHAPTERS: Mapping[str, str] = {
+    "scripts/benchmark_overhead.py": "08_cost_of_an_mr_vae",
+    "scripts/run_cpu_profile.py": "03_figure5_rate_distortion",
+}
+
+DATASET_NAMES: Mapping[str, str] = {
+    "binary_mnist": "binary MNIST", "omniglot": "Omniglot", "cifar10": "CIFAR-10", "svhn": "SVHN",
+    "celeba64": "CelebA 64", "yahoo": "Yahoo", "mnist": "MNIST", "dsprites": "dSprites",
+}
+KIND_NAMES: Mapping[str, str] = {"conv": "conv", "resnet": "ResNet", "nvae": "NVAE-style", "lstm": "LSTM"}
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the scoreboard.
+
+    Attributes:
+        claim: the short name of the claim ("Figure 5, ResNet").
+        paper: what the paper says, in short.
+        measured: what we measured, as text; every number in it is read from ``sources``.
+        profile: the run profile of the figure file (``quick``, ``cpu``, ``benchmark``...).
+        verdict: one of :data:`VERDICTS`.
+        chapter: the notebook name of the chapter that shows the evidence, or None.
+        sources: the figure files (names in the figure directory) the row was read from.
+    """
+
+    claim: str
+    paper: str
+    measured: str
+    profile: str
+    verdict: Verdict
+    chapter: str | None = None
+    sources: tuple[str, ...] = ()
+
+
+class NotRun(Exception):
+    """A figure file or a metric a row needs is missing; the message says which."""
+
+
+# ----------------------------------------------------------------------------- formatting
+
+def fmt_span(ratio: float) -> str:
+    """A rate span for reading: ``2.3×``, ``16×``, ``6,580×``."""
+    return f"{ratio:.1f}×" if ratio < 10 else f"{ratio:,.0f}×"
+
+
+def fmt_percent(fraction: float) -> str:
+    """A signed relative gap as a percentage: ``+3.8%``, ``−1.1%``, ``+24%``."""
+    value = 100.0 * fraction
+    text = f"{value:+.1f}" if abs(value) < 10 else f"{value:+.0f}"
+    return text.replace("-", MINUS) + "%"
+
+
+def fmt_number(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals and a typographic minus."""
+    return f"{value:.{digits}f}".replace("-", MINUS)
+
+
+def fmt_beta(beta: float) -> str:
+    """A β value as written in the paper: ``0.01``, ``10``."""
+    return f"{beta:g}"
+
+
+def _paper_order(tag: str) -> tuple[int, str]:
+    """Sort key: datasets in the paper's order (that of :data:`DATASET_NAMES`), then the tag."""
+    order = list(DATASET_NAMES)
+    dataset = tag.split("-")[0]
+    return (order.index(dataset) if dataset in order else len(order), tag)
+
+
+def panel_name(tag: str, with_kind: bool = False) -> str:
+    """``binary_mnist-resnet-w0.25`` → ``binary MNIST`` (or ``binary MNIST ResNet``)."""
+    dataset, _, rest = tag.partition("-")
+    name = DATASET_NAMES.get(dataset, dataset)
+    if with_kind and rest:
+        kind = rest.split("-")[0]
+        name += " " + KIND_NAMES.get(kind, kind)
+    return name
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _get(record: Mapping[str, Any], *path: str) -> Any:
+    """``record[path[0]][path[1]]...``, raising :class:`NotRun` naming the missing key."""
+    node: Any = record
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            raise NotRun(f"no {'.'.join(path)}")
+        node = node[key]
+    return node
+
+
+def load_figure(figure_dir: Path, name: str) -> dict[str, Any]:
+    """``figure_dir/<name>.json``, raising :class:`NotRun` if it is missing or unreadable."""
+    path = Path(figure_dir) / f"{name}.json"
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise NotRun(f"no figures/{name}.json") from None
+    except (OSError, ValueError) as error:
+        raise NotRun(f"figures/{name}.json unreadable: {error}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("metrics"), Mapping):
+        raise NotRun(f"figures/{name}.json has no metrics")
+    return record
+
+
+def chapter_of(record: Mapping[str, Any]) -> str | None:
+    """The chapter (notebook name) that shows a figure file: its ``notebook`` field, or for
+    files written by a script the chapter of :data:`SCRIPT_CHAPTERS`."""
+    notebook = record.get("notebook")
+    if not isinstance(notebook, str) or not notebook:
+        return None
+    if notebook.endswith(".py") or "/" in notebook:
+        return SCRIPT_CHAPTERS.get(notebook)
+    return notebook
+
+
+def shortfall(profile: str) -> Verdict:
+    """The verdict of an empirical claim that does not hold in a run of ``profile``."""
+    return "differs" if profile in FULL_BUDGET_PROFILES else "not at this budget"
+
+
+def combine_verdicts(verdicts: Sequence[Verdict]) -> Verdict:
+    """One verdict for several panels or sub-claims: theirs if they agree; else *partly* if
+    any holds at least partly; else *differs* if any differs; else *not at this budget*."""
+    if not verdicts:
+        return "not run"
+    if len(set(verdicts)) == 1:
+        return verdicts[0]
+    if any(v in ("reproduced", "partly") for v in verdicts):
+        return "partly"
+    return "differs" if "differs" in verdicts else "not at this budget"
+
+
+# ----------------------------------------------------------------------------- response
+
+def _per_sweep(value: Any) -> dict[str, float]:
+    """A metric stored per sweep (``{"constant": x, "annealed": y}``) or as one number."""
+    if isinstance(value, Mapping):
+        return {k: float(v) for k, v in value.items() if isinstance(v, (int, float))}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"constant": float(value)}
+    return {}
+
+
+def rate_coverage(response: Mapping[str, Any], data: Mapping[str, Any] | None) -> float | None:
+    """The lowest rate coverage over the sweeps: ``response["rate_coverage"]`` where the file
+    records it; for files written before it was recorded, the same quantity from the per-β
+    rows in ``data`` (the MR-VAE's rate over the β-VAE's at the sweep's smallest β, as
+    :func:`mrvae.book.experiments.response_metrics` defines it); None if neither is there."""
+    recorded = _per_sweep(response.get("rate_coverage"))
+    if recorded:
+        return min(recorded.values())
+    if not isinstance(data, Mapping):
+        return None
+    values = []
+    for key, rows in data.items():
+        if not (key.startswith("per_beta_") or key.startswith("rows_")) or not isinstance(rows, list):
+            continue
+        usable = [r for r in rows if isinstance(r, Mapping) and {"beta", "mr_rate", "rate"} <= r.keys()]
+        if usable:
+            low = min(usable, key=lambda r: r["beta"])
+            values.append(low["mr_rate"] / max(low["rate"], 1e-12))
+    return min(values) if values else None
+
+
+def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, profile: str) -> tuple[Verdict, str]:
+    """The verdict and the text of one rate–distortion panel (rule in the module docstring).
+
+    ``response`` is a panel's ``metrics.response`` entry; ``data`` the panel's ``data`` entry
+    (used only for the coverage of files that do not record it).
+    """
+    span = float(_get(response, "rate_ratio"))
+    monotone = bool(_get(response, "monotone"))
+    gaps = _per_sweep(_get(response, "median_gap"))
+    if not gaps:
+        raise NotRun("no median_gap")
+    gap = max(gaps.values())
+    if not (math.isfinite(span) and math.isfinite(gap)):
+        raise NotRun("a non-finite rate span or gap")
+    coverage = rate_coverage(response, data)
+    baselines_monotone = all(_per_sweep_bool(response.get("beta_vae_monotone")).values())
+
+    parts = [f"span {fmt_span(span)}", f"median gap {fmt_percent(gap)}"]
+    parts.append("coverage not recorded" if coverage is None else f"coverage {fmt_number(coverage, 2)}")
+    if not monotone:
+        parts.append("rate not monotone in β")
+    if not baselines_monotone:
+        parts.append("a β-VAE sweep not monotone")
+    text = ", ".join(parts)
+
+    if not monotone or span < MIN_RATE_SPAN:
+        return shortfall(profile), text
+    if gap <= MAX_MEDIAN_GAP and coverage is not None and coverage >= MIN_RATE_COVERAGE and baselines_monotone:
+        return "reproduced", text
+    return "partly", text
+
+
+def _per_sweep_bool(value: Any) -> dict[str, bool]:
+    if isinstance(value, Mapping):
+        return {k: bool(v) for k, v in value.items()}
+    return {} if value is None else {"constant": bool(value)}
+
+
+def _panels(record: Mapping[str, Any], kind: str) -> list[tuple[str, Verdict, str]]:
+    """``(tag, verdict, text)`` of every panel of ``record`` whose tag names ``kind``."""
+    responses = _get(record, "metrics", "response")
+    data = record.get("data") if isinstance(record.get("data"), Mapping) else {}
+    profile = str(record.get("profile", "?"))
+    out = []
+    for tag in sorted(responses, key=_paper_order):
+        if tag.split("-")[1:2] != [kind]:
+            continue
+        try:
+            verdict, text = judge_response(responses[tag], data.get(tag), profile)
+        except NotRun as missing:
+            verdict, text = "not run", f"not run ({missing})"
+        out.append((tag, verdict, text))
+    return out
+
+
+# ----------------------------------------------------------------------------- the rows
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim and the function that measures it: ``build(figure_dir)`` returns the measured
+    text, the verdict, the profile and the figure records it read (the first one gives the
+    row's chapter and profile)."""
+
+    claim: str
+    paper: str
+    sources: tuple[str, ...]
+    build: Callable[[Path], tuple[str, Verdict, tuple[dict[str, Any], ...]]]
+
+
+def _theorem1(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Closed form: *reproduced* if Eq. 7's gates represent D*, E* and C* to within
+    :data:`EXACT_TOLERANCE`; else *differs* (no training budget is involved)."""
+    record = load_figure(figure_dir, "theorem1_linear_response")
+    paper = _get(record, "metrics", "max_abs_error", "paper_gates")
+    sqrt = _get(record, "metrics", "max_abs_error", "exact")
+    for key in ("D", "E", "C"):
+        _get(paper, key)
+        _get(sqrt, key)
+    exact = {k: float(paper[k]) <= EXACT_TOLERANCE for k in ("D", "E", "C")}
+    names = {"D": "D* (decoder)", "E": "E* (encoder mean)", "C": "C* (encoder variance)"}
+    parts = []
+    for key in ("D", "E", "C"):
+        if exact[key]:
+            parts.append(f"{names[key]} exact (max error {float(paper[key]):.1e})")
+        elif float(sqrt[key]) <= EXACT_TOLERANCE:
+            parts.append(f"{names[key]} exact only with the sqrt gate ({float(sqrt[key]):.1e}; "
+                         f"Eq. 7's sigmoid: {float(paper[key]):.3f})")
+        else:
+            parts.append(f"{names[key]} not exact under either gate (best fit {float(paper[key]):.3f})")
+    verdict: Verdict = "reproduced" if all(exact.values()) else "differs"
+    return "; ".join(parts), verdict, (record,)
+
+
+def _theorem1_training(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Gradient descent on the synthetic linear VAE: *reproduced* if the last snapshot's worst
+    relative gap to the closed-form optimum is at most :data:`MAX_MEDIAN_GAP`; else the
+    profile's shortfall."""
+    record = load_figure(figure_dir, "theorem1_training")
+    snapshots = _get(record, "metrics", "snapshots")
+    if not isinstance(snapshots, list) or not snapshots:
+        raise NotRun("no metrics.snapshots")
+    last = snapshots[-1]
+    gap = float(_get(last, "max_relative_gap"))
+    text = f"worst gap to the closed-form optimum {fmt_percent(gap)} after {int(_get(last, 'epochs'))} epochs"
+    if len(snapshots) > 1:
+        previous = snapshots[-2]
+        text += f" ({fmt_percent(float(_get(previous, 'max_relative_gap')))} after {int(_get(previous, 'epochs'))})"
+    verdict = "reproduced" if gap <= MAX_MEDIAN_GAP else shortfall(str(record.get("profile", "?")))
+    return text, verdict, (record,)
+
+
+def _figure4(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Linear VAEs on MNIST, both against the exact optimum: *reproduced* if the MR-VAE's worst
+    relative gap over the β grid is no larger than the β-VAEs' worst (one run is as close to
+    the optimal curve as retraining, everywhere); *partly* if it is closer than the β-VAE at
+    half the β values or more; else the profile's shortfall."""
+    record = load_figure(figure_dir, "figure4_linear_mnist")
+    gaps = _get(record, "metrics", "relative_gap_to_optimum")
+    mr, bvae = [float(g) for g in _get(gaps, "mrvae")], [float(g) for g in _get(gaps, "beta_vae")]
+    if not mr or len(mr) != len(bvae):
+        raise NotRun("relative_gap_to_optimum lists differ in length")
+    closer = sum(m <= b for m, b in zip(mr, bvae))
+    text = (f"worst gap to the exact optimum: MR-VAE {fmt_percent(max(mr))}, β-VAEs {fmt_percent(max(bvae))}; "
+            f"MR-VAE closer at {closer} of {len(mr)} β")
+    if max(mr) <= max(bvae):
+        verdict: Verdict = "reproduced"
+    elif 2 * closer >= len(mr):
+        verdict = "partly"
+    else:
+        verdict = shortfall(str(record.get("profile", "?")))
+    return text, verdict, (record,)
+
+
+def _figure1(name: str) -> Callable[[Path], tuple[str, Verdict, tuple[dict[str, Any], ...]]]:
+    def build(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+        """The ResNet binary MNIST panel: the response rule of the module docstring."""
+        record = load_figure(figure_dir, name)
+        response = _get(record, "metrics", "response")
+        verdict, text = judge_response(response, record.get("data"), str(record.get("profile", "?")))
+        return text, verdict, (record,)
+    return build
+
+
+def _figure5(name: str, kind: str) -> Callable[[Path], tuple[str, Verdict, tuple[dict[str, Any], ...]]]:
+    def build(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+        """Every panel of one family: the response rule, combined with :func:`combine_verdicts`."""
+        record = load_figure(figure_dir, name)
+        panels = _panels(record, kind)
+        if not panels:
+            raise NotRun(f"no {kind} panel in figures/{name}.json")
+        text = "; ".join(f"{panel_name(tag)} ({v}): {t}" for tag, v, t in panels)
+        not_run = record["metrics"].get("not_run")
+        if isinstance(not_run, Mapping) and not_run:
+            text += "; " + ", ".join(DATASET_NAMES.get(d, d) for d in sorted(not_run)) + " not run"
+        return text, combine_verdicts([v for _, v, _ in panels]), (record,)
+    return build
+
+
+def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Active units at the largest β: per panel, the MR-VAE holds if it keeps at least as many
+    units active as every β-VAE sweep. Panels where every model has no active unit at any β
+    (collapsed) are left out. *reproduced* if it holds on every panel, *partly* on some, else
+    the profile's shortfall."""
+    record = load_figure(figure_dir, "figure6_active_units_fcd")
+    panels = _get(record, "metrics", "active_units")
+    held, informative, collapsed, beta = [], [], [], None
+    for tag in sorted(panels):
+        panel = panels[tag]
+        mr = _get(panel, "mrvae_at_betas")
+        sweeps = [panel[k] for k in ("constant", "annealed") if isinstance(panel.get(k), list) and panel[k]]
+        if not mr or not sweeps:
+            continue
+        if not any(mr) and not any(any(s) for s in sweeps):
+            collapsed.append(panel_name(tag, with_kind=True))
+            continue
+        beta = _get(panel, "betas")[-1]
+        informative.append(tag)
+        if mr[-1] >= max(s[-1] for s in sweeps):
+            held.append(tag)
+    if not informative:
+        raise NotRun("no active-unit panel")
+    text = (f"at β = {fmt_beta(beta)} the MR-VAE keeps at least as many units active as the β-VAEs "
+            f"on {len(held)} of {len(informative)} panels")
+    missed = [panel_name(t, with_kind=True) for t in informative if t not in held]
+    if missed:
+        text += " (not on " + ", ".join(missed) + ")"
+    if collapsed:
+        text += "; collapsed at every β, left out: " + ", ".join(collapsed)
+    profile = str(record.get("profile", "?"))
+    verdict: Verdict = ("reproduced" if len(held) == len(informative) else "partly" if held else shortfall(profile))
+    return text, verdict, (record,)
+
+
+def _figure6_sample_quality(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Sample quality (FID, or the FCD substitute when the Inception weights are absent) at
+    the smallest β: per panel the MR-VAE holds if its distance is lower than every β-VAE
+    sweep's. *reproduced* on every panel, *partly* on some, else the profile's shortfall."""
+    record = load_figure(figure_dir, "figure6_active_units_fcd")
+    panels = _get(record, "metrics", "frechet_distance")
+    held, total, metrics, beta = [], 0, set(), None
+    for tag in sorted(panels):
+        panel = panels[tag]
+        mr, grid, betas = _get(panel, "mrvae"), _get(panel, "grid"), _get(panel, "betas")
+        sweeps = [panel[k] for k in ("constant", "annealed") if isinstance(panel.get(k), list) and panel[k]]
+        if not mr or not sweeps or grid[0] != betas[0]:
+            continue
+        total += 1
+        beta = betas[0]
+        metrics.add(tag.rsplit("-", 1)[-1])
+        if mr[0] < min(s[0] for s in sweeps):
+            held.append(tag)
+    if not total:
+        raise NotRun("no Fréchet-distance panel")
+    metric = "/".join(sorted(metrics))
+    text = (f"{metric} at β = {fmt_beta(beta)} lower for the MR-VAE than for the β-VAEs on {len(held)} of "
+            f"{total} panels")
+    if "FID" not in metrics:
+        text += " (FCD: a CIFAR-10 classifier's features, not Inception's)"
+    profile = str(record.get("profile", "?"))
+    verdict: Verdict = "reproduced" if len(held) == total else "partly" if held else shortfall(profile)
+    return text, verdict, (record,)
+
+
+def _figure7(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """Samples are judged by eye; no number measures them. The verdict is that of the
+    Figure 5 panels the samples come from (:func:`judge_response`), at best *partly*: the
+    samples can show the claim only if their models learned a β response."""
+    record = load_figure(figure_dir, "figure7_samples")
+    tags = _get(record, "data", "panels")
+    betas = _get(record, "metrics", "betas_shown")
+    source = load_figure(figure_dir, "figure5_rate_distortion")
+    responses = _get(source, "metrics", "response")
+    data = source.get("data") if isinstance(source.get("data"), Mapping) else {}
+    verdicts, parts = [], []
+    for tag in tags:
+        response = _get(responses, tag)
+        verdict, _ = judge_response(response, data.get(tag), str(source.get("profile", "?")))
+        verdicts.append(verdict)
+        parts.append(f"{panel_name(tag, with_kind=True)} {verdict} (span {fmt_span(float(response['rate_ratio']))})")
+    if not verdicts:
+        raise NotRun("no sample panel")
+    combined = combine_verdicts(verdicts)
+    verdict: Verdict = "partly" if combined == "reproduced" else combined
+    text = (f"prior samples at β = {', '.join(fmt_beta(b) for b in betas)}, judged by eye; "
+            f"their models in Figure 5: " + "; ".join(parts))
+    return text, verdict, (record, source)
+
+
+def _figure8(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """MIG on dSprites, two sub-claims. *Robust*: the MR-VAE's MIG varies less over β than
+    every β-TCVAE seed's, and its rate falls by at least :data:`MIN_RATE_SPAN` over β (a model
+    that ignores β is trivially robust). *Competitive*: its best MIG is at least
+    :data:`COMPETITIVE_FRACTION` of the best β-TCVAE run's. *reproduced* if both hold,
+    *partly* if one does, else the profile's shortfall."""
+    record = load_figure(figure_dir, "figure8_tcvae_dsprites")
+    mr = [float(v) for v in _get(record, "metrics", "mig", "mrvae", "mig")]
+    seeds = [[float(v) for v in seed] for seed in _get(record, "metrics", "mig", "beta_tcvae", "mig")]
+    seeds = [s for s in seeds if s]
+    if not mr or not seeds:
+        raise NotRun("no MIG values")
+    rates = record.get("data", {}).get("mrvae", {}).get("rate") if isinstance(record.get("data"), Mapping) else None
+    responds = bool(rates) and float(rates[0]) >= MIN_RATE_SPAN * max(float(rates[-1]), 1e-12)
+    robust = responds and max(mr) - min(mr) < min(max(s) - min(s) for s in seeds)
+    best_tc = max(max(s) for s in seeds)
+    competitive = max(mr) >= COMPETITIVE_FRACTION * best_tc
+    text = (f"MIG over β: MR-VAE {fmt_number(min(mr), 3)}–{fmt_number(max(mr), 3)}, β-TCVAEs "
+            f"{fmt_number(min(min(s) for s in seeds), 3)}–{fmt_number(best_tc, 3)} ({len(seeds)} seeds)")
+    if rates:
+        text += f"; MR-VAE rate {fmt_number(float(rates[0]), 1)} → {fmt_number(float(rates[-1]), 1)} nats over β"
+        if not responds:
+            text += ", too flat for its steady MIG to count as robustness"
+    held = int(robust) + int(competitive)
+    profile = str(record.get("profile", "?"))
+    verdict: Verdict = "reproduced" if held == 2 else "partly" if held == 1 else shortfall(profile)
+    return text, verdict, (record,)
+
+
+def _section53(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """The sample range [a, b]: each range's MR-VAE against the constant-β β-VAEs at the β in
+    its range. *reproduced* if every range's median gap is at most :data:`MAX_MEDIAN_GAP`,
+    *partly* if some are, else the profile's shortfall."""
+    record = load_figure(figure_dir, "section53_sample_range")
+    gaps = {k: float(v) for k, v in _get(record, "metrics", "median_gap").items()}
+    if not gaps:
+        raise NotRun("no ranges")
+    within = [k for k, g in gaps.items() if g <= MAX_MEDIAN_GAP]
+    text = (f"median gap {fmt_percent(min(gaps.values()))} to {fmt_percent(max(gaps.values()))} over "
+            f"{len(gaps)} ranges [a, b]; competitive (median gap within the bound) on {len(within)} of {len(gaps)}")
+    profile = str(record.get("profile", "?"))
+    verdict: Verdict = "reproduced" if len(within) == len(gaps) else "partly" if within else shortfall(profile)
+    return text, verdict, (record,)
+
+
+def _figure9(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """The ablation, per panel (hypernetwork, encoder gate, decoder gate): the paper's default
+    (the variant marked "(Eq. 7)" or "(Eq. 8)") holds if its median gap to the β-VAEs is within
+    :data:`ABLATION_TOLERANCE` of the panel's best variant (no alternative is materially
+    better). *reproduced* on every panel, *partly* on some, else the profile's shortfall."""
+    record = load_figure(figure_dir, "figure9_ablation")
+    variants = _get(record, "metrics", "variants")
+    groups: dict[str, dict[str, float]] = {}
+    for name, values in variants.items():
+        group, _, variant = name.partition("/")
+        groups.setdefault(group, {})[variant] = float(_get(values, "median_gap"))
+    parts, held = [], 0
+    for group, gaps in groups.items():
+        defaults = [v for v in gaps if "(Eq." in v]
+        if not defaults:
+            continue
+        default = defaults[0]
+        best = min(gaps, key=gaps.__getitem__)
+        ok = gaps[default] - gaps[best] <= ABLATION_TOLERANCE
+        held += ok
+        if best == default:
+            parts.append(f"{group}: default {_strip_eq(default)} best ({fmt_percent(gaps[default])})")
+        else:
+            parts.append(f"{group}: default {_strip_eq(default)} {fmt_percent(gaps[default])}, "
+                         f"best {best} {fmt_percent(gaps[best])}")
+    if not parts:
+        raise NotRun("no default variant")
+    text = "median gap to the β-VAEs; " + "; ".join(parts)
+    profile = str(record.get("profile", "?"))
+    verdict: Verdict = "reproduced" if held == len(parts) else "partly" if held else shortfall(profile)
+    return text, verdict, (record,)
+
+
+def _strip_eq(variant: str) -> str:
+    return variant.split(" (Eq.")[0]
+
+
+def _overhead(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
+    """The benchmark's full-width image networks (entries named ``*-full``): *reproduced* if
+    the worst parameter ratio and the worst step-time ratio are both at most
+    :data:`MAX_OVERHEAD_RATIO`; *partly* if one is; else *differs* (a measurement, not a
+    training budget)."""
+    record = load_figure(figure_dir, "overhead")
+    networks = {k: v for k, v in record["metrics"].items() if k.endswith("-full") and isinstance(v, Mapping)}
+    if not networks:
+        raise NotRun("no full-width network in figures/overhead.json")
+    params = {k: float(_get(v, "param_ratio")) for k, v in networks.items()}
+    time_key = next((k for k in ("gpu_step_time_ratio", "cpu_step_time_ratio")
+                     if all(k in v for v in networks.values())), None)
+    if time_key is None:
+        raise NotRun("no step-time ratio")
+    times = {k: float(v[time_key]) for k, v in networks.items()}
+    worst_p, worst_t = max(params, key=params.__getitem__), max(times, key=times.__getitem__)
+    device = time_key.split("_")[0].upper()
+    text = (f"worst of {len(networks)} full-width conv/ResNet networks: parameters ×{fmt_number(params[worst_p], 3)} "
+            f"({worst_p.removesuffix('-full')}), step time ×{fmt_number(times[worst_t], 3)} "
+            f"({worst_t.removesuffix('-full')}, {device})")
+    held = int(params[worst_p] <= MAX_OVERHEAD_RATIO) + int(times[worst_t] <= MAX_OVERHEAD_RATIO)
+    verdict: Verdict = "reproduced" if held == 2 else "partly" if held == 1 else "differs"
+    return text, verdict, (record,)
+
+
+#: The claims, in the order of the scoreboard.
+CLAIMS: tuple[ClaimSpec, ...] = (
+    ClaimSpec("Theorem 1", "Eq. 7's gated hypernetwork represents a linear VAE's response functions "
+              "(E*, C*, D*) exactly", ("theorem1_linear_response",), _theorem1),
+    ClaimSpec("Theorem 1, learned", "an MR-VAE can learn the optimal response functions of a linear VAE",
+              ("theorem1_training",), _theorem1_training),
+    ClaimSpec("Figure 4", "on MNIST the linear MR-VAE's curve closely aligns with retrained β-VAEs' and "
+              "the optimal curve", ("figure4_linear_mnist",), _figure4),
+    ClaimSpec("Figure 1", "one run learns the whole rate–distortion curve, competitive with β-VAEs "
+              "trained per β (ResNet, binary MNIST)", ("figure1_resnet_binary_mnist",),
+              _figure1("figure1_resnet_binary_mnist")),
+    ClaimSpec("Figure 1, longer run", "as above", ("cpu_binary_mnist_resnet",), _figure1("cpu_binary_mnist_resnet")),
+    ClaimSpec("Figure 5, conv", "competitive or better rate–distortion curves than β-VAEs (constant or "
+              "annealed β), on every dataset", ("figure5_rate_distortion",), _figure5("figure5_rate_distortion", "conv")),
+    ClaimSpec("Figure 5, ResNet", "as above", ("figure5_rate_distortion",),
+              _figure5("figure5_rate_distortion", "resnet")),
+    ClaimSpec("Figure 5, NVAE-style", "as above, for a hierarchical VAE", ("figure5_other_families",),
+              _figure5("figure5_other_families", "nvae")),
+    ClaimSpec("Figure 5, LSTM text", "as above, for the LSTM text VAE on Yahoo", ("figure5_other_families",),
+              _figure5("figure5_other_families", "lstm")),
+    ClaimSpec("Figure 6, active units", "MR-VAEs are more resistant to dead latent units at large β",
+              ("figure6_active_units_fcd",), _figure6_active_units),
+    ClaimSpec("Figure 6, FID", "MR-VAEs generate more realistic images (lower FID) at small β",
+              ("figure6_active_units_fcd",), _figure6_sample_quality),
+    ClaimSpec("Figure 7", "for one z, MR-VAE samples stay consistent across β and look better than "
+              "β-VAEs'", ("figure7_samples", "figure5_rate_distortion"), _figure7),
+    ClaimSpec("Figure 8", "with the β-TCVAE objective, the MR-VAE's MIG is more robust to β and "
+              "competitive with the best β-TCVAE", ("figure8_tcvae_dsprites",), _figure8),
+    ClaimSpec("Section 5.3", "robust to the sample range [a, b]: curves from different ranges agree",
+              ("section53_sample_range",), _section53),
+    ClaimSpec("Figure 9 (App. D)", "a bigger hypernetwork does not help; the gate choice matters little, "
+              "the default is slightly better", ("figure9_ablation",), _figure9),
+    ClaimSpec("Overhead (App. C)", "at most 5% more parameters and wall-clock time than a β-VAE",
+              ("overhead",), _overhead),
+)
+
+
+def scoreboard(figure_dir: Path, claims: Sequence[ClaimSpec] = CLAIMS) -> list[Claim]:
+    """One :class:`Claim` per claim, read from the figure files in ``figure_dir``.
+
+    A claim whose file or metric is missing, or whose file has an unexpected shape, gets the
+    verdict ``not run`` and no number; nothing is raised for it.
+    """
+    rows = []
+    for spec in claims:
+        try:
+            measured, verdict, records = spec.build(Path(figure_dir))
+        except NotRun as missing:
+            rows.append(Claim(spec.claim, spec.paper, f"not run ({missing})", "—", "not run", None, spec.sources))
+            continue
+        except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
+            # a file of an unexpected shape (an older or newer writer): a row, not a failed build
+            reason = f"unexpected content in {', '.join(spec.sources)}: {type(error).__name__}"
+            rows.append(Claim(spec.claim, spec.paper, f"not run ({reason})", "—", "not run", None, spec.sources))
+            continue
+        main = records[0]
+        rows.append(Claim(spec.claim, spec.paper, measured, str(main.get("profile", "?")), verdict,
+                          chapter_of(main), spec.sources))
+    return rows
+
+
+# ----------------------------------------------------------------------------- markdown
+
+def _cell(text: str) -> str:
+    """``text`` safe in a markdown table cell: pipes and asterisks escaped, one line."""
+    return text.replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
+
+
+def scoreboard_markdown(rows: Sequence[Claim], link_prefix: str = "executed/") -> str:
+    """The rows as a MyST markdown table (Claim, Paper says, We measured, Profile, Verdict),
+    each claim linked to its chapter as ``<link_prefix><notebook>`` (book/intro.md links its
+    chapters as ``executed/<notebook>``), followed by a legend of the rules."""
+    lines = [
+        "% Generated by scripts/build_scoreboard.py from figures/*.json (mrvae.book.scoreboard); do not edit.",
+        "",
+        "| Claim | Paper says | We measured | Profile | Verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        claim = f"[{_cell(row.claim)}]({link_prefix}{row.chapter})" if row.chapter else _cell(row.claim)
+        lines.append(f"| {claim} | {_cell(row.paper)} | {_cell(row.measured)} | {_cell(row.profile)} "
+                     f"| **{row.verdict}** |")
+    lines += [
+        "",
+        f"*Span*: the MR-VAE's rate at β = a over its rate at β = b. *Median gap*: the median relative "
+        f"difference in D + βR between the MR-VAE and the β-VAEs at their β (positive: the MR-VAE is worse; "
+        f"the worse of the constant and annealed sweeps). *Coverage*: the MR-VAE's rate over the β-VAE's at "
+        f"the smallest β. A rate–distortion panel is *reproduced* with a monotone span of at least "
+        f"{MIN_RATE_SPAN:g}×, a median gap of at most {100 * MAX_MEDIAN_GAP:g}%, a coverage of at least "
+        f"{MIN_RATE_COVERAGE:g} and monotone β-VAE sweeps; *partly* with the span but not the rest; "
+        f"*not at this budget* without the span (a run smaller than the paper's); *differs* where the budget "
+        f"is no excuse (a closed form, a measurement, or the paper profile). The other rows' rules are in "
+        f"`mrvae/book/scoreboard.py`.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""The claims scoreboard: its verdict rules on synthetic figure files (a sanity band), its
+behaviour when files or metrics are missing, and the committed figures/ run end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mrvae.book import scoreboard as sb
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMMITTED_FIGURES = REPO_ROOT / "figures"
+
+
+def _write(directory: Path, name: str, metrics: dict[str, Any], *, data: dict[str, Any] | None = None,
+           profile: str = "quick", notebook: str = "03_figure5_rate_distortion") -> None:
+    record = {"figure": name, "notebook": notebook, "profile": profile, "data": data or {},
+              "metrics": metrics, "provenance": {}}
+    (directory / f"{name}.json").write_text(json.dumps(record))
+
+
+def _response(span: float = 100.0, gap: float = 0.01, coverage: float | None = 0.9, monotone: bool = True,
+              baselines_monotone: bool = True) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "rate_ratio": span, "rate_at_a": 50.0, "rate_at_b": 50.0 / span, "monotone": monotone,
+        "median_gap": {"constant": gap, "annealed": gap / 2}, "worst_gap": {"constant": 2 * gap, "annealed": gap},
+        "beta_vae_monotone": {"constant": baselines_monotone, "annealed": True},
+    }
+    if coverage is not None:
+        response["rate_coverage"] = {"constant": coverage, "annealed": coverage + 0.05}
+    return response
+
+
+def _row(rows: list[sb.Claim], claim: str) -> sb.Claim:
+    return next(row for row in rows if row.claim == claim)
+
+
+def _figure1(tmp_path: Path, profile: str = "quick", data: dict[str, Any] | None = None, **response: Any) -> sb.Claim:
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(**response)}, profile=profile, data=data)
+    return _row(sb.scoreboard(tmp_path), "Figure 1")
+
+
+def test_a_perfect_panel_is_reproduced(tmp_path: Path) -> None:
+    row = _figure1(tmp_path)
+    assert row.verdict == "reproduced"
+    assert row.measured == "span 100×, median gap +1.0%, coverage 0.90"
+    assert (row.profile, row.chapter) == ("quick", "03_figure5_rate_distortion")
+
+
+def test_a_flat_mr_vae_has_no_response(tmp_path: Path) -> None:
+    assert _figure1(tmp_path, span=1.05, gap=0.0).verdict == "not at this budget"
+    # ... a monotone span of 10× or more is required, and a non-monotone curve is no response
+    assert _figure1(tmp_path, span=9.9).verdict == "not at this budget"
+    assert _figure1(tmp_path, monotone=False).verdict == "not at this budget"
+    # at the paper's budget the same numbers differ from the paper
+    assert _figure1(tmp_path, profile="paper", span=1.05).verdict == "differs"
+
+
+def test_a_response_with_large_gaps_is_partly(tmp_path: Path) -> None:
+    row = _figure1(tmp_path, span=50.0, gap=0.2)
+    assert row.verdict == "partly"
+    assert "median gap +20%" in row.measured
+
+
+def test_a_small_gap_without_coverage_or_against_a_broken_sweep_is_partly(tmp_path: Path) -> None:
+    assert _figure1(tmp_path, coverage=0.06).verdict == "partly"
+    assert _figure1(tmp_path, baselines_monotone=False).verdict == "partly"
+    row = _figure1(tmp_path, coverage=None)  # not recorded, nothing to derive it from
+    assert (row.verdict, "coverage not recorded" in row.measured) == ("partly", True)
+
+
+def test_coverage_of_older_files_comes_from_the_per_beta_rows(tmp_path: Path) -> None:
+    rows = [{"beta": 0.1, "mr_rate": 10.0, "rate": 10.0}, {"beta": 0.01, "mr_rate": 60.0, "rate": 80.0}]
+    row = _figure1(tmp_path, coverage=None, data={"per_beta_constant": rows})
+    assert row.verdict == "reproduced"
+    assert "coverage 0.75" in row.measured
+
+
+def test_a_family_row_combines_its_panels(tmp_path: Path) -> None:
+    responses = {"binary_mnist-resnet-w0.25": _response(), "cifar10-resnet-w0.125": _response(span=2.0),
+                 "binary_mnist-conv-w0.125": _response()}
+    _write(tmp_path, "figure5_rate_distortion", {"response": responses, "not_run": {"svhn": "no file"}})
+    rows = sb.scoreboard(tmp_path)
+    resnet, conv = _row(rows, "Figure 5, ResNet"), _row(rows, "Figure 5, conv")
+    assert resnet.verdict == "partly"
+    assert resnet.measured.startswith("binary MNIST (reproduced): span 100×")
+    assert "CIFAR-10 (not at this budget): span 2.0×" in resnet.measured
+    assert resnet.measured.endswith("SVHN not run")
+    assert conv.verdict == "reproduced"
+    assert _row(rows, "Figure 5, LSTM text").verdict == "not run"
+
+
+def test_combine_verdicts() -> None:
+    assert sb.combine_verdicts([]) == "not run"
+    assert sb.combine_verdicts(["reproduced", "reproduced"]) == "reproduced"
+    assert sb.combine_verdicts(["reproduced", "not at this budget"]) == "partly"
+    assert sb.combine_verdicts(["not at this budget", "differs"]) == "differs"
+
+
+def test_missing_files_metrics_and_odd_shapes_say_not_run(tmp_path: Path) -> None:
+    rows = sb.scoreboard(tmp_path)  # an empty directory
+    assert len(rows) == len(sb.CLAIMS)
+    assert {row.verdict for row in rows} == {"not run"}
+    assert all(row.measured.startswith("not run (") and row.chapter is None for row in rows)
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": {"monotone": True}})  # no rate_ratio
+    assert _row(sb.scoreboard(tmp_path), "Figure 1").measured == "not run (no rate_ratio)"
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": [1, 2]})
+    assert _row(sb.scoreboard(tmp_path), "Figure 1").verdict == "not run"
+    (tmp_path / "overhead.json").write_text("{not json")
+    assert _row(sb.scoreboard(tmp_path), "Overhead (App. C)").verdict == "not run"
+
+
+def test_theorem_and_overhead_rules(tmp_path: Path) -> None:
+    errors = {"exact": {"D": 1e-15, "E": 1e-15, "C": 0.08}, "paper_gates": {"D": 1e-15, "E": 0.02, "C": 0.08}}
+    _write(tmp_path, "theorem1_linear_response", {"max_abs_error": errors}, notebook="01_linear_vae_theory")
+    exact = {k: {"D": 1e-15, "E": 1e-15, "C": 1e-15} for k in ("exact", "paper_gates")}
+    networks = {"conv28-full": {"param_ratio": 1.001, "cpu_step_time_ratio": 1.2},
+                "conv28-quick": {"param_ratio": 1.2, "cpu_step_time_ratio": 3.0}}  # not a full-width network
+    _write(tmp_path, "overhead", networks, notebook="scripts/benchmark_overhead.py", profile="benchmark")
+    rows = sb.scoreboard(tmp_path)
+    assert _row(rows, "Theorem 1").verdict == "differs"
+    overhead = _row(rows, "Overhead (App. C)")
+    assert (overhead.verdict, overhead.chapter) == ("partly", "08_cost_of_an_mr_vae")
+    assert "parameters ×1.001" in overhead.measured and "step time ×1.200" in overhead.measured
+    _write(tmp_path, "theorem1_linear_response", {"max_abs_error": exact}, notebook="01_linear_vae_theory")
+    assert _row(sb.scoreboard(tmp_path), "Theorem 1").verdict == "reproduced"
+
+
+def test_markdown_table_links_each_claim_to_its_chapter() -> None:
+    rows = [sb.Claim("Figure 1", "a | b", "span 10×", "quick", "reproduced", "03_figure5_rate_distortion"),
+            sb.Claim("Figure 8", "E* and C*", "not run (no file)", "—", "not run")]
+    text = sb.scoreboard_markdown(rows)
+    lines = text.splitlines()
+    assert "| Claim | Paper says | We measured | Profile | Verdict |" in lines
+    assert "| [Figure 1](executed/03_figure5_rate_distortion) | a \\| b | span 10× | quick | **reproduced** |" in lines
+    assert "| Figure 8 | E\\* and C\\* | not run (no file) | — | **not run** |" in lines
+
+
+def test_the_build_script_writes_the_include(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("build_scoreboard", REPO_ROOT / "scripts" / "build_scoreboard.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "_generated" / "scoreboard.md"
+    assert module.main(["--figures", str(tmp_path / "none"), "--out", str(out)]) == 0
+    assert out.read_text().count("**not run**") == len(sb.CLAIMS)
+
+
+# ----------------------------------------------------------------------------- committed figures
+
+NUMBER = re.compile(r"(?<![\w.,])([+\-−]?)(\d[\d,]*(?:\.\d+)?)(e[+\-]\d+)?(%|×)?")
+
+
+def _values(node: Any) -> list[float]:
+    """Every number in a figure file, and the one quantity the scoreboard derives from its
+    rows (the rate coverage, mr_rate / rate, for files written before it was recorded)."""
+    if isinstance(node, bool):
+        return []
+    if isinstance(node, (int, float)):
+        return [float(node)]
+    if isinstance(node, dict):
+        out = [v for child in node.values() for v in _values(child)]
+        if isinstance(node.get("mr_rate"), (int, float)) and isinstance(node.get("rate"), (int, float)):
+            out.append(node["mr_rate"] / max(node["rate"], 1e-12))
+        return out
+    if isinstance(node, list):
+        return [v for child in node for v in _values(child)]
+    return []
+
+
+def _appears(sign: str, digits: str, exponent: str, suffix: str, values: list[float]) -> bool:
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    wanted = digits.replace(",", "") + exponent
+    negative = sign in ("-", "−")
+    for value in values:
+        scaled = 100 * value if suffix == "%" else value
+        text = f"{abs(scaled):.{decimals}e}" if exponent else f"{abs(scaled):.{decimals}f}"
+        if text == wanted and (not sign or negative == (scaled < 0)):
+            return True
+    return False
+
+
+@pytest.mark.skipif(not COMMITTED_FIGURES.is_dir(), reason="no figures/ directory")
+def test_the_committed_figures_give_a_verdict_and_only_their_own_numbers() -> None:
+    rows = sb.scoreboard(COMMITTED_FIGURES)
+    assert [row.claim for row in rows] == [spec.claim for spec in sb.CLAIMS]
+    for row in rows:
+        assert row.verdict in sb.VERDICTS, row
+        if row.verdict == "not run":
+            continue
+        values = [v for name in row.sources for v in _values(json.loads((COMMITTED_FIGURES / f"{name}.json").read_text()))]
+        for match in NUMBER.finditer(row.measured):
+            sign, digits, exponent, suffix = (g or "" for g in match.groups())
+            if not suffix and not exponent and "." not in digits:
+                continue  # a count ("5 of 7 panels"), an epoch or a network's name
+            assert _appears(sign, digits, exponent, suffix, values), f"{match.group(0)!r} of {row.claim}: {row.measured}"
+    spans = [float(m) for row in rows for m in re.findall(r"span ([\d.]+)×", row.measured.replace(",", ""))]
+    assert spans, "no rate span printed"
+    assert (COMMITTED_FIGURES / "figure1_resnet_binary_mnist.json").exists()
+    figure1 = json.loads((COMMITTED_FIGURES / "figure1_resnet_binary_mnist.json").read_text())
+    assert f"span {round(figure1['metrics']['response']['rate_ratio'])}×" in _row(rows, "Figure 1").measured
