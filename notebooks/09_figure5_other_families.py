@@ -307,7 +307,7 @@ if budget_rows:
 #   not reproduced here. The authors trained a network 4–8× wider for 100 epochs on 100,000
 #   documents, and the `paper` profile runs that set-up.
 
-# %% tags=["nbval-ignore-output", "hide-input"]
+# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe()}
 path = save_figure(
