@@ -52,6 +52,15 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory where it can be: progress lines that reach a
+    notebook's output (and the book) then carry no machine paths."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
 class Checkpoint:
     """``directory/name`` (or nothing when ``directory`` is ``None``), written after every epoch."""
 
@@ -85,7 +94,7 @@ class Checkpoint:
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"])
-        log(f"resumed from {self.path} at epoch {ckpt['epoch']}")
+        log(f"resumed from {_shown(self.path)} at epoch {ckpt['epoch']}")
         return int(ckpt["epoch"]), ckpt["histories"]
 
     def save(self, state: dict[str, Any], optimizer: torch.optim.Optimizer,

@@ -290,3 +290,12 @@ def test_a_sweep_refuses_gradient_clipping_and_names_the_fix() -> None:
     config = TrainConfig(**{**CONFIG.__dict__, "grad_clip_norm": 1.0})
     with pytest.raises(ValueError, match="one by one"):
         mrvae.training.train_sweep(lambda: _model(False), data, [ConstantBeta(0.1), ConstantBeta(1.0)], config, log=lambda line: None)
+
+
+def test_the_resume_line_names_the_checkpoint_relative_to_the_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _run(ConstantBeta(1.0), checkpoint_dir=tmp_path / "runs")
+    lines: list[str] = []
+    _run(ConstantBeta(1.0), checkpoint_dir=tmp_path / "runs", log=lines.append)
+    resumed = [line for line in lines if line.startswith("resumed from ")]
+    assert resumed and resumed[0].startswith("resumed from runs/"), lines
