@@ -73,7 +73,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.figures import provenance, save_figure
+from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.hyper.gates import BetaRange
 from mrvae.models.linear import (
@@ -95,7 +95,7 @@ PROFILES = {
 settings = select_profile(PROFILES, profile)
 seed_everything(seed)
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 
 # %% [markdown]
 # ## A synthetic problem with known covariance
@@ -310,10 +310,9 @@ for ax, key, title in zip(axes, "DEC", ["decoder\n$\\|D_{:,i}(\\beta)\\|^2$", "e
     ax.set_xlabel("β")
     ax.set_title(title)
 handles, labels = axes[0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
 fig.tight_layout(rect=(0, 0.08, 1, 1))
-glue("theorem1_response", fig, display=False)
-plt.close(fig)
+glue_figure("theorem1_response", fig)
 path = save_figure(
     fig, "theorem1_linear_response", figure="Theorem 1", notebook="01_linear_vae_theory", profile=profile,
     data=curves,
@@ -461,10 +460,9 @@ for ax, title in zip(axes, ["sorted $\\|D_{:,i}(\\beta)\\|^2$\nagainst $(\\lambd
     ax.set_title(title)
 axes[1].set_yscale("log")
 handles, labels = axes[0].get_legend_handles_labels()
-fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=7, frameon=False)
+fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
 fig.tight_layout(rect=(0, 0.12, 1, 1))
-glue("theorem1_training_fig", fig, display=False)
-plt.close(fig)
+glue_figure("theorem1_training_fig", fig)
 clock.__exit__()
 path = save_figure(
     fig, "theorem1_training", figure="Theorem 1 (trained by gradient descent)", notebook="01_linear_vae_theory",

@@ -47,7 +47,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.figures import provenance, save_figure
+from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.data import load_mnist
 from mrvae.hyper.convert import count_parameters
@@ -66,7 +66,7 @@ seed_everything(seed)
 SIGMA2, LATENT_DIM = 0.5, 32
 BETA_RANGE = BetaRange(0.01, 10.0)
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 
 
 def glue_number(name: str, value: float) -> None:
@@ -205,7 +205,7 @@ ax.plot([p[0] for p in beta_vae_points], [p[1] for p in beta_vae_points], "s", m
 ax.set_xlabel("rate (nats)")
 ax.set_ylabel("distortion (nats, constant dropped)")
 ax.set_title("Rate–distortion")
-ax.legend(fontsize=7)
+ax.legend()
 ax = axes[1]
 ax.plot(curve_betas, np.array(gap_mr_curve) * 100, "o-", ms=3, color="C3", label="MR-VAE, Eq. 7 gates")
 ax.plot(curve_betas, np.array(gap_sqrt_curve) * 100, "d-", ms=3, color="C1", label="MR-VAE, sqrt encoder gates")
@@ -215,10 +215,9 @@ ax.set_xscale("log")
 ax.set_xlabel("β")
 ax.set_ylabel("gap to optimum of D + βR (%)")
 ax.set_title("Relative gap to the analytic optimum")
-ax.legend(fontsize=7)
+ax.legend()
 fig.tight_layout()
-glue("figure4", fig, display=False)
-plt.close(fig)
+glue_figure("figure4", fig)
 
 # %% [markdown]
 # ```{glue:figure} figure4

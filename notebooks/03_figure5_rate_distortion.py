@@ -34,8 +34,8 @@
 # (β rises linearly over the first 10% of training). Every model of a panel gets the same
 # budget: epochs, batch size and Adam with a linear learning-rate warm-up, then cosine decay.
 #
-# **Likelihoods.** Binary MNIST (static, {cite:t}`larochelle2011neural`) and Omniglot
-# {cite:p}`lake2015human` (28×28, dynamically re-binarised) use a Bernoulli decoder. CIFAR-10
+# **Likelihoods.** Binary MNIST, in its static binarisation {cite:p}`larochelle2011neural`, and
+# Omniglot {cite:p}`lake2015human`, dynamically re-binarised at 28×28, use a Bernoulli decoder. CIFAR-10
 # {cite:p}`krizhevsky2009learning`, SVHN {cite:p}`netzer2011reading` and CelebA {cite:p}`liu2015deep`
 # use a Gaussian decoder with a
 # fixed variance σ² = ½, so the distortion is the summed squared error over pixels in [0, 1], as
@@ -76,11 +76,14 @@ from mrvae.book.experiments import (
 )
 from mrvae.book.figures import (
     committed_figure_dir,
+    glue_figure,
+    legend_below,
     load_figure_data,
     mark_not_run,
     plot_rate_distortion,
     provenance,
     save_figure,
+    use_book_style,
 )
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.book.scoreboard import DATASET_NAMES, KIND_NAMES
@@ -94,7 +97,7 @@ device = pick_device()
 KINDS = ("conv", "resnet")
 runs = run_directory(profile, "images")
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 print(f"profile {profile}")
 
 
@@ -284,7 +287,7 @@ def draw_rate_distortion(fig, datasets: list[str]) -> None:
             entry = results[(dataset, kind)]
             plot_rate_distortion(axes[row, col], entry["curve"], entry["rows_constant"], entry["rows_annealed"],
                                  title=panel_name((dataset, kind)))
-    axes[0, 0].legend(fontsize=7)
+    legend_below(fig, axes[0, 0])
 
 
 ran = [d for d in settings.datasets if d not in not_run]
@@ -293,8 +296,7 @@ groups = {"figure5_small": [d for d in ran if d in BINARY_DATASETS],
 for key, datasets in groups.items():
     group_fig = plt.figure(figsize=(7.2, 5.6) if datasets else (7.2, 1.5), dpi=150, layout="constrained")
     draw_rate_distortion(group_fig, datasets)
-    glue(key, group_fig, display=False)
-    plt.close(group_fig)
+    glue_figure(key, group_fig)
 
 # Every panel that ran in one figure: the committed figures/figure5_rate_distortion.png.
 fig = plt.figure(figsize=(3.0 * max(1, len(ran)), 5.6), layout="constrained")
@@ -334,12 +336,11 @@ plot_rate_distortion(ax, headline["curve"], headline["rows_constant"], headline[
 # flat, so labelling more of it stacks the labels on each other.
 for target_beta in (0.01, 0.1, 1.0, 10.0):
     point = min(headline["curve"], key=lambda p: abs(math.log10(p["beta"] / target_beta)))
-    ax.annotate(f"β={point['beta']:.2g}", (point["rate"], point["distortion"]), fontsize=7,
+    ax.annotate(f"β={point['beta']:.2g}", (point["rate"], point["distortion"]),
                 textcoords="offset points", xytext=(4, 5))
-ax.legend(fontsize=7)
+ax.legend()
 fig1.tight_layout()
-glue("figure1", fig1, display=False)
-plt.close(fig1)
+glue_figure("figure1", fig1)
 
 # %% [markdown]
 # ```{glue:figure} figure1
@@ -417,11 +418,10 @@ if cpu_run is not None:
                          title=f"cpu profile (ran {cpu_run['provenance']['finished_utc'][:10]})")
 else:
     mark_not_run(axes[1], "cpu profile", f"figures/{CPU_RUN}.json is missing")
-axes[0].legend(fontsize=7)
+axes[0].legend()
 axes[1].set_ylabel("")
 fig_cpu.tight_layout()
-glue("figure1_cpu", fig_cpu, display=False)
-plt.close(fig_cpu)
+glue_figure("figure1_cpu", fig_cpu)
 
 # %% [markdown]
 # ```{glue:figure} figure1_cpu

@@ -65,9 +65,12 @@ from mrvae.book.figures import (
     ANNEALED_STYLE,
     CONSTANT_STYLE,
     MR_STYLE,
+    glue_figure,
+    legend_below,
     mark_not_run,
     provenance,
     save_figure,
+    use_book_style,
 )
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.book.scoreboard import DATASET_NAMES, KIND_NAMES
@@ -90,7 +93,7 @@ BETAS = baseline_betas()
 GRID = PAPER_BETA_RANGE.grid(20).tolist()
 runs = run_directory(profile, "images")
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 FEATURE_SETTINGS = {"quick": {"classifier_images": 10_000, "classifier_epochs": 3, "samples": 500},
                     "paper": {"classifier_images": None, "classifier_epochs": 10, "samples": 10_000}}[profile]
 
@@ -246,7 +249,7 @@ def draw_against_beta(fig, rows: list[tuple[str, str]], datasets: list[str]) -> 
             ax.set_title(panel_name((dataset, kind)))
             ax.set_xlabel("β")
             ax.set_ylabel(metric if metric == "active units" else f"{metric} (lower is better)")
-    axes[0, 0].legend(fontsize=7)
+    legend_below(fig, axes[0, 0])
 
 
 ran = [d for d in settings.datasets if d not in not_run]
@@ -260,8 +263,7 @@ for key, (rows, datasets) in figure6_parts.items():
     part = plt.figure(figsize=(7.2, 2.6 * len(rows)) if rows and datasets else (7.2, 1.5), dpi=150,
                       layout="constrained")
     draw_against_beta(part, rows, datasets)
-    glue(key, part, display=False)
-    plt.close(part)
+    glue_figure(key, part)
 
 # Every panel that ran in one figure: the committed figures/figure6_active_units_fcd.png.
 fig6 = plt.figure(figsize=(3.0 * max(1, len(ran)), 2.6 * (len(au_rows) + len(frechet_rows))), layout="constrained")
@@ -324,7 +326,7 @@ for row, key in enumerate(sample_panels):
         ax = axes[row, col]
         ax.imshow(grid.permute(1, 2, 0).numpy())
         ax.set_yticks([(i + 0.5) * grid.shape[1] / len(show_betas) for i in range(len(show_betas))])
-        ax.set_yticklabels([f"β={b:.2g}" for b in show_betas], fontsize=7)
+        ax.set_yticklabels([f"β={b:.2g}" for b in show_betas])
         ax.set_xticks([])
         ax.grid(False)
         ax.set_title(f"{DATASET_NAMES.get(key[0], key[0])}: {label}")
@@ -332,8 +334,7 @@ if not sample_panels:
     mark_not_run(axes[0, 0], "Figure 7", "no RGB dataset ran")
     axes[0, 1].set_visible(False)
 fig7.tight_layout()
-glue("figure7", fig7, display=False)
-plt.close(fig7)
+glue_figure("figure7", fig7, vector=False)
 
 # %% [markdown]
 # ```{glue:figure} figure7

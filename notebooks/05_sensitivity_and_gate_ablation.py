@@ -80,7 +80,7 @@ from mrvae.book.experiments import (
     sweep_gap_metrics,
     train_image_experiments,
 )
-from mrvae.book.figures import CONSTANT_STYLE, provenance, save_figure
+from mrvae.book.figures import CONSTANT_STYLE, glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
@@ -91,7 +91,7 @@ seed_everything(seed)
 device = pick_device()
 runs = run_directory(profile, "images")
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 RANGES_A = [BetaRange(a, 10.0) for a in (0.001, 0.01, 0.1, 1.0)]
 RANGES_B = [BetaRange(0.01, b) for b in (10.0, 1.0, 0.1)]
 # Figure 9: each panel changes one thing from Eq. 7-8's MR-VAE (GatePlacement()).
@@ -186,11 +186,10 @@ for ax, ranges, varied in ((axes[0], RANGES_A, "$a$ ($b$ = 10)"), (axes[1], RANG
             **CONSTANT_STYLE)
     ax.set_xlabel("rate (nats)")
     ax.set_title(f"varying {varied}")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(loc="upper right")
 axes[0].set_ylabel("distortion (nats)")
 fig.tight_layout()
-glue("section53_sample_range", fig, display=False)
-plt.close(fig)
+glue_figure("section53_sample_range", fig)
 
 # %% [markdown]
 # ```{glue:figure} section53_sample_range
@@ -322,11 +321,10 @@ for ax, (panel, variants) in zip(axes, FIGURE9.items()):
             **CONSTANT_STYLE)
     ax.set_xlabel("rate (nats)")
     ax.set_title(panel)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(loc="upper right")
 axes[0].set_ylabel("distortion (nats)")
 fig9.tight_layout()
-glue("figure9_ablation", fig9, display=False)
-plt.close(fig9)
+glue_figure("figure9_ablation", fig9)
 
 # %% [markdown]
 # ```{glue:figure} figure9_ablation

@@ -84,7 +84,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.figures import provenance, save_figure
+from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import (
     Stopwatch,
     pick_device,
@@ -114,7 +114,7 @@ device = pick_device()
 BETA_RANGE = BetaRange(0.1, 10.0)
 LATENT_DIM = 10
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 runs = run_directory(profile, "06_figure8")
 
 # %% tags=["hide-input"]
@@ -231,7 +231,7 @@ ax.set_xscale("log")
 ax.set_xlabel("β (weight on total correlation)")
 ax.set_ylabel("MIG")
 ax.set_title("Disentanglement across β")
-ax.legend(fontsize=7, loc="upper left")
+ax.legend(loc="upper left")
 ax = axes[1]
 ax.plot([p["rate"] for p in mr_rd], [p["distortion"] for p in mr_rd], "o-", ms=3, color="C3", label="MR-VAE")
 for k, s in enumerate(seeds):
@@ -241,10 +241,9 @@ for k, s in enumerate(seeds):
 ax.set_xlabel("rate (nats)")
 ax.set_ylabel("distortion (nats)")
 ax.set_title("Rate–distortion")
-ax.legend(fontsize=7)
+ax.legend()
 fig.tight_layout()
-glue("figure8_tcvae_dsprites", fig, display=False)
-plt.close(fig)
+glue_figure("figure8_tcvae_dsprites", fig)
 
 # %% [markdown]
 # ```{glue:figure} figure8_tcvae_dsprites

@@ -71,7 +71,7 @@ from mrvae.book.experiments import (
     load_experiment_data,
     response_learning_curve,
 )
-from mrvae.book.figures import provenance, save_figure
+from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
 from mrvae.models.benchmark import GatePlacement
@@ -81,7 +81,7 @@ settings = image_profile(profile)
 seed_everything(seed)
 device = pick_device()
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 INITS = ("open", "uniform")
 MULTIPLIERS = (1.0, 10.0, 30.0, 100.0)
 
@@ -165,9 +165,8 @@ for ax in axes:
 handles, labels = axes[0].get_legend_handles_labels()
 fig.tight_layout(rect=(0, 0.11, 1, 1))
 # One legend for both panels, below them: init (line style) × multiplier (colour).
-fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7, frameon=False)
-glue("learning_the_beta_response", fig, display=False)
-plt.close(fig)
+fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+glue_figure("learning_the_beta_response", fig)
 
 # %% [markdown]
 # ```{glue:figure} learning_the_beta_response

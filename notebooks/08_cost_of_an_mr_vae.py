@@ -72,14 +72,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from myst_nb import glue
 
-from mrvae.book.figures import committed_figure_dir, load_figure_data
+from mrvae.book.figures import committed_figure_dir, glue_figure, load_figure_data, use_book_style
 
 FIGURES = committed_figure_dir()
 record = load_figure_data("overhead", directory=FIGURES)
 metrics, ran = record["metrics"], record["provenance"]
 networks = {name: m for name, m in metrics.items() if name not in ("loop", "summary")}
 device = "gpu" if any("gpu_step_time_ratio" in m for m in networks.values()) else "cpu"
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 # Where and when the committed run ran, one field a row (the machine string is long).
 display(pd.DataFrame({"benchmark run": {
     "finished (UTC)": ran["finished_utc"],
@@ -122,10 +122,9 @@ ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
 ax.set_ylabel("MR-VAE / β-VAE time per step")
 ax.set_ylim(0.8, max(1.3, max(ratios) + 0.05))
 ax.legend([*(Patch(color=c) for c in kinds.values()), Line2D([], [], color="C3", ls="--", lw=1)],
-          [*kinds, f"Appendix C: ≤ {goal:g}"], fontsize=7, loc="upper left")
+          [*kinds, f"Appendix C: ≤ {goal:g}"], loc="upper left")
 fig.tight_layout()
-glue("overhead", fig, display=False)
-plt.close(fig)
+glue_figure("overhead", fig)
 
 # %% [markdown]
 # ```{glue:figure} overhead

@@ -72,7 +72,13 @@ from mrvae.book.families import (
     fit_text_panel,
     text_budget_study,
 )
-from mrvae.book.figures import plot_rate_distortion, provenance, save_figure
+from mrvae.book.figures import (
+    glue_figure,
+    plot_rate_distortion,
+    provenance,
+    save_figure,
+    use_book_style,
+)
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.convert import count_parameters
 from mrvae.metrics.text import evaluate_text
@@ -86,7 +92,7 @@ device = pick_device()
 runs = run_directory(profile, "families")
 text_data = settings.text.load_data() if settings.text is not None else None
 clock = Stopwatch().__enter__()
-plt.rcParams.update({"figure.dpi": 90, "font.size": 8, "axes.grid": True, "grid.alpha": 0.3})
+use_book_style()
 print(f"profile {profile}")
 
 # %% [markdown]
@@ -174,8 +180,8 @@ display(table)
 #
 # At four β of the sweep, the MR-VAE (evaluated at that β) and the constant-β and annealed
 # β-VAEs trained at it: per-word perplexity from the importance-weighted bound
-# {cite:p}`burda2016importance` (`</s>` counted as a word, as {cite:t}`he2019lagging` do), the mutual
-# information $I(x; z)$ under the encoder (He et al.'s estimator) and the number of active latent units.
+# {cite:p}`burda2016importance`, counting `</s>` as a word as {cite:t}`he2019lagging` do; the mutual
+# information $I(x; z)$ under the encoder (He et al.'s estimator); and the number of active latent units.
 
 # %% tags=["hide-input"]
 text_metrics = {}
@@ -184,13 +190,15 @@ if settings.text is not None:
     documents = text.test[: settings.text_metric_documents]
     options = {"iw_samples": settings.iw_samples, "seed": seed}
     print(f"{len(documents)} test documents, {settings.iw_samples} importance samples")
-    print(f"{'β':>6} {'model':>18} {'rate':>6} {'IW perplexity':>14} {'MI':>5} {'AU':>3}")
     for beta in (0.01, 0.1, 1.0, 10.0):
         models = {"MR-VAE": text.mr_vae, "β-VAE, constant": text.constant[beta], "β-VAE, annealed": text.annealed[beta]}
         for name, model in models.items():
-            m = evaluate_text(model, documents, beta, **options)
-            text_metrics[f"{name} @ {beta:g}"] = m
-            print(f"{beta:>6g} {name:>18} {m['rate']:>6.1f} {m['iw_ppl']:>14.0f} {m['mi']:>5.1f} {m['au']:>3.0f}")
+            text_metrics[(beta, name)] = evaluate_text(model, documents, beta, **options)
+    display(pd.DataFrame([
+        {"β": f"{beta:g}", "model": name, "rate (nats)": f"{m['rate']:.1f}", "IW perplexity": f"{m['iw_ppl']:.0f}",
+         "MI (nats)": f"{m['mi']:.1f}", "active units": f"{m['au']:.0f}"}
+        for (beta, name), m in text_metrics.items()
+    ]).set_index(["β", "model"]))
 
 # %% [markdown]
 # ## Does a longer run let the text MR-VAE reach the high-rate end?
@@ -217,12 +225,11 @@ fig, axes = plt.subplots(rows, columns, figsize=(7.2, 3.2 * rows), squeeze=False
 for ax, panel in zip(axes.flat, panels):
     result = results[panel.tag]
     plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"), title=panel.tag)
-    ax.legend(fontsize=8)
+    ax.legend()
 for ax in list(axes.flat)[len(panels):]:
     ax.set_visible(False)
 fig.tight_layout()
-glue("figure5_families", fig, display=False)
-plt.close(fig)
+glue_figure("figure5_families", fig)
 
 # %% [markdown]
 # ```{glue:figure} figure5_families
@@ -259,10 +266,10 @@ if settings.text is not None:
     glue_number("yahoo_mr_rate", low["constant"]["mr_rate"])
     glue_number("yahoo_constant_rate", low["constant"]["rate"])
     glue_number("yahoo_annealed_rate", low["annealed"]["rate"])
-    perplexity = {name: m["iw_ppl"] for name, m in text_metrics.items()}
-    glue_number("yahoo_best_beta_vae_ppl", min(v for k, v in perplexity.items() if not k.startswith("MR")))
-    glue_number("yahoo_mr_ppl_low", min(v for k, v in perplexity.items() if k.startswith("MR")))
-    glue_number("yahoo_mr_ppl_high", max(v for k, v in perplexity.items() if k.startswith("MR")))
+    mr_ppl = [m["iw_ppl"] for (_, name), m in text_metrics.items() if name == "MR-VAE"]
+    glue_number("yahoo_best_beta_vae_ppl", min(m["iw_ppl"] for (_, name), m in text_metrics.items() if name != "MR-VAE"))
+    glue_number("yahoo_mr_ppl_low", min(mr_ppl))
+    glue_number("yahoo_mr_ppl_high", max(mr_ppl))
 if budget_rows:
     glue_number("yahoo_budget_first_epochs", budget_rows[0]["epochs"])
     glue_number("yahoo_budget_first_rate", budget_rows[0]["rate"])
@@ -319,7 +326,7 @@ path = save_figure(
              "table1_parameters": {"nvae_paper_config": nvae, "text_authors_10k": {"beta_vae": plain_count,
                                                                                    "mr_vae": gated_count},
                                    "text_ours": {str(v): {"beta_vae": p, "mr_vae": g} for v, (p, g) in ours.items()}},
-             "text": text_metrics, "text_budget": budget_rows},
+             "text": {f"{name} @ {beta:g}": m for (beta, name), m in text_metrics.items()}, "text_budget": budget_rows},
     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),
     notes="Yahoo: trained on a fixed-seed 9,000 of the 10,000 documents of yahoo.valid.txt (the training "
           "split is not available offline); sources: " + "; ".join(f"{p.tag}: {p.source}" for p in panels),

@@ -8,6 +8,7 @@ numbers, the headline metrics and the provenance of the run.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -18,9 +19,12 @@ from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from mrvae.data import data_roots
 from mrvae.data.roots import checkout_root
@@ -148,6 +152,83 @@ def load_figure_data(name: str, directory: Path | None = None) -> dict[str, Any]
     return record
 
 
+# How figures look on the book's page.
+
+#: The width of the book's text column, in inches at the browser's 96 px per inch (about
+#: 690 px in Jupyter Book's theme). A figure wider than this is shrunk to fit, and its text
+#: with it.
+COLUMN_INCHES = 7.2
+#: The smallest text a figure may show at the column width.
+MIN_TEXT_POINTS = 8.0
+#: The book's figure style: 8 pt text everywhere (legends included), light grids, and SVG
+#: output that is byte-for-byte the same from run to run (fixed ids, no date).
+BOOK_STYLE: dict[str, Any] = {
+    "figure.dpi": 90,
+    "font.size": 8,
+    "legend.fontsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.hashsalt": "mrvae",
+    "svg.fonttype": "path",
+}
+
+
+def use_book_style() -> None:
+    """Apply :data:`BOOK_STYLE` to matplotlib's global settings (every chapter's first cell)."""
+    mpl.rcParams.update(BOOK_STYLE)
+
+
+def smallest_text(fig: Figure) -> tuple[float, str]:
+    """``(points, text)`` of the smallest visible text in ``fig`` as the book shows it: its font
+    size, shrunk by ``COLUMN_INCHES / width`` when the figure is wider than the column.
+    ``(inf, "")`` for a figure without text."""
+    width = float(fig.get_size_inches()[0])
+    shrink = min(1.0, COLUMN_INCHES / width)
+    sizes = [(float(t.get_fontsize()) * shrink, t.get_text()) for t in fig.findobj(Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=(math.inf, ""))
+
+
+def check_legible(fig: Figure, name: str) -> None:
+    """Refuse a figure whose text would be under :data:`MIN_TEXT_POINTS` at the column width."""
+    points, text = smallest_text(fig)
+    if points < MIN_TEXT_POINTS:
+        width = float(fig.get_size_inches()[0])
+        raise ValueError(
+            f"figure {name!r}: the text {text!r} would show at {points:.1f} pt in the book's "
+            f"{COLUMN_INCHES:g}-inch column (the figure is {width:.1f} in wide); the minimum is "
+            f"{MIN_TEXT_POINTS:g} pt. Make the figure at most {COLUMN_INCHES:g} in wide, or give "
+            f"that text a larger fontsize (use_book_style() sets {MIN_TEXT_POINTS:g} pt everywhere)")
+
+
+def figure_bytes(fig: Figure, *, vector: bool) -> bytes:
+    """``fig`` as SVG (``vector=True``) or as a 150-dpi PNG, cropped to its content."""
+    buffer = io.BytesIO()
+    if vector:
+        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    else:
+        fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def glue_figure(name: str, fig: Figure, *, vector: bool = True) -> None:
+    """Check that ``fig`` is legible at the column width, glue it under ``name`` for a
+    ``{glue:figure}`` (myst-nb) and close it.
+
+    ``vector=True`` glues an SVG, sharp at any zoom: right for plots of lines and points.
+    Figures of images (samples, reconstructions) should pass ``vector=False``: an SVG would
+    only wrap the same pixels.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import SVG, Image
+    from myst_nb import glue
+
+    check_legible(fig, name)
+    data = figure_bytes(fig, vector=vector)
+    glue(name, SVG(data=data) if vector else Image(data=data, format="png"), display=False)
+    plt.close(fig)
+
+
 # One look for every rate–distortion panel of the book.
 
 MR_STYLE = {"color": "C3", "marker": "o", "ms": 3.5, "lw": 1.5}
@@ -176,6 +257,13 @@ def plot_rate_distortion(
     ax.set_ylabel("distortion (nats)")
     if title:
         ax.set_title(title)
+
+
+def legend_below(fig: Figure, ax: Axes, *, ncol: int = 3) -> None:
+    """One legend for a grid of panels, below them, instead of one inside a panel, where at
+    the book's text size it would cover the data. Needs ``layout="constrained"``."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
 
 
 def mark_not_run(ax: Axes, title: str, reason: str) -> None:

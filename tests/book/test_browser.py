@@ -14,6 +14,8 @@ Per page (`page_problems`):
 4. no machine path (`/work/...`, `/tmp/...`, `/root/...`, `/home/...`) in the page text. Code the
    book shows on purpose (code-cell inputs, code blocks in the prose such as the commands in
    `reproducing.md`) is exempt; notebook outputs (`.cell_output`) are not.
+5. no JavaScript error was thrown while the page loaded (a script declared twice is one:
+   `book/_ext/unique_scripts.py`).
 
 Every request to a non-`file://` URL is aborted and counted; the count is reported only when a
 check fails. The page tests need `_build/html` (`make book`), so under `make test`, which runs
@@ -316,7 +318,7 @@ def test_built_page(rel: str, request: pytest.FixtureRequest) -> None:
         _missing(f"no built book at {HTML_DIR}: run `make book` first")
     offline_tab: BrowserTab = request.getfixturevalue("offline_tab")
     offline_tab.open((HTML_DIR / rel).as_uri())
-    problems = page_problems(offline_tab.page)
+    problems = page_problems(offline_tab.page) + [f"javascript: {e}" for e in offline_tab.errors]
     if problems:
         message = f"{rel}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems)
         extra = offline_tab.diagnostics()
@@ -377,6 +379,14 @@ def test_page_problems_passes_a_clean_page(tmp_path: Path, offline_tab: BrowserT
     (tmp_path / "clean.html").write_text(SYNTHETIC_CLEAN)
     offline_tab.open((tmp_path / "clean.html").as_uri())
     assert page_problems(offline_tab.page) == []
+    assert offline_tab.errors == []
+
+
+def test_a_script_declared_twice_is_a_javascript_error(tmp_path: Path, offline_tab: BrowserTab) -> None:
+    script = '<script>const THEBE_JS_URL = "x";</script>'
+    (tmp_path / "twice.html").write_text(f"<html><head>{script}{script}</head><body></body></html>")
+    offline_tab.open((tmp_path / "twice.html").as_uri())
+    assert any("already been declared" in e for e in offline_tab.errors), offline_tab.errors
 
 
 def test_text_column_wider_than_its_box(tmp_path: Path, offline_tab: BrowserTab) -> None:

@@ -40,3 +40,73 @@ def test_committed_figures_ignore_the_nbval_figure_dir(tmp_path, monkeypatch) ->
     monkeypatch.setenv(FIGURE_DIR_ENV_VAR, str(tmp_path))
     assert figure_dir() == tmp_path and committed_figure_dir() != tmp_path
     assert (committed_figure_dir() / "overhead.json").is_file()
+
+
+def _plot(width: float, legend_points: float | None = None) -> plt.Figure:
+    from mrvae.book.figures import use_book_style
+
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(width, 2.5))
+    ax.plot([0, 1], [1, 0], label="MR-VAE")
+    ax.set_xlabel("rate (nats)")
+    ax.legend(fontsize=legend_points)
+    return fig
+
+
+def test_the_book_style_is_legible_at_the_column_width() -> None:
+    from mrvae.book.figures import MIN_TEXT_POINTS, check_legible, smallest_text
+
+    fig = _plot(7.2)
+    points, _ = smallest_text(fig)
+    assert points == MIN_TEXT_POINTS
+    check_legible(fig, "ok")
+    plt.close(fig)
+
+
+@pytest.mark.parametrize(("width", "legend_points"), [(7.2, 7.0), (9.0, None)])
+def test_text_under_8_pt_at_the_column_width_is_refused(width, legend_points) -> None:
+    from mrvae.book.figures import check_legible
+
+    fig = _plot(width, legend_points)
+    with pytest.raises(ValueError, match="minimum is 8 pt.*at most 7.2 in wide"):
+        check_legible(fig, "small")
+    plt.close(fig)
+
+
+def test_a_figure_without_text_has_no_smallest_text() -> None:
+    from mrvae.book.figures import smallest_text
+
+    fig = plt.figure()
+    assert smallest_text(fig) == (float("inf"), "")
+    plt.close(fig)
+
+
+def test_vector_figures_are_the_same_bytes_from_run_to_run() -> None:
+    from mrvae.book.figures import figure_bytes
+
+    first, second = (_plot(7.2) for _ in range(2))
+    svg = figure_bytes(first, vector=True)
+    assert svg.startswith(b"<?xml") and b"<svg" in svg
+    assert svg == figure_bytes(second, vector=True)
+    assert figure_bytes(first, vector=False).startswith(b"\x89PNG")
+    plt.close("all")
+
+
+@pytest.mark.parametrize(("vector", "mime"), [(True, "image/svg+xml"), (False, "image/png")])
+def test_glue_figure_glues_the_checked_figure_and_closes_it(monkeypatch, vector, mime) -> None:
+    import myst_nb
+    from IPython.core.formatters import format_display_data
+
+    from mrvae.book.figures import glue_figure
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
+    fig = _plot(7.2)
+    glue_figure("demo", fig, vector=vector)
+    obj, display = glued["demo"]
+    assert display is False
+    assert mime in format_display_data(obj)[0]
+    assert not plt.fignum_exists(fig.number)
+    with pytest.raises(ValueError, match="minimum is 8 pt"):
+        glue_figure("small", _plot(7.2, 6.0))
+    plt.close("all")
