@@ -77,6 +77,6 @@ clean-runs:
 	rm -rf runs
 
 lint:
-	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae tests scripts; \
-	elif command -v ruff >/dev/null 2>&1; then ruff check mrvae tests scripts; \
+	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae tests scripts book/_ext; \
+	elif command -v ruff >/dev/null 2>&1; then ruff check mrvae tests scripts book/_ext; \
 	else echo "ruff not installed; skipping lint"; fi

@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         fig, f"cpu_{args.dataset}_{args.kind}", figure="Figure 1" if exp.kind == "resnet" and
         args.dataset == "binary_mnist" else "Figure 5 (panel)", notebook="scripts/run_cpu_profile.py",
         profile="cpu", data={"source": panel.data.source, "curve": result["curve"],
-                             "per_beta_constant": result["rows_constant"], "per_beta_annealed": result["rows_annealed"]},
+                             "per_beta_constant": result["rows_constant"],
+                             "per_beta_annealed": result["rows_annealed"]},
         metrics={"response": result["response"], "best_test_elbo": comparison,
                  "budget": {"train_images": panel.data.train.shape[0], "test_images": panel.data.test.shape[0],
                             "epochs": exp.epochs, "steps": exp.steps(panel.data.train.shape[0]),

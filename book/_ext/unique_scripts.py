@@ -14,7 +14,8 @@ from typing import Any
 def _key(script: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
     attributes = getattr(script, "attributes", {}) or {}
     # An inline script's filename is None or "" depending on who added it.
-    return str(getattr(script, "filename", script) or ""), tuple(sorted((str(k), str(v)) for k, v in attributes.items()))
+    filename = str(getattr(script, "filename", script) or "")
+    return filename, tuple(sorted((str(k), str(v)) for k, v in attributes.items()))
 
 
 def unique_scripts(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:

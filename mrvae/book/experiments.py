@@ -19,9 +19,10 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence, TypeVar
+from typing import Any, Literal, TypeVar
 
 import torch
 from torch import Tensor
@@ -46,7 +47,9 @@ from mrvae.training.sweep import train_sweep
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint", "response_learning_curve", "image_profile", "lookup_profile", "train_config_from", "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
+    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint",
+    "response_learning_curve", "image_profile", "lookup_profile", "train_config_from", "is_monotone",
+    "response_metrics", "sweep_gap_metrics", "train_image_experiments",
     "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
 ]
 
@@ -277,15 +280,15 @@ def fit_beta_vaes(
     if batched:
         result = train_sweep(make_model, data.train, schedules, config, transform=data.transform,
                              checkpoint_dir=folder, log=log, progress=progress)
-        return dict(zip(betas, result.models))
+        return dict(zip(betas, result.models, strict=True))
     torch.manual_seed(exp.seed)
     models = [make_model() for _ in schedules]  # the sweep's initialisation, model by model
-    for model, schedule in zip(models, schedules):
+    for model, schedule in zip(models, schedules, strict=True):
         checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
         train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
               log=lambda line: None, progress=progress, sync_batchnorm=sync_batchnorm)
     log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
-    return dict(zip(betas, models))
+    return dict(zip(betas, models, strict=True))
 
 
 def compare_at_betas(
@@ -338,7 +341,8 @@ def response_learning_curve(
 
     def record(epoch: int, model: VAE) -> None:
         rates = [evaluate(model, data.test, b, seed=seed)["rate"] for b in (beta_range.low, beta_range.high)]
-        gaps = [(evaluate(model, data.test, b, seed=seed)["loss"] - ref) / abs(ref) for b, ref in reference_loss.items()]
+        gaps = [(evaluate(model, data.test, b, seed=seed)["loss"] - ref) / abs(ref)
+                for b, ref in reference_loss.items()]
         records.append({"epoch": float(epoch), "step": float(epoch * steps_per_epoch),
                         "rate_ratio": rates[0] / max(rates[1], 1e-12), "mean_gap": statistics.fmean(gaps)})
 
@@ -358,7 +362,7 @@ def response_learning_curve(
 
 def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
     """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
-    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:]))
+    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:], strict=False))
 
 
 def _low_beta_row(rows: Sequence[Mapping[str, float]]) -> Mapping[str, float]:
@@ -426,7 +430,8 @@ def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping
             for name, sweep in (("constant", constant), ("annealed", annealed)) if sweep is not None}
     return {"curve": curve, **{f"rows_{name}": r for name, r in rows.items()},
             "response": response_metrics(curve, rows["constant"], rows.get("annealed")),
-            "best_test_elbo": {"mr_vae": best_test_elbo(curve), **{name: best_test_elbo(r) for name, r in rows.items()}}}
+            "best_test_elbo": {"mr_vae": best_test_elbo(curve),
+                               **{name: best_test_elbo(r) for name, r in rows.items()}}}
 
 
 @dataclass(frozen=True)

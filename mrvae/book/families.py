@@ -60,7 +60,8 @@ from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
     "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
-    "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_mr_vae", "fit_text_panel", "text_budget_study",
+    "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_mr_vae", "fit_text_panel",
+    "text_budget_study",
 ]
 
 #: β-VAE baselines per family, as in the paper (Section 5.2).
@@ -142,8 +143,8 @@ class TextExperiment:
     The defaults are the paper's (Appendix C; the authors' ``experiments/text`` sweep: Adam,
     batch 32, 100 epochs, lr from {3e-2, ..., 3e-4}, KL annealing over the first 25% of
     training, the learning rate halved when the validation loss has not improved for 2 epochs,
-    with the authors' cooldown of 15 epochs, gradients clipped to norm 5). ``max_vocab``/``max_length`` limit the vocabulary
-    and truncate documents; ``test_documents`` is a fixed-seed subset of the test split
+    with the authors' cooldown of 15 epochs, gradients clipped to norm 5). ``max_vocab``/``max_length``
+    limit the vocabulary and truncate documents; ``test_documents`` is a fixed-seed subset of the test split
     (``None``: all 10,000).
     """
 

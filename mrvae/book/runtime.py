@@ -7,8 +7,9 @@ import hashlib
 import os
 import random
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ def select_profile(profiles: Mapping[str, Mapping[str, Any]], name: str) -> dict
 class Stopwatch:
     """Wall time of a block: ``with Stopwatch() as t: ...; t.seconds``."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self._start = time.perf_counter()
         self.seconds = 0.0
         return self
@@ -66,13 +67,15 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
 #: Package files (or folders) whose code decides what a trained model is: its data, network,
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
-    "_compat.py", "book/experiments.py", "book/families.py", "data", "hyper", "metrics/fid.py", "models", "training/checkpoints.py",
+    "_compat.py", "book/experiments.py", "book/families.py", "data", "hyper", "metrics/fid.py", "models",
+    "training/checkpoints.py",
     "training/distributed.py", "training/loop.py", "training/population.py", "training/schedules.py",
     "training/sweep.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (
-    "__init__.py", "book/__init__.py", "book/executed.py", "book/figures.py", "book/runtime.py", "book/scoreboard.py", "metrics/__init__.py",
+    "__init__.py", "book/__init__.py", "book/executed.py", "book/figures.py", "book/runtime.py", "book/scoreboard.py",
+    "metrics/__init__.py",
     "metrics/mig.py", "metrics/rate_distortion.py", "metrics/text.py", "training/__init__.py", "training/timing.py",
     "training/progress.py", "cli.py", "__main__.py",
 )

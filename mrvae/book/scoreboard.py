@@ -360,7 +360,7 @@ def _figure4(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     mr, bvae = [float(g) for g in _get(gaps, "mrvae")], [float(g) for g in _get(gaps, "beta_vae")]
     if not mr or len(mr) != len(bvae):
         raise NotRun("relative_gap_to_optimum lists differ in length")
-    closer = sum(m <= b for m, b in zip(mr, bvae))
+    closer = sum(m <= b for m, b in zip(mr, bvae, strict=True))
     text = (f"worst gap to the exact optimum: MR-VAE {fmt_percent(max(mr))}, β-VAEs {fmt_percent(max(bvae))}; "
             f"MR-VAE closer at {closer} of {len(mr)} β")
     if max(mr) <= max(bvae):
@@ -607,7 +607,8 @@ CLAIMS: tuple[ClaimSpec, ...] = (
               _figure1("figure1_resnet_binary_mnist")),
     ClaimSpec("Figure 1, longer run", "as above", ("cpu_binary_mnist_resnet",), _figure1("cpu_binary_mnist_resnet")),
     ClaimSpec("Figure 5, conv", "competitive or better rate–distortion curves than β-VAEs (constant or "
-              "annealed β), on every dataset", ("figure5_rate_distortion",), _figure5("figure5_rate_distortion", "conv")),
+              "annealed β), on every dataset", ("figure5_rate_distortion",),
+              _figure5("figure5_rate_distortion", "conv")),
     ClaimSpec("Figure 5, ResNet", "as above", ("figure5_rate_distortion",),
               _figure5("figure5_rate_distortion", "resnet")),
     ClaimSpec("Figure 5, NVAE-style", "as above, for a hierarchical VAE", ("figure5_other_families",),

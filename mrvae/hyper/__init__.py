@@ -16,7 +16,8 @@ from .layers import (
 )
 
 __all__ = [
-    "HYPERNETWORKS", "BetaGate", "BetaRange", "BetaTrunk", "Gated", "GatedConv2d", "GatedConvTranspose2d", "GatedLinear", "as_beta_batch",
+    "HYPERNETWORKS", "BetaGate", "BetaRange", "BetaTrunk", "Gated", "GatedConv2d", "GatedConvTranspose2d",
+    "GatedLinear", "as_beta_batch",
     "beta_context", "beta_gates", "convert", "count_parameters", "gate_targets", "hyper_parameters",
     "sigmoid_gate", "sqrt_gate",
 ]

@@ -27,7 +27,6 @@ gate overwrites it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Union
 
 from torch import nn
 
@@ -61,7 +60,7 @@ NORMS: dict[type, Callable[[nn.Module], tuple[int, int]]] = {
     nn.LayerNorm: lambda m: (m.normalized_shape[-1], -1),
 }
 
-Prefixes = Union[str, Iterable[str]]
+Prefixes = str | Iterable[str]
 
 
 def _as_prefixes(value: Prefixes) -> tuple[str, ...]:

@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 GateName = Literal["sigmoid", "sqrt", "film"]
-BetaLike = Union[float, Tensor]
+BetaLike = float | Tensor
 
 
 def sigmoid_gate(x: Tensor) -> Tensor:

@@ -497,10 +497,10 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
         weights = torch.cat([gate.weight for gate in group])
         biases = torch.cat([gate.bias for gate in group])
         values = gate_function(name)(torch.addcmul(biases, nus[key][:, None], weights))
-        for gate, part in zip(group, values.split([gate.outputs for gate in group], dim=1)):
+        for gate, part in zip(group, values.split([gate.outputs for gate in group], dim=1), strict=True):
             gate.__dict__["context_values"] = part  # plain attributes: skip Module.__setattr__'s checks
     try:
         yield
     finally:
-        for gate, (nu, values) in zip(gates, previous):
+        for gate, (nu, values) in zip(gates, previous, strict=True):
             gate.__dict__["context_nu"], gate.__dict__["context_values"] = nu, values

@@ -274,7 +274,7 @@ def mutual_information_gap(
     columns = [list(factor_names).index(name) for name in names]
     classes = classes[:, columns]
     h_factor = factor_entropies(classes)
-    constant = [name for name, h in zip(names, h_factor.tolist()) if h <= 0.0]
+    constant = [name for name, h in zip(names, h_factor.tolist(), strict=True) if h <= 0.0]
     if constant:
         raise ValueError(
             f"factor(s) {constant} take a single value in factor_classes, so H(v)=0 and the "
@@ -293,7 +293,7 @@ def mutual_information_gap(
     mutual_information = (h_marginal[:, None] - h_conditional).cpu()
     normalized = mutual_information / h_factor[None, :]
     gaps = _top_two_gap(normalized)
-    gap_per_factor = dict(zip(names, gaps.tolist()))
+    gap_per_factor = dict(zip(names, gaps.tolist(), strict=True))
     return MIGResult(
         mig=float(gaps.mean()),
         gap_per_factor=gap_per_factor,
@@ -329,7 +329,7 @@ def _conditional_entropy(
     order = torch.argsort(inverse, stable=True).to(mu.device)
     groups = torch.split(order, counts.tolist())
     total = torch.zeros(mu.shape[1], dtype=torch.float64, device=mu.device)
-    for group, count in zip(groups, counts.tolist()):
+    for group, count in zip(groups, counts.tolist(), strict=True):
         h_v = _mixture_entropy(mu[group], logvar[group], num_samples, generator, chunk_elements)
         total += (count / values.shape[0]) * h_v
     return total

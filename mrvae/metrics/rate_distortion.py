@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -52,7 +52,8 @@ def posterior_mean_variance(model: VAE, data: Tensor, beta: float, *, batch_size
     """``Cov_x(E_q[z_i|x])`` for each latent dim ``i``: ``(latent,)``."""
     device = next(model.parameters()).device
     means = torch.cat(
-        [model.encode_mean(data[s : s + batch_size].to(device), beta).cpu() for s in range(0, data.shape[0], batch_size)]
+        [model.encode_mean(data[s : s + batch_size].to(device), beta).cpu()
+         for s in range(0, data.shape[0], batch_size)]
     ).double()
     return means.var(dim=0, unbiased=False)
 
@@ -66,4 +67,4 @@ def relative_gap(values: Sequence[float], optimum: Sequence[float]) -> list[floa
     """``(value - optimum) / |optimum|`` elementwise."""
     if len(values) != len(optimum):
         raise ValueError(f"got {len(values)} values but {len(optimum)} optima")
-    return [(v - o) / abs(o) for v, o in zip(values, optimum)]
+    return [(v - o) / abs(o) for v, o in zip(values, optimum, strict=True)]

@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from torch import Tensor, nn
 
@@ -163,7 +163,7 @@ class _Residual:
 
 
 RES = _Residual()
-_Layer = Union[_Conv, _Residual]
+_Layer = _Conv | _Residual
 
 _CONV_ENCODER: list[_Layer] = [_Conv(128, 4, 2, 1), _Conv(256, 4, 2, 1), _Conv(512, 4, 2, 1),
                                _Conv(1024, 4, 2, 1)]

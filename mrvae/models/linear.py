@@ -44,7 +44,7 @@ class Spectrum:
     eigenvectors: Tensor  # (n, n), column i pairs with eigenvalues[i]
 
     @classmethod
-    def of(cls, covariance: Tensor) -> "Spectrum":
+    def of(cls, covariance: Tensor) -> Spectrum:
         cov = covariance.double()
         if cov.dim() != 2 or cov.shape[0] != cov.shape[1]:
             raise ValueError(f"covariance must be square (n, n), got {tuple(cov.shape)}")
@@ -73,7 +73,9 @@ def _check_latent(spectrum: Spectrum, latent_dim: int, sigma2: float) -> None:
         raise ValueError("the top latent_dim eigenvalues must be positive; reduce latent_dim")
 
 
-def closed_form_response(spectrum: Spectrum, sigma2: float, beta: float, latent_dim: int) -> tuple[Tensor, Tensor, Tensor]:
+def closed_form_response(
+    spectrum: Spectrum, sigma2: float, beta: float, latent_dim: int,
+) -> tuple[Tensor, Tensor, Tensor]:
     """Exact β-response ``(E*(β) (k, n), C*(β) (k,), D*(β) (n, k))``."""
     _check_latent(spectrum, latent_dim, sigma2)
     lam = spectrum.eigenvalues[:latent_dim]
@@ -104,7 +106,8 @@ def expected_rate_distortion(
     """
     n = covariance.shape[0]
     residual = torch.eye(n, dtype=covariance.dtype) - decoder @ encoder
-    rate = 0.5 * (variance.sum() + torch.trace(encoder @ covariance @ encoder.T) - variance.numel() - variance.log().sum())
+    rate = 0.5 * (variance.sum() + torch.trace(encoder @ covariance @ encoder.T) - variance.numel()
+                  - variance.log().sum())
     recon = torch.trace(residual @ covariance @ residual.T) + ((decoder**2) * variance).sum()
     return rate, recon / (2.0 * sigma2)
 
@@ -145,7 +148,9 @@ def _sigmoid_pair(params: Tensor, v: Tensor) -> Tensor:
     )
 
 
-def fit_sigmoid_pair(target: Tensor, v: Tensor, *, restarts: int = 16, steps: int = 3000, seed: int = 0) -> tuple[Tensor, Tensor]:
+def fit_sigmoid_pair(
+    target: Tensor, v: Tensor, *, restarts: int = 16, steps: int = 3000, seed: int = 0,
+) -> tuple[Tensor, Tensor]:
     """Best max-error fit of ``b σ(w₁v+c₁) σ(w₂v+c₂)`` to ``target (k, G)`` on ``v (k, G)``.
 
     Minimises an ``L_p`` norm of the error with ``p`` rising to 256 (a smooth
@@ -267,7 +272,7 @@ def response_errors(
     for beta in betas.tolist():
         got = hyper.response(beta)
         want = closed_form_response(spectrum, sigma2, beta, latent_dim)
-        for key, g, w in zip("ECD", got, want):
+        for key, g, w in zip("ECD", got, want, strict=True):
             worst[key] = max(worst[key], float((g - w).abs().max()))
     return worst
 
@@ -318,7 +323,7 @@ class LinearVAE(VAE):
                              else mean.to(dtype or torch.get_default_dtype()))
 
     def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt",
-                   variance_gate: str = "sigmoid") -> "LinearVAE":
+                   variance_gate: str = "sigmoid") -> LinearVAE:
         """Convert in place to an MR-VAE and return ``self``.
 
         Every factor gets a gate (Eq. 6 on each layer, as in Theorem 1), so the heads and the
@@ -427,9 +432,8 @@ def minimise_from_random_starts(
     """
     n = covariance.shape[0]
     covariance = covariance.double()
-    losses = []
-    for r in range(restarts):
-        gen = torch.Generator().manual_seed(seed + r)
+
+    def restart(gen: torch.Generator) -> float:
         params = [torch.randn(latent_dim, n, generator=gen, dtype=torch.float64).requires_grad_(True),
                   torch.randn(latent_dim, generator=gen, dtype=torch.float64).requires_grad_(True),
                   torch.randn(n, latent_dim, generator=gen, dtype=torch.float64).requires_grad_(True)]
@@ -447,5 +451,6 @@ def minimise_from_random_starts(
             return value
 
         optimizer.step(closure)
-        losses.append(float(loss().detach()))
-    return losses
+        return float(loss().detach())
+
+    return [restart(torch.Generator().manual_seed(seed + r)) for r in range(restarts)]

@@ -7,8 +7,8 @@ so a "batch" is a draw of β, not of examples: each step averages the loss over
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Callable, NoReturn
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from torch import Tensor
 

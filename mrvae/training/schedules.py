@@ -6,7 +6,6 @@ A schedule is called as ``schedule(step, batch_size)`` and returns β per exampl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import torch
 from torch import Tensor
@@ -68,4 +67,4 @@ class MultiRateBeta:
         return self.range.sample(1).expand(batch_size)
 
 
-BetaSchedule = Union[ConstantBeta, AnnealedBeta, MultiRateBeta]
+BetaSchedule = ConstantBeta | AnnealedBeta | MultiRateBeta

@@ -215,7 +215,7 @@ class _StackedModels:
 class _SweepTrainee:
     """The stacked models with their schedules and noise, as a :class:`~mrvae.training.loop.Trainee`."""
 
-    def __init__(self, sweep: "SweepResult", stacked: _StackedModels, noise: NoiseMode,
+    def __init__(self, sweep: SweepResult, stacked: _StackedModels, noise: NoiseMode,
                  latent: tuple[torch.Size, torch.dtype], device: torch.device, rows: list[int], total: int) -> None:
         self.sweep, self.stacked, self.noise, self.latent, self.device = sweep, stacked, noise, latent, device
         self.rows, self.total = rows, total  # which of the whole sweep's models these are

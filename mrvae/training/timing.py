@@ -91,6 +91,8 @@ def compare_step_times(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple
                      statistics.median(mr / p for mr, p in times))
 
 
-def overhead_ratio(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple[float, float], *, steps: int = 20) -> float:
+def overhead_ratio(
+    multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple[float, float], *, steps: int = 20,
+) -> float:
     """Time per step of the MR-VAE (per-example β) over the β-VAE's (fixed β); interleaved runs."""
     return compare_step_times(multi_rate, plain, x, beta_range, steps=steps).ratio

@@ -22,7 +22,8 @@ print(profile)
 
 def _reference(code: str = "print(profile)") -> nbformat.NotebookNode:
     v4 = nbformat.v4
-    nb = v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}, "papermill": {"input_path": "x.py"}})
+    nb = v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"},
+                                   "papermill": {"input_path": "x.py"}})
     nb.cells = [v4.new_markdown_cell("# An older title"), v4.new_code_cell('profile = "quick"'),
                 v4.new_code_cell('# Parameters\nprofile = "cpu"\n', metadata={"tags": ["injected-parameters"]}),
                 v4.new_code_cell(code, outputs=[v4.new_output("stream", name="stdout", text="stored\n")])]

@@ -74,7 +74,8 @@ def test_response_metrics_sanity_bands() -> None:
     grid = [0.01 * 10 ** (3 * i / 19) for i in range(20)]
     learned = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b)} for b in grid]
     flat = [{"beta": b, "rate": 20.0} for b in grid]
-    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "gap": g} for b, g in zip(grid[::2], [0.01] * 9 + [0.2])]
+    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "gap": g}
+            for b, g in zip(grid[::2], [0.01] * 9 + [0.2], strict=True)]
     good = response_metrics(learned, rows, rows)
     assert good["rate_ratio"] > 10 and good["monotone"] and good["beta_vae_monotone"]["constant"]
     assert good["median_gap"]["constant"] == pytest.approx(0.01) and good["worst_gap"]["annealed"] == 0.2
@@ -100,7 +101,7 @@ def test_batched_and_sequential_sweeps_give_the_same_models(tiny, tmp_path) -> N
     sequential = fit_beta_vaes(exp, data, betas, annealed=True, log=lambda line: None)
     batched = fit_beta_vaes(exp, data, betas, annealed=True, batched=True, log=lambda line: None)
     for beta in betas:
-        for (name, p), q in zip(sequential[beta].named_parameters(), batched[beta].parameters()):
+        for (name, p), q in zip(sequential[beta].named_parameters(), batched[beta].parameters(), strict=True):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
 
 
@@ -109,7 +110,7 @@ def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
     first, result = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
     again, resumed = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
     assert resumed.resumed_from_epoch == exp.epochs and result.resumed_from_epoch == 0
-    for p, q in zip(first.parameters(), again.parameters()):
+    for p, q in zip(first.parameters(), again.parameters(), strict=True):
         assert torch.equal(p, q)
     assert any(isinstance(m, BetaGate) for m in again.modules())
 
@@ -137,7 +138,7 @@ def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) 
     model, records = response_learning_curve(exp, data, references, run_dir=tmp_path)
     assert [r["epoch"] for r in records] == [0.0, 1.0, 2.0] and records[-1]["step"] == 2 * 3
     plain, _ = fit_mr_vae(exp, data, log=lambda line: None)
-    for p, q in zip(model.parameters(), plain.parameters()):
+    for p, q in zip(model.parameters(), plain.parameters(), strict=True):
         assert torch.equal(p, q)  # evaluating along the way does not change what is trained
     _, again = response_learning_curve(exp, data, references, run_dir=tmp_path)
     assert again == records

@@ -71,7 +71,7 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
     assert len(result["curve"]) == 20
     # Cached: a second call trains nothing and gives the same models.
     again = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
-    assert all(torch.equal(p, q) for p, q in zip(panel.mr_vae.parameters(), again.mr_vae.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(panel.mr_vae.parameters(), again.mr_vae.parameters(), strict=True))
     # The budget study reuses the panel's MR-VAE at 1x and trains a longer one at 2x.
     rows = text_budget_study(panel, exp, _corpus(), (1, 2), run_dir=tmp_path)
     assert [r["epochs"] for r in rows] == [1.0, 2.0]

@@ -193,12 +193,14 @@ def test_the_committed_figures_give_a_verdict_and_only_their_own_numbers() -> No
         assert row.verdict in sb.VERDICTS, row
         if row.verdict == "not run":
             continue
-        values = [v for name in row.sources for v in _values(json.loads((COMMITTED_FIGURES / f"{name}.json").read_text()))]
+        records = [json.loads((COMMITTED_FIGURES / f"{name}.json").read_text()) for name in row.sources]
+        values = [v for record in records for v in _values(record)]
         for match in NUMBER.finditer(row.measured):
             sign, digits, exponent, suffix = (g or "" for g in match.groups())
             if not suffix and not exponent and "." not in digits:
                 continue  # a count ("5 of 7 panels"), an epoch or a network's name
-            assert _appears(sign, digits, exponent, suffix, values), f"{match.group(0)!r} of {row.claim}: {row.measured}"
+            assert _appears(sign, digits, exponent, suffix, values), \
+                f"{match.group(0)!r} of {row.claim}: {row.measured}"
     spans = [float(m) for row in rows for m in re.findall(r"span ([\d.]+)×", row.measured.replace(",", ""))]
     assert spans, "no rate span printed"
     assert (COMMITTED_FIGURES / "figure1_resnet_binary_mnist.json").exists()

@@ -110,4 +110,5 @@ def test_film_gates_train_through_convert_and_fused_relus() -> None:
         model(x).sum().backward()
     assert all(g.bias.grad is not None and g.bias.grad[5:].abs().sum() > 0 for g in gates)  # shifts learn
     film = BetaGate(2, "film", R, init="uniform").double()
-    torch.autograd.gradcheck(lambda t: film(t, torch.ones(3)), torch.randn(3, 2, dtype=torch.float64, requires_grad=True))
+    x = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
+    torch.autograd.gradcheck(lambda t: film(t, torch.ones(3)), x)

@@ -260,7 +260,7 @@ def test_classifier_training_is_deterministic_and_leaves_global_rng_alone() -> N
     runs = [fid.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=7, width=4,
                                          feature_dim=8, log=None) for _ in range(2)]
     assert torch.equal(torch.get_rng_state(), state)
-    for p, q in zip(runs[0].state_dict().values(), runs[1].state_dict().values()):
+    for p, q in zip(runs[0].state_dict().values(), runs[1].state_dict().values(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
     other = fid.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=8, width=4,
                                          feature_dim=8, log=None)

@@ -80,7 +80,8 @@ def _worker(rank: int, out: str) -> None:
         refusals = {}
         for case, make, kwargs in [("sync_batchnorm", _mr_vae, {"sync_batchnorm": True}),
                                    ("coupled", _coupled_vae, {}), ("dropout", _dropout_vae, {}),
-                                   ("unshared_checkpoints", _mr_vae, {"checkpoint_dir": out_dir / "split" / str(rank)})]:
+                                   ("unshared_checkpoints", _mr_vae,
+                                    {"checkpoint_dir": out_dir / "split" / str(rank)})]:
             try:
                 train(make(), _data(), BETA, _config(2), log=_quiet, **kwargs)
                 refusals[case] = ""

@@ -38,7 +38,7 @@ def test_training_lowers_the_loss_and_is_deterministic(schedule) -> None:
     model_a, result_a = _run(schedule)
     model_b, result_b = _run(schedule)
     assert result_a.history[-1]["loss"] < result_a.history[0]["loss"]
-    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
+    for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -49,7 +49,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, schedule) -> None:
     _run(schedule, config=short, checkpoint_dir=tmp_path)  # "interrupted" after epoch 2
     resumed_model, resumed = _run(schedule, checkpoint_dir=tmp_path)
     assert resumed.resumed_from_epoch == 2
-    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in full.history]
     assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in resumed.history]
@@ -136,7 +136,7 @@ def test_a_tiny_mr_vae_learns_to_lower_its_rate_as_beta_grows() -> None:
     model = mrvae.convert(MLPVAE((1, 8, 8), hidden=64, latent_dim=4), mrvae.BetaRange(0.01, 10.0))
     train(model, data, MultiRateBeta(0.01, 10.0), TrainConfig(epochs=10, batch_size=64, lr=3e-3, log_lines=0))
     rates = [mrvae.evaluate(model, data, beta)["rate"] for beta in (0.01, 0.1, 1.0, 10.0)]
-    assert all(a > b for a, b in zip(rates, rates[1:])), rates
+    assert all(a > b for a, b in zip(rates, rates[1:], strict=False)), rates
     assert rates[0] / rates[-1] > 5.0, rates
 
 
@@ -183,7 +183,7 @@ def test_adamax_with_weight_decay_trains_and_resumes(tmp_path) -> None:
     assert full.history[-1]["loss"] < full.history[0]["loss"]
     _run(MultiRateBeta(0.01, 10.0), config=TrainConfig(**{**config.__dict__, "epochs": 2}), checkpoint_dir=tmp_path)
     resumed_model, _ = _run(MultiRateBeta(0.01, 10.0), config=config, checkpoint_dir=tmp_path)
-    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -238,7 +238,7 @@ def test_plateau_needs_validation_data_and_resumes_its_state(tmp_path) -> None:
     short = TrainConfig(**{**config.__dict__, "epochs": 2})
     _run(MultiRateBeta(0.01, 10.0), config=short, validation=noise, checkpoint_dir=tmp_path / "b")
     resumed_model, _ = _run(MultiRateBeta(0.01, 10.0), config=config, validation=noise, checkpoint_dir=tmp_path / "b")
-    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values()):
+    for a, b in zip(full_model.state_dict().values(), resumed_model.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
 
@@ -289,7 +289,8 @@ def test_a_sweep_refuses_gradient_clipping_and_names_the_fix() -> None:
     data = (torch.rand(32, 1, 8, 8) > 0.5).float()
     config = TrainConfig(**{**CONFIG.__dict__, "grad_clip_norm": 1.0})
     with pytest.raises(ValueError, match="one by one"):
-        mrvae.training.train_sweep(lambda: _model(False), data, [ConstantBeta(0.1), ConstantBeta(1.0)], config, log=lambda line: None)
+        mrvae.training.train_sweep(lambda: _model(False), data, [ConstantBeta(0.1), ConstantBeta(1.0)], config,
+                                   log=lambda line: None)
 
 
 def test_the_resume_line_names_the_checkpoint_relative_to_the_working_directory(tmp_path, monkeypatch) -> None:
