@@ -154,12 +154,14 @@ def load_figure_data(name: str, directory: Path | None = None) -> dict[str, Any]
 
 # How figures look on the book's page.
 
-#: The width of the book's text column, in inches at the browser's 96 px per inch (about
-#: 690 px in Jupyter Book's theme). A figure wider than this is shrunk to fit, and its text
-#: with it.
-COLUMN_INCHES = 7.2
+#: The width of the book's text column, in inches at the browser's 96 px per inch: 672 px in
+#: Jupyter Book's theme at a 1280-px window (the browser test's), wider in a wider window. A
+#: figure saved wider than this is shrunk to fit, and its text with it.
+COLUMN_INCHES = 7.0
 #: The smallest text a figure may show at the column width.
 MIN_TEXT_POINTS = 8.0
+#: The margin around a figure's content when it is saved cropped to that content.
+PAD_INCHES = 0.02
 #: The book's figure style: 8 pt text everywhere (legends included), light grids, and SVG
 #: output that is byte-for-byte the same from run to run (fixed ids, no date).
 BOOK_STYLE: dict[str, Any] = {
@@ -178,12 +180,28 @@ def use_book_style() -> None:
     mpl.rcParams.update(BOOK_STYLE)
 
 
+def saved_width(fig: Figure) -> float:
+    """Inches: the width of ``fig`` saved cropped to its content (``bbox_inches="tight"``)."""
+    return float(fig.get_tightbbox(fig.canvas.get_renderer()).width) + 2 * PAD_INCHES
+
+
+def fit_to_column(fig: Figure) -> None:
+    """Scale ``fig``'s size (not its text) so that it saves no wider than the column, where the
+    page would otherwise shrink it and its text with it."""
+    for _ in range(3):  # text keeps its size, so the content shrinks a little less than the figure
+        width = saved_width(fig)
+        if width <= COLUMN_INCHES:
+            return
+        w, h = fig.get_size_inches()
+        scale = COLUMN_INCHES / width * 0.995
+        fig.set_size_inches(w * scale, h * scale)
+
+
 def smallest_text(fig: Figure) -> tuple[float, str]:
     """``(points, text)`` of the smallest visible text in ``fig`` as the book shows it: its font
-    size, shrunk by ``COLUMN_INCHES / width`` when the figure is wider than the column.
+    size, shrunk by ``COLUMN_INCHES / width`` when the saved figure is wider than the column.
     ``(inf, "")`` for a figure without text."""
-    width = float(fig.get_size_inches()[0])
-    shrink = min(1.0, COLUMN_INCHES / width)
+    shrink = min(1.0, COLUMN_INCHES / saved_width(fig))
     sizes = [(float(t.get_fontsize()) * shrink, t.get_text()) for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip()]
     return min(sizes, default=(math.inf, ""))
@@ -193,27 +211,26 @@ def check_legible(fig: Figure, name: str) -> None:
     """Refuse a figure whose text would be under :data:`MIN_TEXT_POINTS` at the column width."""
     points, text = smallest_text(fig)
     if points < MIN_TEXT_POINTS:
-        width = float(fig.get_size_inches()[0])
         raise ValueError(
             f"figure {name!r}: the text {text!r} would show at {points:.1f} pt in the book's "
-            f"{COLUMN_INCHES:g}-inch column (the figure is {width:.1f} in wide); the minimum is "
-            f"{MIN_TEXT_POINTS:g} pt. Make the figure at most {COLUMN_INCHES:g} in wide, or give "
-            f"that text a larger fontsize (use_book_style() sets {MIN_TEXT_POINTS:g} pt everywhere)")
+            f"{COLUMN_INCHES:g}-inch column (saved {saved_width(fig):.2f} in wide); the minimum is "
+            f"{MIN_TEXT_POINTS:g} pt. Give that text a larger fontsize (use_book_style() sets "
+            f"{MIN_TEXT_POINTS:g} pt everywhere), or fit_to_column(fig) before saving")
 
 
 def figure_bytes(fig: Figure, *, vector: bool) -> bytes:
     """``fig`` as SVG (``vector=True``) or as a 150-dpi PNG, cropped to its content."""
     buffer = io.BytesIO()
     if vector:
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=PAD_INCHES, metadata={"Date": None})
     else:
-        fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+        fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight", pad_inches=PAD_INCHES)
     return buffer.getvalue()
 
 
 def glue_figure(name: str, fig: Figure, *, vector: bool = True) -> None:
-    """Check that ``fig`` is legible at the column width, glue it under ``name`` for a
-    ``{glue:figure}`` (myst-nb) and close it.
+    """Fit ``fig`` to the column, check that its text is legible there, glue it under ``name``
+    for a ``{glue:figure}`` (myst-nb) and close it.
 
     ``vector=True`` glues an SVG, sharp at any zoom: right for plots of lines and points.
     Figures of images (samples, reconstructions) should pass ``vector=False``: an SVG would
@@ -223,6 +240,7 @@ def glue_figure(name: str, fig: Figure, *, vector: bool = True) -> None:
     from IPython.display import SVG, Image
     from myst_nb import glue
 
+    fit_to_column(fig)
     check_legible(fig, name)
     data = figure_bytes(fig, vector=vector)
     glue(name, SVG(data=data) if vector else Image(data=data, format="png"), display=False)

@@ -56,20 +56,32 @@ def _plot(width: float, legend_points: float | None = None) -> plt.Figure:
 def test_the_book_style_is_legible_at_the_column_width() -> None:
     from mrvae.book.figures import MIN_TEXT_POINTS, check_legible, smallest_text
 
-    fig = _plot(7.2)
+    fig = _plot(6.8)
     points, _ = smallest_text(fig)
     assert points == MIN_TEXT_POINTS
     check_legible(fig, "ok")
     plt.close(fig)
 
 
-@pytest.mark.parametrize(("width", "legend_points"), [(7.2, 7.0), (9.0, None)])
+@pytest.mark.parametrize(("width", "legend_points"), [(6.8, 7.0), (9.0, None)])
 def test_text_under_8_pt_at_the_column_width_is_refused(width, legend_points) -> None:
     from mrvae.book.figures import check_legible
 
     fig = _plot(width, legend_points)
-    with pytest.raises(ValueError, match="minimum is 8 pt.*at most 7.2 in wide"):
+    with pytest.raises(ValueError, match="minimum is 8 pt"):
         check_legible(fig, "small")
+    plt.close(fig)
+
+
+def test_a_wide_figure_is_fitted_to_the_column_with_its_text_unchanged() -> None:
+    from mrvae.book.figures import COLUMN_INCHES, check_legible, fit_to_column, saved_width, smallest_text
+
+    fig = _plot(9.0)
+    assert saved_width(fig) > COLUMN_INCHES
+    fit_to_column(fig)
+    assert saved_width(fig) <= COLUMN_INCHES
+    assert smallest_text(fig)[0] == 8.0
+    check_legible(fig, "fitted")
     plt.close(fig)
 
 
@@ -101,7 +113,7 @@ def test_glue_figure_glues_the_checked_figure_and_closes_it(monkeypatch, vector,
 
     glued = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
-    fig = _plot(7.2)
+    fig = _plot(9.0)
     glue_figure("demo", fig, vector=vector)
     obj, display = glued["demo"]
     assert display is False
