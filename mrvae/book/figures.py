@@ -182,6 +182,7 @@ def use_book_style() -> None:
 
 def saved_width(fig: Figure) -> float:
     """Inches: the width of ``fig`` saved cropped to its content (``bbox_inches="tight"``)."""
+    fig.draw_without_rendering()  # runs the layout engine (constrained layout) as saving will
     return float(fig.get_tightbbox(fig.canvas.get_renderer()).width) + 2 * PAD_INCHES
 
 

@@ -122,3 +122,21 @@ def test_glue_figure_glues_the_checked_figure_and_closes_it(monkeypatch, vector,
     with pytest.raises(ValueError, match="minimum is 8 pt"):
         glue_figure("small", _plot(7.2, 6.0))
     plt.close("all")
+
+
+def test_a_constrained_grid_with_a_legend_below_saves_within_the_column() -> None:
+    from mrvae.book.figures import COLUMN_INCHES, figure_bytes, fit_to_column, legend_below, use_book_style
+
+    use_book_style()
+    fig = plt.figure(figsize=(7.2, 5.6), layout="constrained")
+    axes = fig.subplots(2, 4)
+    for ax in axes.flat:
+        ax.plot([0, 50, 100], [160, 90, 70], label="MR-VAE")
+        ax.set_xlabel("rate (nats)")
+        ax.set_ylabel("distortion (nats)")
+    legend_below(fig, axes[0, 0])
+    fit_to_column(fig)
+    svg = figure_bytes(fig, vector=True).decode()
+    width_points = float(svg.split('width="', 1)[1].split("pt", 1)[0])
+    assert width_points / 72 <= COLUMN_INCHES
+    plt.close(fig)
