@@ -1,0 +1,155 @@
+"""Does the Figure 1 MR-VAE's gap to the β-VAEs close with training? Commit-ready figure data:
+``figures/gap_study.{png,json}``.
+
+    make gap-study                          # the quick profile's Figure 1 panel, about 15 min on 2 cores
+    .venv/bin/python scripts/run_gap_study.py --budgets 1 2 4
+
+On the quick profile's headline panel (ResNet, binary MNIST) it trains, with one seed:
+
+- ``equal``: the MR-VAE and the 10 constant-β β-VAEs at 1×, 2× and 4× the profile's epochs;
+- ``mr_vae_longer``: the MR-VAE at 2× against the β-VAEs at 1× (a fifth of the sweep's steps);
+- ``gate_lr``: the gates' learning-rate multiplier at 2× (both model kinds at 2×);
+- ``wider_range``: the MR-VAE trained on β ∈ [0.001, 10] (the authors' code's range), at 1×.
+
+Every variant is evaluated on the same 10-β grid of [0.01, 10]. Models are cached under
+``runs/<profile>/gap_study/``, so a rerun resumes. The whole study takes longer than CI allows, so
+chapter 7 shows the committed JSON with its provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import statistics
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+GATE_MULTIPLIERS = (1.0, 10.0, 100.0)
+WIDER_RANGE = (0.001, 10.0)
+
+
+def _summary(result: dict[str, Any], mr_steps: int, beta_vae_steps: int, seconds: float) -> dict[str, Any]:
+    response = result["response"]
+    rows = result["rows_constant"]
+    return {"mr_vae_steps": mr_steps, "beta_vae_steps": beta_vae_steps, "rate_ratio": response["rate_ratio"],
+            "median_gap": response["median_gap"]["constant"], "worst_gap": response["worst_gap"]["constant"],
+            "worst_gap_beta": max(rows, key=lambda row: row["gap"])["beta"],
+            "rate_coverage": response["rate_coverage"]["constant"],
+            "median_gap_low_betas": statistics.median(row["gap"] for row in rows[: len(rows) // 2]),
+            "median_gap_high_betas": statistics.median(row["gap"] for row in rows[len(rows) // 2:]),
+            "betas": [row["beta"] for row in rows], "gaps": [row["gap"] for row in rows],
+            "best_test_elbo": result["best_test_elbo"], "mr_vae_train_seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="quick", help="image profile whose headline panel is studied")
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 4],
+                        help="multiples of the profile's epochs trained by both model kinds (first: the profile's)")
+    parser.add_argument("--train-images", type=int, default=None, help="override the panel's subset (tests)")
+    parser.add_argument("--out-dir", type=Path, default=None, help="default: the repository's figures/")
+    parser.add_argument("--seed", type=int, default=0)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if sorted(set(args.budgets)) != args.budgets or args.budgets[0] != 1:
+        parser.error(f"--budgets must start at 1 and increase, got {args.budgets}")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mrvae.book.experiments import (
+        baseline_betas,
+        evaluate_panel,
+        fit_beta_vaes,
+        fit_mr_vae,
+        image_profile,
+        load_experiment_data,
+    )
+    from mrvae.book.figures import committed_figure_dir, provenance, save_figure, use_book_style
+    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae.hyper.gates import BetaRange
+
+    seed_everything(args.seed)
+    device = pick_device()
+    settings = image_profile(args.profile)
+    base = settings.experiment(*settings.headline, seed=args.seed)
+    if args.train_images is not None:
+        base = dataclasses.replace(base, train_images=args.train_images, test_images=args.train_images)
+    data = load_experiment_data(base)
+    run_dir = run_directory(args.profile, "gap_study")
+    quiet = lambda line: None  # noqa: E731
+    train_size = data.train.shape[0]
+
+    def at(budget: int, **changes: Any):
+        return dataclasses.replace(base, epochs=base.epochs * budget, **changes)
+
+    def mr_vae(exp, beta_range: BetaRange | None = None):
+        model, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=quiet,
+                                   **({"beta_range": beta_range} if beta_range else {}))
+        return model, sum(h["seconds"] for h in result.history)
+
+    with Stopwatch() as clock:
+        sweeps = {b: fit_beta_vaes(at(b), data, baseline_betas(), annealed=False, run_dir=run_dir, device=device,
+                                   log=quiet) for b in args.budgets}
+        variants: dict[str, dict[str, Any]] = {}
+
+        def record(group: str, name: str, exp, beta_budget: int, beta_range: BetaRange | None = None) -> None:
+            model, seconds = mr_vae(exp, beta_range)
+            result = evaluate_panel(model, sweeps[beta_budget], None, data.test, seed=args.seed)
+            variants[name] = {"group": group, **_summary(result, exp.steps(train_size),
+                                                         at(beta_budget).steps(train_size), seconds)}
+            print(f"{name:<24} median gap {variants[name]['median_gap']:+.1%}, worst "
+                  f"{variants[name]['worst_gap']:+.1%}, coverage {variants[name]['rate_coverage']:.2f}", flush=True)
+
+        for b in args.budgets:
+            record("equal", f"equal x{b}", at(b), b)
+        longer = args.budgets[1] if len(args.budgets) > 1 else 1
+        record("mr_vae_longer", f"mr_vae x{longer} vs x1", at(longer), 1)
+        for multiplier in GATE_MULTIPLIERS:
+            record("gate_lr", f"gate lr x{multiplier:g} at x{longer}", at(longer, hyper_lr_multiplier=multiplier),
+                   longer)
+        record("wider_range", f"range {WIDER_RANGE[0]:g}-{WIDER_RANGE[1]:g}", at(1), 1, BetaRange(*WIDER_RANGE))
+
+    use_book_style()
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0))
+    equal = [v for v in variants.values() if v["group"] == "equal"]
+    steps = [v["mr_vae_steps"] for v in equal]
+    for key, label, marker in (("median_gap", "median", "o"), ("worst_gap", "worst", "s")):
+        axes[0].plot(steps, [100 * v[key] for v in equal], marker=marker, label=label)
+    axes[0].set(xscale="log", xlabel="Adam steps per model (both kinds)", ylabel="gap in D + βR (%)",
+                title="Equal budgets")
+    axes[0].axhline(3, color="k", lw=0.8, ls=":")
+    axes[0].legend()
+    for name, v in variants.items():
+        if v["group"] in ("equal", "mr_vae_longer", "wider_range"):
+            axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=name)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap per β")
+    axes[1].legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads 2 ({platform.platform(terse=True)})"
+    command = "make gap-study" if args.budgets == [1, 2, 4] and args.train_images is None else \
+        "python scripts/run_gap_study.py " + " ".join(argv)
+    path = save_figure(
+        fig, "gap_study", figure="Study: the Figure 1 gap", notebook="scripts/run_gap_study.py",
+        profile=args.profile, data={"source": data.source},
+        metrics={"variants": variants, "target_median_gap": 0.03},
+        provenance={**provenance(seed=args.seed, config={"experiment": base, "budgets": args.budgets,
+                                                         "gate_multipliers": GATE_MULTIPLIERS,
+                                                         "wider_range": WIDER_RANGE},
+                                 device=device, wall_seconds=clock.seconds), "machine": machine,
+                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"), "command": command},
+        directory=args.out_dir or committed_figure_dir())
+    print(f"wrote {path}; {clock.seconds / 60:.0f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

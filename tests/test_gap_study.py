@@ -1,0 +1,32 @@
+"""The Figure 1 gap study runs end to end on a tiny subset and writes the figure contract (its
+numbers are never asserted: the study's finding lives in the committed JSON and chapter 7)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_gap_study.py"
+
+
+def test_tiny_run_writes_every_variant(tmp_path) -> None:
+    env = {**os.environ, "MRVAE_RUN_DIR": str(tmp_path / "runs")}
+    subprocess.run([sys.executable, str(SCRIPT), "--budgets", "1", "2", "--train-images", "128",
+                    "--out-dir", str(tmp_path)], check=True, capture_output=True, text=True, timeout=600, env=env)
+    record = json.loads((tmp_path / "gap_study.json").read_text())
+    assert record["figure"] == "Study: the Figure 1 gap" and (tmp_path / "gap_study.png").is_file()
+    variants = record["metrics"]["variants"]
+    assert {v["group"] for v in variants.values()} == {"equal", "mr_vae_longer", "gate_lr", "wider_range"}
+    equal = [v for v in variants.values() if v["group"] == "equal"]
+    assert [v["mr_vae_steps"] for v in equal] == [v["beta_vae_steps"] for v in equal]
+    assert equal[1]["mr_vae_steps"] == 2 * equal[0]["mr_vae_steps"]
+    longer = variants["mr_vae x2 vs x1"]
+    assert longer["mr_vae_steps"] == 2 * longer["beta_vae_steps"]
+    assert all(len(v["gaps"]) == 10 for v in variants.values())
+    assert record["provenance"]["command"].startswith("python scripts/run_gap_study.py --budgets 1 2")
+
+
+def test_budgets_must_start_at_one() -> None:
+    run = subprocess.run([sys.executable, str(SCRIPT), "--budgets", "2", "4"], capture_output=True, text=True)
+    assert run.returncode != 0 and "--budgets must start at 1" in run.stderr
