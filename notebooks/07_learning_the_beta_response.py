@@ -51,6 +51,11 @@
 #   random initialisation, over the four multipliers.
 # - **The default.** The selection rule below picks {glue:text}`chosen`; the package's default
 #   is {glue:text}`package_default`.
+# - **The gap that remains.** With both kinds trained equally long, the median gap is
+#   {glue:text}`gap_equal_0_median:+.1f`% at {glue:text}`gap_equal_0_steps:,.0f` steps and
+#   {glue:text}`gap_equal_2_median:+.1f`% at {glue:text}`gap_equal_2_steps:,.0f`. It sits at
+#   small β, and neither the gates' learning rate nor a wider β range closes it
+#   ({ref}`the committed study at the end of this chapter <gap-study>`).
 
 # %% tags=["parameters"]
 profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
@@ -245,3 +250,134 @@ path = save_figure(
                                              "multipliers": MULTIPLIERS}, device=device, wall_seconds=clock.seconds),
 )
 print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
+
+# %% [markdown]
+# (gap-study)=
+# ## Does the gap close with more training?
+#
+# Chapter 3 sets the quick profile a target on this panel: a median gap in $D + \beta R$ to the
+# constant-β β-VAEs of at most 3%. The MR-VAE misses it by about a point. Before blaming the
+# paper, we checked the recipe against the authors' code: β sampled per example with
+# $\log\beta \sim U[\log a, \log b]$, the loss as the batch mean of $D + \beta R$, a linear
+# learning-rate warm-up and then cosine decay, and the gates' placement all match.
+#
+# So this study asks whether something the recipe leaves free closes the gap:
+# - **A longer run.** The MR-VAE and the β-VAEs train at 1×, 2× and 4× the profile's budget.
+# - **The gates' learning rate** at 2× the budget.
+# - **A wider training range.** The MR-VAE trains on β ∈ [0.001, 10], the range in the
+#   authors' code.
+# - **Only the MR-VAE trains longer:** 2× its budget against β-VAEs at 1×.
+#
+# Every variant is scored on the same 10 β in [0.01, 10].
+#
+# The study retrains 30 β-VAEs, so it runs longer than CI allows. It was run once with
+# `make gap-study` (`scripts/run_gap_study.py`) and committed as `figures/gap_study.json`. The
+# cell below prints where and when it ran.
+
+# %% tags=["hide-input"]
+from mrvae.book.figures import committed_figure_dir, legend_below, load_figure_data, plot_gap_study
+
+gap_study = load_figure_data("gap_study", directory=committed_figure_dir())
+study_run = gap_study["provenance"]
+variants = gap_study["metrics"]["variants"]
+low_end = next(iter(variants.values()))["betas"][4]  # the five smallest of the 10 β
+print(f"committed run: commit {study_run['git_commit'][:7]}, {study_run['machine']}, finished "
+      f"{study_run['finished_utc']}, {study_run['wall_seconds'] / 60:.0f} min, `{study_run['command']}`")
+display(pd.DataFrame([{
+    "variant": name, "MR-VAE steps": f"{v['mr_vae_steps']:,}", "β-VAE steps": f"{v['beta_vae_steps']:,}",
+    "span R(a)/R(b)": f"{v['rate_ratio']:.0f}", "median gap": f"{v['median_gap']:+.1%}",
+    "worst gap": f"{v['worst_gap']:+.1%} at β = {v['worst_gap_beta']:.2g}",
+    f"median gap, β ≤ {low_end:.2g}": f"{v['median_gap_low_betas']:+.1%}",
+    f"median gap, β > {low_end:.2g}": f"{v['median_gap_high_betas']:+.1%}",
+    "rate coverage at β = 0.01": f"{v['rate_coverage']:.2f}"} for name, v in variants.items()]).set_index("variant"))
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+gap_fig, gap_axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")
+plot_gap_study(gap_axes, variants, target=gap_study["metrics"]["target_median_gap"])
+legend_below(gap_fig, gap_axes[1], ncol=2)
+glue_figure("gap_study", gap_fig)
+
+# %% [markdown]
+# ```{glue:figure} gap_study
+# :name: fig-gap-study
+#
+# **Study: does the Figure 1 gap close?** Left: the MR-VAE's median and worst gap in
+# $D + \beta R$ to the 10 constant-β β-VAEs, when both kinds train for the same number of Adam
+# steps. The dotted line is the quick profile's 3% target for the median. Right: the gap at
+# each β for those runs, for an MR-VAE trained twice as long as its β-VAEs, and for an MR-VAE
+# trained on the authors' wider range [0.001, 10]. The setting is the quick profile's Figure 1
+# panel (ResNet at 1/4 width, 8,000 binary-MNIST images, one seed). This is the committed run
+# of `make gap-study`, not this build's.
+# ```
+
+# %% tags=["remove-input", "nbval-ignore-output"]
+equal_runs = [v for v in variants.values() if v["group"] == "equal"]
+for i, v in enumerate(equal_runs):
+    glue_number(f"gap_equal_{i}_steps", v["mr_vae_steps"])
+    glue_number(f"gap_equal_{i}_median", 100 * v["median_gap"])
+glue_number("gap_equal_median_min", min(100 * v["median_gap"] for v in equal_runs))
+glue_number("gap_equal_median_max", max(100 * v["median_gap"] for v in equal_runs))
+glue_number("gap_equal_low_min", min(100 * v["median_gap_low_betas"] for v in equal_runs))
+glue_number("gap_equal_low_max", max(100 * v["median_gap_low_betas"] for v in equal_runs))
+glue_number("gap_equal_high_min", min(100 * v["median_gap_high_betas"] for v in equal_runs))
+glue_number("gap_equal_high_max", max(100 * v["median_gap_high_betas"] for v in equal_runs))
+glue_number("gap_equal_coverage_min", min(v["rate_coverage"] for v in equal_runs))
+glue_number("gap_equal_coverage_max", max(v["rate_coverage"] for v in equal_runs))
+glue_number("gap_low_end", low_end)
+glue_number("gap_equal_worst_beta_max", max(v["worst_gap_beta"] for v in equal_runs))
+gate_runs = {k: v for k, v in variants.items() if v["group"] == "gate_lr"}
+glue_number("gap_gate_lr_median_min", min(100 * v["median_gap"] for v in gate_runs.values()))
+glue_number("gap_gate_lr_steps", next(iter(gate_runs.values()))["mr_vae_steps"])
+glue_number("gap_gate_lr_default", 100 * next(v for v in equal_runs if v["mr_vae_steps"] ==
+                                               next(iter(gate_runs.values()))["mr_vae_steps"])["median_gap"])
+wider = next(v for v in variants.values() if v["group"] == "wider_range")
+glue_number("gap_wider_median", 100 * wider["median_gap"])
+glue_number("gap_wider_low", 100 * wider["median_gap_low_betas"])
+glue_number("gap_wider_high", 100 * wider["median_gap_high_betas"])
+glue_number("gap_wider_coverage", wider["rate_coverage"])
+longer = next(v for v in variants.values() if v["group"] == "mr_vae_longer")
+glue_number("gap_longer_median", 100 * longer["median_gap"])
+glue_number("gap_longer_worst", 100 * longer["worst_gap"])
+glue_number("gap_longer_steps", longer["mr_vae_steps"])
+glue_number("gap_longer_beta_steps", longer["beta_vae_steps"])
+cpu_budget = load_figure_data("cpu_binary_mnist_resnet", directory=committed_figure_dir())["metrics"]
+glue_number("gap_cpu_images", cpu_budget["budget"]["train_images"])
+glue_number("gap_cpu_steps", cpu_budget["budget"]["steps"])
+glue_number("gap_cpu_median", 100 * cpu_budget["response"]["median_gap"]["constant"])
+glue_number("gap_longer_sweep_fraction", 100 * longer["mr_vae_steps"] / (10 * longer["beta_vae_steps"]))
+
+# %% [markdown]
+# **Reading the numbers.** *(From the committed run printed above.)*
+#
+# - **More training does not close the gap.** With both kinds at
+#   {glue:text}`gap_equal_0_steps:,.0f`, {glue:text}`gap_equal_1_steps:,.0f` and
+#   {glue:text}`gap_equal_2_steps:,.0f` steps, the median gap is
+#   {glue:text}`gap_equal_0_median:+.1f`%, {glue:text}`gap_equal_1_median:+.1f`% and
+#   {glue:text}`gap_equal_2_median:+.1f`% ({numref}`fig-gap-study`, left). Chapter 3's `cpu`
+#   run, with the paper's full-width network on all {glue:text}`gap_cpu_images:,.0f` images for
+#   {glue:text}`gap_cpu_steps:,.0f` steps, has {glue:text}`gap_cpu_median:+.1f`%.
+# - **The gap sits at the high-rate end.** At these budgets the median gap is
+#   {glue:text}`gap_equal_low_min:+.1f`% to {glue:text}`gap_equal_low_max:+.1f`% over the five
+#   β ≤ {glue:text}`gap_low_end:.2g`, and {glue:text}`gap_equal_high_min:+.1f`% to {glue:text}`gap_equal_high_max:+.1f`%
+#   over the five larger β. The worst gap is always at β ≤ {glue:text}`gap_equal_worst_beta_max:.2g`.
+#   At β = 0.01 the MR-VAE's rate is {glue:text}`gap_equal_coverage_min:.2f`–{glue:text}`gap_equal_coverage_max:.2f`
+#   of the β-VAE's: one network does not reach the information the β-VAE trained at that β
+#   keeps.
+# - **The gates' learning rate is not the lever.** At {glue:text}`gap_gate_lr_steps:,.0f`
+#   steps the other multipliers give a median gap of at least
+#   {glue:text}`gap_gate_lr_median_min:+.1f`%, against {glue:text}`gap_gate_lr_default:+.1f`%
+#   for the default.
+# - **The authors' wider range moves the gap rather than closing it.** On [0.001, 10] the
+#   MR-VAE's coverage at β = 0.01 rises to {glue:text}`gap_wider_coverage:.2f`, and the median
+#   gap over β ≤ {glue:text}`gap_low_end:.2g` falls to {glue:text}`gap_wider_low:+.1f`%. Over the larger β it rises to
+#   {glue:text}`gap_wider_high:+.1f`%. Overall: {glue:text}`gap_wider_median:+.1f`%.
+# - **What a single run buys.** Trained for {glue:text}`gap_longer_steps:,.0f` steps against
+#   β-VAEs of {glue:text}`gap_longer_beta_steps:,.0f`, the MR-VAE's median gap is
+#   {glue:text}`gap_longer_median:+.1f`% (worst {glue:text}`gap_longer_worst:+.1f`%). That is
+#   {glue:text}`gap_longer_sweep_fraction:.0f`% of the steps of the 10-model sweep.
+#
+# So at CPU budgets, one MR-VAE trails β-VAEs trained for the same number of steps by a few
+# percent, at small β. Nothing we varied closes this, and it does not shrink with training
+# up to 4× the quick budget. The paper's Figure 1, after 200 epochs on a GPU, has the MR-VAE
+# on or below the β-VAEs. We cannot test that budget here. What we can show is that the quick
+# profile's 3% target is missed for this reason, and not because the gates fail to learn.

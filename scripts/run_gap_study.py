@@ -72,7 +72,14 @@ def main(argv: list[str] | None = None) -> int:
         image_profile,
         load_experiment_data,
     )
-    from mrvae.book.figures import committed_figure_dir, provenance, save_figure, use_book_style
+    from mrvae.book.figures import (
+        committed_figure_dir,
+        legend_below,
+        plot_gap_study,
+        provenance,
+        save_figure,
+        use_book_style,
+    )
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
     from mrvae.hyper.gates import BetaRange
 
@@ -118,22 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         record("wider_range", f"range {WIDER_RANGE[0]:g}-{WIDER_RANGE[1]:g}", at(1), 1, BetaRange(*WIDER_RANGE))
 
     use_book_style()
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.0))
-    equal = [v for v in variants.values() if v["group"] == "equal"]
-    steps = [v["mr_vae_steps"] for v in equal]
-    for key, label, marker in (("median_gap", "median", "o"), ("worst_gap", "worst", "s")):
-        axes[0].plot(steps, [100 * v[key] for v in equal], marker=marker, label=label)
-    axes[0].set(xscale="log", xlabel="Adam steps per model (both kinds)", ylabel="gap in D + βR (%)",
-                title="Equal budgets")
-    axes[0].axhline(3, color="k", lw=0.8, ls=":")
-    axes[0].legend()
-    for name, v in variants.items():
-        if v["group"] in ("equal", "mr_vae_longer", "wider_range"):
-            axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=name)
-    axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap per β")
-    axes[1].legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")
+    plot_gap_study(axes, variants)
+    legend_below(fig, axes[1], ncol=2)
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads 2 ({platform.platform(terse=True)})"
     command = "make gap-study" if args.budgets == [1, 2, 4] and args.train_images is None else \
         "python scripts/run_gap_study.py " + " ".join(argv)

@@ -292,3 +292,31 @@ def mark_not_run(ax: Axes, title: str, reason: str) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
+
+
+def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any]], *, target: float = 0.03) -> None:
+    """The Figure 1 gap study (``scripts/run_gap_study.py``) on two axes.
+
+    Left: the median and worst gap in D + βR against Adam steps, where the MR-VAE and the
+    β-VAEs train equally long (``group == "equal"``), with the ``target`` median gap dotted.
+    Right: the gap at each β for those budgets, the longer-trained MR-VAE and the wider range.
+    """
+    equal = [v for v in variants.values() if v["group"] == "equal"]
+    steps = [v["mr_vae_steps"] for v in equal]
+    for key, label, marker in (("median_gap", "median", "o"), ("worst_gap", "worst", "s")):
+        axes[0].plot(steps, [100 * v[key] for v in equal], marker=marker, label=label)
+    axes[0].axhline(100 * target, color="k", lw=0.8, ls=":", label="target (median)")
+    axes[0].set(xscale="log", xlabel="Adam steps per model", ylabel="gap in D + βR (%)",
+                title="Both kinds trained equally long")
+    axes[0].set_xticks(steps, [f"{s:,}" for s in steps], minor=False)
+    axes[0].set_xticks([], minor=True)
+    axes[0].set_ylim(bottom=0)
+    axes[0].legend()
+    for name, v in variants.items():
+        if v["group"] in ("equal", "mr_vae_longer", "wider_range"):
+            label = f"{name}: MR-VAE {v['mr_vae_steps']:,}, β-VAEs {v['beta_vae_steps']:,} steps"
+            if v["group"] == "wider_range":
+                label = f"{name} (MR-VAE), {v['mr_vae_steps']:,} steps"
+            axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=label)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap at each β")

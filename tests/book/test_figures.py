@@ -140,3 +140,29 @@ def test_a_constrained_grid_with_a_legend_below_saves_within_the_column() -> Non
     width_points = float(svg.split('width="', 1)[1].split("pt", 1)[0])
     assert width_points / 72 <= COLUMN_INCHES
     plt.close(fig)
+
+
+def _gap_variant(group: str, mr_steps: int, beta_steps: int, gap: float) -> dict:
+    return {"group": group, "mr_vae_steps": mr_steps, "beta_vae_steps": beta_steps, "median_gap": gap,
+            "worst_gap": 2 * gap, "betas": [0.01, 0.1, 1.0, 10.0], "gaps": [2 * gap, gap, gap / 2, 0.0]}
+
+
+def test_the_gap_study_plots_equal_budgets_left_and_per_beta_gaps_right() -> None:
+    from mrvae.book.figures import check_legible, legend_below, plot_gap_study, use_book_style
+
+    use_book_style()
+    variants = {"equal x1": _gap_variant("equal", 1000, 1000, 0.04),
+                "equal x2": _gap_variant("equal", 2000, 2000, 0.05),
+                "mr_vae x2 vs x1": _gap_variant("mr_vae_longer", 2000, 1000, -0.07),
+                "gate lr x1 at x2": _gap_variant("gate_lr", 2000, 2000, 0.07),
+                "range 0.001-10": _gap_variant("wider_range", 1000, 1000, 0.04)}
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")
+    plot_gap_study(axes, variants, target=0.03)
+    legend_below(fig, axes[1], ncol=2)
+    median, worst, target = axes[0].get_lines()
+    assert list(median.get_xdata()) == [1000, 2000] and list(median.get_ydata()) == pytest.approx([4.0, 5.0])
+    assert list(worst.get_ydata()) == pytest.approx([8.0, 10.0]) and target.get_ydata()[0] == pytest.approx(3.0)
+    labels = [line.get_label() for line in axes[1].get_lines()]
+    assert len(labels) == 5 and not any("gate lr" in label for label in labels)  # gate lr: the table only
+    check_legible(fig, "gap study")
+    plt.close(fig)
