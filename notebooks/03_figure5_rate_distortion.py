@@ -516,10 +516,10 @@ if step_time_ratios:
 #   {glue:text}`headline_low_beta_vae_rate:.0f`, a coverage of
 #   {glue:text}`headline_coverage:.2f` (1 would mean that the one shared network reaches the
 #   β-VAEs' high-rate end).
-#   Why the gap target is missed is the subject of a study in the chapter on learning the β
-#   response ({numref}`fig-gap-study`): training both kinds longer, other gate learning rates
-#   and the authors' wider β range do not bring the median gap under 3%, and the gap stays
-#   at small β. The gates do learn; what the one network lacks is the high-rate end.
+#   A study in the chapter on learning the β response ({numref}`fig-gap-study`) checks what
+#   might close the gap: training both kinds longer, other gate learning rates and the
+#   authors' wider β range. None brings the median gap under 3%. On the paper's range the gap
+#   is largest at small β, where the MR-VAE's rate falls short of the β-VAEs'.
 # - **The `cpu` profile at its budget.** With the paper's full-width ResNet on all
 #   {glue:text}`cpu_train_images:,.0f` images for {glue:text}`cpu_steps:,.0f` steps per model
 #   (run once, committed, printed above with its provenance; {numref}`fig-figure1-cpu-profile`), the

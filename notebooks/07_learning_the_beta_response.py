@@ -52,10 +52,10 @@
 # - **The default.** The selection rule below picks {glue:text}`chosen`; the package's default
 #   is {glue:text}`package_default`.
 # - **The gap that remains.** With both kinds trained equally long, the median gap is
-#   {glue:text}`gap_equal_0_median:+.1f`% at {glue:text}`gap_equal_0_steps:,.0f` steps and
-#   {glue:text}`gap_equal_2_median:+.1f`% at {glue:text}`gap_equal_2_steps:,.0f`. It sits at
-#   small β, and neither the gates' learning rate nor a wider β range closes it
-#   ({ref}`the committed study at the end of this chapter <gap-study>`).
+#   {glue:text}`gap_equal_first_median:+.1f`% at {glue:text}`gap_equal_first_steps:,.0f` steps
+#   and {glue:text}`gap_equal_last_median:+.1f`% at {glue:text}`gap_equal_last_steps:,.0f`
+#   steps. It is larger at small β, and neither the gates' learning rate nor a wider β range
+#   closes it ({ref}`the committed study at the end of this chapter <gap-study>`).
 
 # %% tags=["parameters"]
 profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
@@ -255,11 +255,18 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 # (gap-study)=
 # ## Does the gap close with more training?
 #
-# Chapter 3 sets the quick profile a target on this panel: a median gap in $D + \beta R$ to the
-# constant-β β-VAEs of at most 3%. The MR-VAE misses it by about a point. Before blaming the
-# paper, we checked the recipe against the authors' code: β sampled per example with
-# $\log\beta \sim U[\log a, \log b]$, the loss as the batch mean of $D + \beta R$, a linear
-# learning-rate warm-up and then cosine decay, and the gates' placement all match.
+# Chapter 3 sets the quick profile a target on the Figure 1 panel (ResNet, binary MNIST): a
+# median gap in $D + \beta R$ to the constant-β β-VAEs of at most 3%. The MR-VAE misses it by
+# about a point. We first compared our recipe with the authors' code
+# (`experiments/hyper_train_utils.py` and `src/hyper/base_model.py` in their repository).
+# These match:
+# - β is drawn per example, with $\log\beta \sim U[\log a, \log b]$;
+# - the loss is the batch mean of $D + \beta R$;
+# - the learning rate warms up linearly, then decays on a cosine;
+# - the gates sit where theirs do.
+#
+# Two things differ: the gates' initialisation and their learning rate, which the study
+# above chose.
 #
 # So this study asks whether something the recipe leaves free closes the gap:
 # - **A longer run.** The MR-VAE and the β-VAEs train at 1×, 2× and 4× the profile's budget.
@@ -272,7 +279,7 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 #
 # The study retrains 30 β-VAEs, so it runs longer than CI allows. It was run once with
 # `make gap-study` (`scripts/run_gap_study.py`) and committed as `figures/gap_study.json`. The
-# cell below prints where and when it ran.
+# cell below prints where and when it ran. The table's rate span is $R(0.01)/R(10)$.
 
 # %% tags=["hide-input"]
 from mrvae.book.figures import committed_figure_dir, legend_below, load_figure_data, plot_gap_study
@@ -280,12 +287,13 @@ from mrvae.book.figures import committed_figure_dir, legend_below, load_figure_d
 gap_study = load_figure_data("gap_study", directory=committed_figure_dir())
 study_run = gap_study["provenance"]
 variants = gap_study["metrics"]["variants"]
-low_end = next(iter(variants.values()))["betas"][4]  # the five smallest of the 10 β
+grid = next(iter(variants.values()))["betas"]
+low_end = grid[len(grid) // 2 - 1]  # the smaller half of the grid, as run_gap_study.py splits it
 print(f"committed run: commit {study_run['git_commit'][:7]}, {study_run['machine']}, finished "
       f"{study_run['finished_utc']}, {study_run['wall_seconds'] / 60:.0f} min, `{study_run['command']}`")
 display(pd.DataFrame([{
     "variant": name, "MR-VAE steps": f"{v['mr_vae_steps']:,}", "β-VAE steps": f"{v['beta_vae_steps']:,}",
-    "span R(a)/R(b)": f"{v['rate_ratio']:.0f}", "median gap": f"{v['median_gap']:+.1%}",
+    "span R(0.01)/R(10)": f"{v['rate_ratio']:.0f}", "median gap": f"{v['median_gap']:+.1%}",
     "worst gap": f"{v['worst_gap']:+.1%} at β = {v['worst_gap_beta']:.2g}",
     f"median gap, β ≤ {low_end:.2g}": f"{v['median_gap_low_betas']:+.1%}",
     f"median gap, β > {low_end:.2g}": f"{v['median_gap_high_betas']:+.1%}",
@@ -312,9 +320,15 @@ glue_figure("gap_study", gap_fig)
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 equal_runs = [v for v in variants.values() if v["group"] == "equal"]
-for i, v in enumerate(equal_runs):
-    glue_number(f"gap_equal_{i}_steps", v["mr_vae_steps"])
-    glue_number(f"gap_equal_{i}_median", 100 * v["median_gap"])
+for end, v in (("first", equal_runs[0]), ("last", equal_runs[-1])):
+    glue_number(f"gap_equal_{end}_steps", v["mr_vae_steps"])
+    glue_number(f"gap_equal_{end}_median", 100 * v["median_gap"])
+glue("gap_equal_medians", ", ".join(f"{100 * v['median_gap']:+.1f}%" for v in equal_runs), display=False)
+glue("gap_equal_steps", ", ".join(f"{v['mr_vae_steps']:,}" for v in equal_runs), display=False)
+baseline = equal_runs[0]
+glue_number("gap_baseline_low", 100 * baseline["median_gap_low_betas"])
+glue_number("gap_baseline_high", 100 * baseline["median_gap_high_betas"])
+glue_number("gap_baseline_coverage", baseline["rate_coverage"])
 glue_number("gap_equal_median_min", min(100 * v["median_gap"] for v in equal_runs))
 glue_number("gap_equal_median_max", max(100 * v["median_gap"] for v in equal_runs))
 glue_number("gap_equal_low_min", min(100 * v["median_gap_low_betas"] for v in equal_runs))
@@ -327,6 +341,8 @@ glue_number("gap_low_end", low_end)
 glue_number("gap_equal_worst_beta_max", max(v["worst_gap_beta"] for v in equal_runs))
 gate_runs = {k: v for k, v in variants.items() if v["group"] == "gate_lr"}
 glue_number("gap_gate_lr_median_min", min(100 * v["median_gap"] for v in gate_runs.values()))
+glue("gap_gate_lr_multipliers", ", ".join(name.split()[2].replace("x", "×") for name in gate_runs), display=False)
+glue("gap_default_multiplier", f"×{DEFAULT_HYPER_LR_MULTIPLIER:g}", display=False)
 glue_number("gap_gate_lr_steps", next(iter(gate_runs.values()))["mr_vae_steps"])
 glue_number("gap_gate_lr_default", 100 * next(v for v in equal_runs if v["mr_vae_steps"] ==
                                                next(iter(gate_runs.values()))["mr_vae_steps"])["median_gap"])
@@ -350,34 +366,36 @@ glue_number("gap_longer_sweep_fraction", 100 * longer["mr_vae_steps"] / (10 * lo
 # **Reading the numbers.** *(From the committed run printed above.)*
 #
 # - **More training does not close the gap.** With both kinds at
-#   {glue:text}`gap_equal_0_steps:,.0f`, {glue:text}`gap_equal_1_steps:,.0f` and
-#   {glue:text}`gap_equal_2_steps:,.0f` steps, the median gap is
-#   {glue:text}`gap_equal_0_median:+.1f`%, {glue:text}`gap_equal_1_median:+.1f`% and
-#   {glue:text}`gap_equal_2_median:+.1f`% ({numref}`fig-gap-study`, left). Chapter 3's `cpu`
+#   {glue:text}`gap_equal_steps` steps, the median gap is {glue:text}`gap_equal_medians`
+#   ({numref}`fig-gap-study`, left). Chapter 3's `cpu`
 #   run, with the paper's full-width network on all {glue:text}`gap_cpu_images:,.0f` images for
 #   {glue:text}`gap_cpu_steps:,.0f` steps, has {glue:text}`gap_cpu_median:+.1f`%.
-# - **The gap sits at the high-rate end.** At these budgets the median gap is
+# - **The gap is larger at the high-rate end.** At these budgets the median gap is
 #   {glue:text}`gap_equal_low_min:+.1f`% to {glue:text}`gap_equal_low_max:+.1f`% over the five
 #   β ≤ {glue:text}`gap_low_end:.2g`, and {glue:text}`gap_equal_high_min:+.1f`% to {glue:text}`gap_equal_high_max:+.1f`%
-#   over the five larger β. The worst gap is always at β ≤ {glue:text}`gap_equal_worst_beta_max:.2g`.
+#   over the five larger β (single β of the larger half can still exceed the smaller half's
+#   median). The worst gap is always at β ≤ {glue:text}`gap_equal_worst_beta_max:.2g`.
 #   At β = 0.01 the MR-VAE's rate is {glue:text}`gap_equal_coverage_min:.2f`–{glue:text}`gap_equal_coverage_max:.2f`
-#   of the β-VAE's: one network does not reach the information the β-VAE trained at that β
-#   keeps.
+#   of the β-VAE's: there the one network keeps less information than the β-VAE trained at
+#   that β.
 # - **The gates' learning rate is not the lever.** At {glue:text}`gap_gate_lr_steps:,.0f`
-#   steps the other multipliers give a median gap of at least
+#   steps the multipliers {glue:text}`gap_gate_lr_multipliers` give a median gap of at least
 #   {glue:text}`gap_gate_lr_median_min:+.1f`%, against {glue:text}`gap_gate_lr_default:+.1f`%
-#   for the default.
+#   for the default, {glue:text}`gap_default_multiplier`.
 # - **The authors' wider range moves the gap rather than closing it.** On [0.001, 10] the
-#   MR-VAE's coverage at β = 0.01 rises to {glue:text}`gap_wider_coverage:.2f`, and the median
-#   gap over β ≤ {glue:text}`gap_low_end:.2g` falls to {glue:text}`gap_wider_low:+.1f`%. Over the larger β it rises to
-#   {glue:text}`gap_wider_high:+.1f`%. Overall: {glue:text}`gap_wider_median:+.1f`%.
-# - **What a single run buys.** Trained for {glue:text}`gap_longer_steps:,.0f` steps against
+#   MR-VAE's coverage at β = 0.01 rises from {glue:text}`gap_baseline_coverage:.2f` to
+#   {glue:text}`gap_wider_coverage:.2f`, and the median gap over β ≤ {glue:text}`gap_low_end:.2g`
+#   falls from {glue:text}`gap_baseline_low:+.1f`% to {glue:text}`gap_wider_low:+.1f`%. Over the
+#   larger β it rises from {glue:text}`gap_baseline_high:+.1f`% to
+#   {glue:text}`gap_wider_high:+.1f`%. Overall it is {glue:text}`gap_wider_median:+.1f`%,
+#   against {glue:text}`gap_equal_first_median:+.1f`% on the paper's range.
+# - **An MR-VAE trained twice as long.** Trained for {glue:text}`gap_longer_steps:,.0f` steps against
 #   β-VAEs of {glue:text}`gap_longer_beta_steps:,.0f`, the MR-VAE's median gap is
 #   {glue:text}`gap_longer_median:+.1f`% (worst {glue:text}`gap_longer_worst:+.1f`%). That is
 #   {glue:text}`gap_longer_sweep_fraction:.0f`% of the steps of the 10-model sweep.
 #
 # So at CPU budgets, one MR-VAE trails β-VAEs trained for the same number of steps by a few
-# percent, at small β. Nothing we varied closes this, and it does not shrink with training
+# percent, mostly at small β. Nothing we varied closes this, and it does not shrink with training
 # up to 4× the quick budget. The paper's Figure 1, after 200 epochs on a GPU, has the MR-VAE
-# on or below the β-VAEs. We cannot test that budget here. What we can show is that the quick
-# profile's 3% target is missed for this reason, and not because the gates fail to learn.
+# on or below the β-VAEs. We cannot test that budget here. In this one-seed study the missed
+# 3% target comes with a shortfall at small β, not with gates that fail to learn.

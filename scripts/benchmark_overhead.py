@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,7 +38,7 @@ from torch import Tensor  # noqa: E402
 
 import mrvae  # noqa: E402
 from mrvae.book.experiments import DATA_SHAPES, image_profile  # noqa: E402
-from mrvae.book.figures import provenance, save_figure  # noqa: E402
+from mrvae.book.figures import machine_description, provenance, save_figure  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
@@ -250,8 +248,7 @@ def main() -> None:
               "beta_range": [BETA_RANGE.low, BETA_RANGE.high]},
         metrics={**metrics, "loop": loops, "summary": summary},
         provenance={**provenance(seed=0, config=vars(args), device=device, wall_seconds=wall),
-                    "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {args.threads} "
-                               f"({platform.platform(terse=True)})",
+                    "machine": machine_description(),
                     "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
                     "command": " ".join(["python", "scripts/benchmark_overhead.py", *sys.argv[1:]])},
         directory=args.out_dir)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
 
     from mrvae.book.experiments import evaluate_panel, image_profile, train_image_experiments
-    from mrvae.book.figures import plot_rate_distortion, provenance, save_figure
+    from mrvae.book.figures import machine_description, plot_rate_distortion, provenance, save_figure
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)
@@ -58,7 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     comparison = {"ours": elbo, "table2": {"beta_vae": paper_beta_vae, "mr_vae": paper_mr_vae},
                   "excess_over_table2": {"mr_vae": elbo["mr_vae"] - paper_mr_vae,
                                          "beta_vae": min(elbo["constant"], elbo["annealed"]) - paper_beta_vae}}
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads 2 ({platform.platform(terse=True)})"
     fig, ax = plt.subplots(figsize=(6, 4.5))
     plot_rate_distortion(ax, result["curve"], result["rows_constant"], result["rows_annealed"],
                          title=f"cpu profile: {exp.tag}, {exp.steps(panel.data.train.shape[0])} steps per model")
@@ -75,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                             "epochs": exp.epochs, "steps": exp.steps(panel.data.train.shape[0]),
                             "mr_vae_train_seconds": panel.mr_train_seconds}},
         provenance={**provenance(seed=args.seed, config={"experiment": exp, "profile": settings.describe()},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine,
+                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
                     "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
                     "command": f"make cpu-profile PANEL=\"{args.dataset} {args.kind}\""},
     )

@@ -1,7 +1,7 @@
 """Does the Figure 1 MR-VAE's gap to the β-VAEs close with training? Commit-ready figure data:
 ``figures/gap_study.{png,json}``.
 
-    make gap-study                          # the quick profile's Figure 1 panel, about 15 min on 2 cores
+    make gap-study                          # the quick profile's Figure 1 panel, about 16 min on 2 cores
     .venv/bin/python scripts/run_gap_study.py --budgets 1 2 4
 
 On the quick profile's headline panel (ResNet, binary MNIST) it trains, with one seed:
@@ -12,7 +12,7 @@ On the quick profile's headline panel (ResNet, binary MNIST) it trains, with one
 - ``wider_range``: the MR-VAE trained on β ∈ [0.001, 10] (the authors' code's range), at 1×.
 
 Every variant is evaluated on the same 10-β grid of [0.01, 10]. Models are cached under
-``runs/<profile>/gap_study/``, so a rerun resumes. The whole study takes longer than CI allows, so
+``runs/<profile>/<source digest>/gap_study/``, so a rerun resumes. The whole study takes longer than CI allows, so
 chapter 7 shows the committed JSON with its provenance.
 """
 
@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import platform
 import statistics
 import sys
 from datetime import datetime, timezone
@@ -56,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    if sorted(set(args.budgets)) != args.budgets or args.budgets[0] != 1:
-        parser.error(f"--budgets must start at 1 and increase, got {args.budgets}")
+    if sorted(set(args.budgets)) != args.budgets or args.budgets[0] != 1 or len(args.budgets) < 2:
+        parser.error(f"--budgets must start at 1 and increase, with two or more, got {args.budgets}")
 
     import matplotlib
 
@@ -75,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from mrvae.book.figures import (
         committed_figure_dir,
         legend_below,
+        machine_description,
         plot_gap_study,
         provenance,
         save_figure,
@@ -117,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
         for b in args.budgets:
             record("equal", f"equal x{b}", at(b), b)
-        longer = args.budgets[1] if len(args.budgets) > 1 else 1
+        longer = args.budgets[1]
         record("mr_vae_longer", f"mr_vae x{longer} vs x1", at(longer), 1)
         for multiplier in GATE_MULTIPLIERS:
             record("gate_lr", f"gate lr x{multiplier:g} at x{longer}", at(longer, hyper_lr_multiplier=multiplier),
@@ -128,9 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")
     plot_gap_study(axes, variants)
     legend_below(fig, axes[1], ncol=2)
-    machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads 2 ({platform.platform(terse=True)})"
-    command = "make gap-study" if args.budgets == [1, 2, 4] and args.train_images is None else \
-        "python scripts/run_gap_study.py " + " ".join(argv)
+    command = "make gap-study" if not argv else " ".join(["python", "scripts/run_gap_study.py", *argv])
     path = save_figure(
         fig, "gap_study", figure="Study: the Figure 1 gap", notebook="scripts/run_gap_study.py",
         profile=args.profile, data={"source": data.source},
@@ -138,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         provenance={**provenance(seed=args.seed, config={"experiment": base, "budgets": args.budgets,
                                                          "gate_multipliers": GATE_MULTIPLIERS,
                                                          "wider_range": WIDER_RANGE},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine,
+                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
                     "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"), "command": command},
         directory=args.out_dir or committed_figure_dir())
     print(f"wrote {path}; {clock.seconds / 60:.0f} min")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_gap_study.py"
 
 
@@ -27,6 +29,7 @@ def test_tiny_run_writes_every_variant(tmp_path) -> None:
     assert record["provenance"]["command"].startswith("python scripts/run_gap_study.py --budgets 1 2")
 
 
-def test_budgets_must_start_at_one() -> None:
-    run = subprocess.run([sys.executable, str(SCRIPT), "--budgets", "2", "4"], capture_output=True, text=True)
-    assert run.returncode != 0 and "--budgets must start at 1" in run.stderr
+@pytest.mark.parametrize("budgets", [["2", "4"], ["1"], ["1", "4", "2"]])
+def test_budgets_must_start_at_one_and_increase(budgets) -> None:
+    run = subprocess.run([sys.executable, str(SCRIPT), "--budgets", *budgets], capture_output=True, text=True)
+    assert run.returncode != 0 and "--budgets must start at 1 and increase, with two or more" in run.stderr

@@ -69,6 +69,12 @@ def device_description(device: torch.device) -> str:
     return f"cpu:{platform.processor() or platform.machine()}:{torch.get_num_threads()} threads"
 
 
+def machine_description() -> str:
+    """The machine a committed long run used: architecture, cores, torch threads, OS."""
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()} "
+            f"({platform.platform(terse=True)})")
+
+
 def provenance(*, seed: int, config: Any, device: torch.device, wall_seconds: float) -> dict[str, Any]:
     """Where the numbers came from: commit, seed, config, torch, device and wall time."""
     return {
@@ -303,8 +309,8 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
     """
     equal = [v for v in variants.values() if v["group"] == "equal"]
     steps = [v["mr_vae_steps"] for v in equal]
-    for key, label, marker in (("median_gap", "median", "o"), ("worst_gap", "worst", "s")):
-        axes[0].plot(steps, [100 * v[key] for v in equal], marker=marker, label=label)
+    for key, label, marker, colour in (("median_gap", "median", "o", "k"), ("worst_gap", "worst", "s", "0.55")):
+        axes[0].plot(steps, [100 * v[key] for v in equal], marker=marker, color=colour, label=label)
     axes[0].axhline(100 * target, color="k", lw=0.8, ls=":", label="target (median)")
     axes[0].set(xscale="log", xlabel="Adam steps per model", ylabel="gap in D + βR (%)",
                 title="Both kinds trained equally long")
@@ -312,11 +318,15 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
     axes[0].set_xticks([], minor=True)
     axes[0].set_ylim(bottom=0)
     axes[0].legend()
-    for name, v in variants.items():
-        if v["group"] in ("equal", "mr_vae_longer", "wider_range"):
-            label = f"{name}: MR-VAE {v['mr_vae_steps']:,}, β-VAEs {v['beta_vae_steps']:,} steps"
-            if v["group"] == "wider_range":
-                label = f"{name} (MR-VAE), {v['mr_vae_steps']:,} steps"
-            axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=label)
+    for v in variants.values():
+        if v["group"] == "equal":
+            label = f"both {v['mr_vae_steps']:,} steps"
+        elif v["group"] == "mr_vae_longer":
+            label = f"MR-VAE {v['mr_vae_steps']:,}, β-VAEs {v['beta_vae_steps']:,} steps"
+        elif v["group"] == "wider_range":
+            label = f"wider β range, both {v['mr_vae_steps']:,} steps"
+        else:
+            continue  # the gate learning rates: in the study's table only
+        axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=label)
     axes[1].axhline(0, color="k", lw=0.8)
     axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap at each β")
