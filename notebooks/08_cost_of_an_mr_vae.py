@@ -28,7 +28,9 @@
 # - compute the values of all gates of a kind in one batched expression per forward pass;
 # - fuse with the ReLU after them, in place (`relu(x·g) = relu(x)·g` because `g ≥ 0`), so a gate
 #   keeps no extra feature map for backward;
-# - sum `grad · x` to the gate's gradient without a full-size temporary where the map is large;
+# - sum `grad · x` to the gate's gradient, on a CPU, in one pass with no full-size temporary
+#   (batch norm's backward in inference mode computes exactly these sums when each example's
+#   channels are seen as channels of their own);
 # - add a residual block's skip connection in the same pass as its last gate;
 #
 # and every trainer uses PyTorch's fused Adam {cite:p}`kingma2015adam`, because its default
@@ -146,7 +148,7 @@ summary = record["metrics"]["summary"]
 full = {name: m for name, m in networks.items() if name.endswith("-full")}
 worst_name = max(full, key=lambda name: full[name][f"{device}_step_time_ratio"])
 print(f"full-width conv and ResNet networks: worst step-time ratio "
-      f"{summary['worst_full_width']:.2f} ({worst_name})")
+      f"{summary['worst_full_width']:.3f} ({worst_name})")
 print(f"Appendix C's goal ≤ {summary['goal']}: "
       f"{'met' if summary['goal_met_full_width'] else 'not met'}")
 print(f"largest parameter ratio of a full-width network: "
@@ -154,7 +156,7 @@ print(f"largest parameter ratio of a full-width network: "
 over = {name: m[f"{device}_step_time_ratio"] for name, m in full.items()
         if m[f"{device}_step_time_ratio"] > summary["goal"]}
 print("full-width networks over the goal: "
-      + (", ".join(f"{n} ({r:.2f})" for n, r in over.items()) or "none"))
+      + (", ".join(f"{n} ({r:.3f})" for n, r in over.items()) or "none"))
 for name in ("linear", "chen_mlp"):
     if name in networks:
         print(f"{name}: parameter ratio {networks[name]['param_ratio']:.3f}, "
@@ -214,15 +216,16 @@ spread([loop["step_time_ratio"] for loop in metrics["loop"]], "loop_ratio")
 # %% [markdown]
 # The full-width networks over the goal ({numref}`fig-overhead`, red bars) are
 # {glue:text}`full_over_goal_names`; the worst is
-# {glue:text}`worst_full_name` at {glue:text}`worst_full_ratio:.2f`. The ResNets'
+# {glue:text}`worst_full_name` at {glue:text}`worst_full_ratio:.3f`. The ResNets'
 # convolutions are cheap ({glue:text}`resnet_full_millions_min:.1f`M to
 # {glue:text}`resnet_full_millions_max:.1f`M parameters at full width, against
 # {glue:text}`conv_full_millions_min:.0f`M to {glue:text}`conv_full_millions_max:.0f`M for the
-# conv nets) next to the feature maps the gates scale: every gate costs about what its ReLU
-# costs, one more pass over the map forward and two backward, and a ResNet has a gate on every
-# convolution of its residual blocks. The conv nets' large convolutions hide the same passes.
-# Closing the rest would take a fused kernel (one pass for ReLU, gate and their gradients),
-# which eager PyTorch does not offer.
+# conv nets) next to the feature maps the gates scale, and a ResNet has a gate on every
+# convolution of its residual blocks. Over its ReLU, a gate costs one more pass over the map
+# forward (the scale) and, backward, one more pass (the scaled gradient) and one read (the
+# sum for its own gradient). The conv nets' large convolutions hide the same passes. Removing
+# those would take a fused kernel (one pass for ReLU, gate and their gradients), which eager
+# PyTorch does not offer.
 #
 # The narrower networks of the quick profile take {glue:text}`quick_ms_min:.0f` to
 # {glue:text}`quick_ms_max:.0f` ms per β-VAE step, and their ratios are

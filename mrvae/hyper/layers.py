@@ -292,7 +292,8 @@ class _GateProduct(torch.autograd.Function):
     broadcast along ``dim``.
 
     Autograd's own product keeps ``x`` and, in backward, materialises ``grad * x`` before
-    summing it to ``(B, F)``; here that sum is one contraction with no temporary.
+    summing it to ``(B, F)``; here, on a CPU, that sum is one pass with no temporary
+    (:func:`_fused_feature_sums`).
 
     With ``relu`` (a gate followed by a ReLU, fused by :func:`mrvae.convert`) the output is
     ``relu(x * g) = relu(x) * g`` (gates are ``>= 0``): computed over ``x`` itself when
@@ -337,22 +338,41 @@ class _GateProduct(torch.autograd.Function):
         return grad_x, grad_gates, grad_residual, None, None, None
 
 
-#: Above this many elements (16 MB of float32) ``grad * x`` is summed by a batched matrix
-#: product instead of a product and a sum: a temporary that large is a fresh allocation
-#: (page faults on a CPU), while for small maps the product and sum are the faster pair.
-_CONTRACT_ABOVE = 1 << 22
-
-
 def _feature_sums(grad: Tensor, saved: Tensor, dim: int) -> Tensor:
     """``(grad * saved)`` summed over all dims but the batch and ``dim``: ``(B, F)``."""
-    if dim == 1 and grad.dim() > 2 and grad.numel() > _CONTRACT_ABOVE and grad.is_contiguous() \
-            and saved.is_contiguous():
-        batch, features = grad.shape[:2]
-        rows = batch * features
-        return torch.bmm(grad.reshape(rows, 1, -1), saved.reshape(rows, -1, 1)).view(batch, features)
+    if dim == 1 and grad.dim() > 2 and _sums_fuse(grad, saved):
+        return _fused_feature_sums(grad, saved)
     product = grad * saved
     dims = [d for d in range(grad.dim()) if d not in (0, dim)]
     return product.sum(dims) if dims else product
+
+
+def _sums_fuse(grad: Tensor, saved: Tensor) -> bool:
+    # Measured on CPUs only (scripts/benchmark_overhead.py); elsewhere the product and sum stay.
+    return (grad.device.type == "cpu" and grad.dtype == saved.dtype and grad.dtype in _FUSED_DTYPES
+            and grad.is_contiguous() and saved.is_contiguous())
+
+
+_FUSED_DTYPES = (torch.float32, torch.float64)
+
+
+def _fused_feature_sums(grad: Tensor, saved: Tensor) -> Tensor:
+    """:func:`_feature_sums` of ``(B, F, *spatial)`` maps in one pass and no temporary.
+
+    Batch norm's backward (inference mode, mean 0, variance 1) returns its weight's gradient,
+    ``sum(grad * input)`` per channel over the batch and space. Seen as one example with
+    ``B * F`` channels, the maps give exactly the per-example, per-feature sums. The product
+    and sum it replaces wrote and re-read a full-size temporary, a fresh allocation (page
+    faults on a CPU) at every gate of every step.
+    """
+    batch, features = grad.shape[:2]
+    channels = batch * features
+    mean = grad.new_zeros(channels)
+    variance = grad.new_ones(channels)
+    _, sums, _ = torch.ops.aten.native_batch_norm_backward(
+        grad.view(1, channels, -1), saved.view(1, channels, -1), None, mean, variance, None, None,
+        False, 0.0, [False, True, False])
+    return sums.view(batch, features)
 
 
 def _broadcastable(gates: Tensor, like: Tensor, dim: int) -> Tensor:

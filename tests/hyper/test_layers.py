@@ -235,14 +235,29 @@ def test_range_key_follows_a_loaded_state_dict() -> None:
     assert gate.range_key == pytest.approx(other.range_key)
 
 
-@pytest.mark.parametrize("contract_above", [0, 1 << 30])
-def test_feature_sums_by_contraction_or_product(monkeypatch, contract_above) -> None:
+@pytest.mark.parametrize("fuse", [True, False])
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (3, 4, 7), (2, 3, 2, 2, 2)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_feature_sums_fused_or_by_product(monkeypatch, fuse, shape, dtype) -> None:
     from mrvae.hyper import layers
 
-    monkeypatch.setattr(layers, "_CONTRACT_ABOVE", contract_above)
-    grad, saved = torch.randn(3, 4, 5, 6), torch.randn(3, 4, 5, 6)
-    assert torch.allclose(layers._feature_sums(grad, saved, 1), (grad * saved).sum((2, 3)), atol=1e-5)
-    assert torch.allclose(layers._feature_sums(grad, saved, 3), (grad * saved).sum((1, 2)), atol=1e-5)
+    monkeypatch.setattr(layers, "_sums_fuse", lambda grad, saved: fuse)
+    gen = torch.Generator().manual_seed(0)
+    grad, saved = torch.randn(shape, generator=gen, dtype=dtype), torch.randn(shape, generator=gen, dtype=dtype)
+    spatial = tuple(range(2, len(shape)))
+    assert torch.allclose(layers._feature_sums(grad, saved, 1), (grad * saved).sum(spatial), atol=1e-5)
+    others = tuple(range(1, len(shape) - 1))
+    assert torch.allclose(layers._feature_sums(grad, saved, len(shape) - 1), (grad * saved).sum(others), atol=1e-5)
+
+
+def test_feature_sums_fuse_only_contiguous_cpu_floats() -> None:
+    from mrvae.hyper.layers import _sums_fuse
+
+    maps = torch.randn(2, 3, 4, 4)
+    assert _sums_fuse(maps, maps)
+    assert not _sums_fuse(maps.transpose(2, 3), maps)  # a view the fused pass cannot flatten
+    assert not _sums_fuse(maps.half(), maps.half())
+    assert not _sums_fuse(maps.double(), maps)
 
 
 def test_gated_with_a_residual_adds_it_in_one_pass() -> None:
