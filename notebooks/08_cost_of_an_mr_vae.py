@@ -222,8 +222,8 @@ spread([loop["step_time_ratio"] for loop in metrics["loop"]], "loop_ratio")
 # {glue:text}`conv_full_millions_min:.0f`M to {glue:text}`conv_full_millions_max:.0f`M for the
 # conv nets) next to the feature maps the gates scale, and a ResNet has a gate on every
 # convolution of its residual blocks. Over its ReLU, a gate costs one more pass over the map
-# forward (the scale) and, backward, one more pass (the scaled gradient) and one read (the
-# sum for its own gradient). The conv nets' large convolutions hide the same passes. Removing
+# forward (the scale) and, backward, one more pass (the scaled gradient) and, on a CPU, one
+# read (the sums for its own gradient). The conv nets' large convolutions hide the same passes. Removing
 # those would take a fused kernel (one pass for ReLU, gate and their gradients), which eager
 # PyTorch does not offer.
 #

@@ -18,8 +18,8 @@ values are ``(B, features)``, tiny next to the feature maps they scale, so what 
 touching the maps: every full-size temporary is a memory pass plus, on a CPU, page faults for
 a fresh allocation. Hence :func:`beta_context` computes the values of all gates of a kind in
 one batched expression, a gate and the ReLU after it run as one in-place operation (see
-:func:`mrvae.convert`), and the gate's backward reduces ``grad * x`` without materialising it
-(``scripts/benchmark_overhead.py`` measures each network).
+:func:`mrvae.convert`), and, on a CPU, the gate's backward sums ``grad * x`` in one pass with no
+temporary (:func:`_fused_feature_sums`; ``scripts/benchmark_overhead.py`` measures each network).
 """
 
 from __future__ import annotations
@@ -350,7 +350,7 @@ def _feature_sums(grad: Tensor, saved: Tensor, dim: int) -> Tensor:
 def _sums_fuse(grad: Tensor, saved: Tensor) -> bool:
     # Measured on CPUs only (scripts/benchmark_overhead.py); elsewhere the product and sum stay.
     return (grad.device.type == "cpu" and grad.dtype == saved.dtype and grad.dtype in _FUSED_DTYPES
-            and grad.is_contiguous() and saved.is_contiguous())
+            and grad.numel() > 0 and grad.is_contiguous() and saved.is_contiguous())
 
 
 _FUSED_DTYPES = (torch.float32, torch.float64)
@@ -363,7 +363,9 @@ def _fused_feature_sums(grad: Tensor, saved: Tensor) -> Tensor:
     ``sum(grad * input)`` per channel over the batch and space. Seen as one example with
     ``B * F`` channels, the maps give exactly the per-example, per-feature sums. The product
     and sum it replaces wrote and re-read a full-size temporary, a fresh allocation (page
-    faults on a CPU) at every gate of every step.
+    faults on a CPU) at every gate of every step. Its float32 sums are accumulated in order,
+    not pairwise as ``Tensor.sum`` does: relative errors of about 1e-6 on a million elements,
+    far below what a gradient step notices.
     """
     batch, features = grad.shape[:2]
     channels = batch * features

@@ -159,7 +159,7 @@ def test_beta_range_survives_a_state_dict_round_trip() -> None:
     assert torch.equal(a(x, 3.0), b(x, 3.0))
 
 
-# --- The gate product: one contraction in backward, fused with a following ReLU -------------
+# --- The gate product: one pass for its gradient's sums, fused with a following ReLU --------
 
 
 @pytest.mark.parametrize("relu", [False, True])
@@ -258,6 +258,19 @@ def test_feature_sums_fuse_only_contiguous_cpu_floats() -> None:
     assert not _sums_fuse(maps.transpose(2, 3), maps)  # a view the fused pass cannot flatten
     assert not _sums_fuse(maps.half(), maps.half())
     assert not _sums_fuse(maps.double(), maps)
+    assert not _sums_fuse(maps.to("meta"), maps.to("meta"))  # measured on CPUs only
+    empty = torch.randn(0, 3, 4, 4)
+    assert not _sums_fuse(empty, empty)
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 0, 4, 4)])
+def test_gate_backward_on_an_empty_batch(shape) -> None:
+    from mrvae.hyper.layers import _GateProduct
+
+    x = torch.randn(shape, requires_grad=True)
+    gates = torch.rand(shape[0], shape[1], requires_grad=True)
+    _GateProduct.apply(x, gates, None, 1, True, False).sum().backward()
+    assert x.grad.shape == x.shape and gates.grad.shape == gates.shape
 
 
 def test_gated_with_a_residual_adds_it_in_one_pass() -> None:
