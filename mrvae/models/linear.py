@@ -379,6 +379,7 @@ class LinearVAE(VAE):
             variance = (self.encoder["C2"](1) * self.encoder["C1"](1))[0]
         return encoder.double(), variance.double(), decoder.double()
 
+    @torch.no_grad()
     def exact_rate_distortion(self, covariance: Tensor, beta: float) -> tuple[float, float]:
         """Exact expected ``(rate, distortion)`` at ``beta`` for data of covariance ``S``
         centred at this model's ``data_mean``."""
