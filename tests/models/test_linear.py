@@ -101,12 +101,11 @@ def test_population_objective_is_the_mean_of_the_minibatch_objective() -> None:
     betas = torch.tensor([0.2, 1.0, 7.0], dtype=torch.float64)
     with torch.no_grad():  # values only: float() of a graph tensor warns
         exact = population_objective(model, cov, betas)
-    for i, beta in enumerate(betas.tolist()):
-        with torch.no_grad():
+        for i, beta in enumerate(betas.tolist()):
             per_example = model(x, beta)
-        assert float(per_example["loss"].mean()) == pytest.approx(float(exact["loss"][i]), rel=1e-8)
-        assert model.exact_rate_distortion(cov, beta) == pytest.approx(
-            (float(exact["rate"][i]), float(exact["distortion"][i])), rel=1e-8)
+            assert float(per_example["loss"].mean()) == pytest.approx(float(exact["loss"][i]), rel=1e-8)
+            assert model.exact_rate_distortion(cov, beta) == pytest.approx(
+                (float(exact["rate"][i]), float(exact["distortion"][i])), rel=1e-8)
 
 
 def test_training_approaches_the_optimum() -> None:
