@@ -74,8 +74,9 @@ from IPython.display import display
 from myst_nb import glue
 
 from mrvae.book.experiments import (
+    PAPER_BETA_RANGE,
     compare_at_betas,
-    fit_mr_vae,
+    fit_mr_vaes,
     image_profile,
     sweep_gap_metrics,
     train_image_experiments,
@@ -116,14 +117,14 @@ FIGURE9 = {
 panels, not_run = train_image_experiments(settings, ("resnet",), datasets=("omniglot",), seed=seed,
                                           run_dir=runs, device=device)
 omniglot = panels[("omniglot", "resnet")]
-range_models = {}
-for beta_range in dict.fromkeys(RANGES_A + RANGES_B):  # (0.01, 10) appears in both lists
-    range_models[beta_range], _ = fit_mr_vae(omniglot.experiment, omniglot.data, beta_range=beta_range, run_dir=runs,
-                                             device=device, log=lambda line: None)
-variant_models = {}
-for placement in dict.fromkeys(p for variants in FIGURE9.values() for p in variants.values()):
-    variant_models[placement], _ = fit_mr_vae(omniglot.experiment, omniglot.data, placement=placement, run_dir=runs,
-                                              device=device, log=lambda line: None)
+# One list of MR-VAEs, trained side by side where the profile says so (one thread each).
+ranges = list(dict.fromkeys(RANGES_A + RANGES_B))  # (0.01, 10) appears in both lists
+placements = list(dict.fromkeys(p for variants in FIGURE9.values() for p in variants.values()))
+variants = [(r, GatePlacement()) for r in ranges] + [(PAPER_BETA_RANGE, p) for p in placements]
+models = fit_mr_vaes(omniglot.experiment, omniglot.data, variants, run_dir=runs, device=device,
+                     workers=settings.workers)
+range_models = dict(zip(ranges, models[:len(ranges)], strict=True))
+variant_models = dict(zip(placements, models[len(ranges):], strict=True))
 print(f"{len(range_models)} sample-range and {len(variant_models)} Figure 9 MR-VAEs on Omniglot ready")
 
 

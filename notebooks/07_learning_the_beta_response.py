@@ -74,7 +74,7 @@ from mrvae.book.experiments import (
     fit_beta_vaes,
     image_profile,
     load_experiment_data,
-    response_learning_curve,
+    response_learning_curves,
 )
 from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
@@ -96,14 +96,13 @@ base = settings.experiment(dataset, kind, seed)
 data = load_experiment_data(base)
 # The same β-VAEs as Figure 5 (cached under runs/ by notebook 03, trained here if absent).
 references = fit_beta_vaes(base, data, baseline_betas(), annealed=False, run_dir=run_directory(profile, "images"),
-                           device=device)
-curves = {}
-for init in INITS:
-    for multiplier in MULTIPLIERS:
-        experiment = dataclasses.replace(base, hyper_lr_multiplier=multiplier)
-        model, curves[(init, multiplier)] = response_learning_curve(
-            experiment, data, references, placement=GatePlacement(init=init),
-            run_dir=run_directory(profile, "study"), device=device, seed=seed)
+                           device=device, workers=settings.workers)
+grid = [(init, multiplier) for init in INITS for multiplier in MULTIPLIERS]
+trained = response_learning_curves(
+    [(dataclasses.replace(base, hyper_lr_multiplier=m), GatePlacement(init=init)) for init, m in grid], data,
+    references, run_dir=run_directory(profile, "study"), device=device, seed=seed, workers=settings.workers)
+curves = {key: curve for key, (_, curve) in zip(grid, trained, strict=True)}
+model = trained[-1][0]
 print(f"{len(curves)} MR-VAEs on {base.tag}, {base.steps(data.train.shape[0])} steps each")
 
 # %% [markdown]

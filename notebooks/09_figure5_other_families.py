@@ -68,9 +68,8 @@ from mrvae.book.experiments import PAPER_BETA_RANGE
 from mrvae.book.families import (
     evaluate_family_panel,
     family_profile,
-    fit_hierarchical_panel,
-    fit_text_panel,
     text_budget_study,
+    train_family_panels,
 )
 from mrvae.book.figures import (
     glue_figure,
@@ -142,9 +141,7 @@ for vocab, (plain, gated) in ours.items():
 # `runs/`, keyed by the package's source.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
-panels = [fit_hierarchical_panel(exp, run_dir=runs, device=device) for exp in settings.hierarchical]
-if settings.text is not None:
-    panels.append(fit_text_panel(settings.text, data=text_data, run_dir=runs, device=device))
+panels = train_family_panels(settings, text_data=text_data, run_dir=runs, device=device)
 results = {panel.tag: evaluate_family_panel(panel, seed=seed) for panel in panels}
 print(f"{len(panels)} panels evaluated")
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 import mrvae
 from mrvae.models import MLPVAE
+from mrvae.training import pool
 
 
 class TinyConvVAE(mrvae.VAE):
@@ -43,10 +44,8 @@ def one_thread() -> Iterator[None]:
     """Run a test on one torch thread. Tiny LSTMs and small feature maps gain nothing from a
     second thread, and on a machine whose cores are busy OpenMP's spinning thread barriers make
     each op many times slower (a forward of 5 images: 2.5 s instead of 0.03 s)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with pool.one_thread():
+        yield
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -43,14 +44,15 @@ from mrvae.training import (
     TrainResult,
     train,
 )
+from mrvae.training.pool import default_workers, handoff_dir, run_jobs
 from mrvae.training.sweep import train_sweep
 
 __all__ = [
     "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
     "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint",
-    "response_learning_curve", "image_profile", "lookup_profile", "train_config_from", "is_monotone",
-    "response_metrics", "sweep_gap_metrics", "train_image_experiments",
-    "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "likelihood_for", "load_experiment_data",
+    "response_learning_curve", "response_learning_curves", "image_profile", "lookup_profile", "train_config_from",
+    "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
+    "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "likelihood_for", "load_experiment_data",
 ]
 
 #: Image shape of every dataset of Figure 5.
@@ -242,6 +244,21 @@ def fit_mr_vae(
     return model, result
 
 
+def _quiet(line: str) -> None:
+    pass
+
+
+def _check_local(sync_batchnorm: bool) -> None:
+    if sync_batchnorm or (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        raise ValueError("workers trains side by side on one machine's cores; under torchrun "
+                         "(or with sync_batchnorm) leave workers=None")
+
+
+def _cpu_workers(workers: int | None, device: torch.device | str | None) -> int | None:
+    """``workers`` where training runs on a CPU; ``None`` (train in this process) elsewhere."""
+    return workers if _device(device).type == "cpu" else None
+
+
 def fit_beta_vaes(
     exp: ImageExperiment,
     data: ExperimentData,
@@ -254,6 +271,7 @@ def fit_beta_vaes(
     log: Callable[[str], None] = print,
     progress: bool | None = None,
     sync_batchnorm: bool = False,
+    workers: int | None = None,
 ) -> dict[float, VAE]:
     """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
 
@@ -262,33 +280,94 @@ def fit_beta_vaes(
     only by β. ``batched=True`` trains them as one vmapped model
     (:func:`mrvae.training.sweep.train_sweep`), which gives the same models (tested) and pays off on a
     GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
+    ``workers`` (CPU only) trains each model on one thread, that many side by side
+    (:func:`mrvae.training.pool.run_jobs`); the models then do not depend on ``workers``.
     ``annealed`` gives each a linear KL warm-up over ``exp.kl_warmup_fraction`` of training.
     """
     if not betas:
         raise ValueError("betas is empty; pass e.g. baseline_betas()")
-    warmup = exp.kl_warmup_steps(data.train.shape[0])
-    schedules = [AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas]
-    arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
-
-    def make_model() -> VAE:
-        return build_vae(arch, likelihood).to(target)
-
-    folder = None
-    if run_dir is not None:
-        folder = run_dir / exp.key / ("beta_vaes_annealed" if annealed else "beta_vaes_constant")
-    config = exp.train_config()
     if batched:
-        result = train_sweep(make_model, data.train, schedules, config, transform=data.transform,
-                             checkpoint_dir=folder, log=log, progress=progress)
+        folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
+        schedules = _beta_schedules(exp, data, betas, annealed)
+        arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
+        result = train_sweep(lambda: build_vae(arch, likelihood).to(target), data.train, schedules,
+                             exp.train_config(), transform=data.transform, checkpoint_dir=folder, log=log,
+                             progress=progress)
         return dict(zip(betas, result.models, strict=True))
-    torch.manual_seed(exp.seed)
-    models = [make_model() for _ in schedules]  # the sweep's initialisation, model by model
-    for model, schedule in zip(models, schedules, strict=True):
-        checkpoint = folder / f"beta_{schedule.value:.6g}" if folder is not None else None
-        train(model, data.train, schedule, config, checkpoint_dir=checkpoint, transform=data.transform,
-              log=lambda line: None, progress=progress, sync_batchnorm=sync_batchnorm)
+    workers = _cpu_workers(workers, device)
+    if workers is not None:
+        _check_local(sync_batchnorm)
+    everyone = range(len(betas))
+    with handoff_dir(run_dir, workers) as root:
+        if workers is not None:
+            run_jobs([partial(_beta_vae_job, exp, data, betas, annealed, root, device, i) for i in everyone], workers)
+        models = _train_beta_vaes(exp, data, betas, annealed, root, device, everyone, progress=progress,
+                                  sync_batchnorm=sync_batchnorm)  # loads what the workers trained
     log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
     return dict(zip(betas, models, strict=True))
+
+
+def _beta_vae_folder(exp: ImageExperiment, run_dir: Path, annealed: bool) -> Path:
+    return run_dir / exp.key / ("beta_vaes_annealed" if annealed else "beta_vaes_constant")
+
+
+def _beta_schedules(exp: ImageExperiment, data: ExperimentData, betas: Sequence[float],
+                    annealed: bool) -> list[AnnealedBeta | ConstantBeta]:
+    warmup = exp.kl_warmup_steps(data.train.shape[0])
+    return [AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas]
+
+
+def _train_beta_vaes(exp: ImageExperiment, data: ExperimentData, betas: Sequence[float], annealed: bool,
+                     run_dir: Path | None, device: torch.device | str | None, indices: Iterable[int], *,
+                     progress: bool | None = None, sync_batchnorm: bool = False) -> list[VAE]:
+    """The sweep's models, every one initialised in turn; those in ``indices`` trained (or
+    loaded from their checkpoints under ``run_dir``)."""
+    schedules = _beta_schedules(exp, data, betas, annealed)
+    arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
+    torch.manual_seed(exp.seed)
+    models = [build_vae(arch, likelihood).to(target) for _ in schedules]  # the sweep's initialisation
+    folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
+    for index in indices:
+        checkpoint = folder / f"beta_{schedules[index].value:.6g}" if folder is not None else None
+        train(models[index], data.train, schedules[index], exp.train_config(), checkpoint_dir=checkpoint,
+              transform=data.transform, log=_quiet, progress=progress, sync_batchnorm=sync_batchnorm)
+    return models
+
+
+def _beta_vae_job(exp: ImageExperiment, data: ExperimentData, betas: Sequence[float], annealed: bool,
+                  run_dir: Path, device: torch.device | str | None, index: int) -> None:
+    """A :func:`~mrvae.training.pool.run_jobs` job: train one β-VAE of a sweep into its checkpoint."""
+    _train_beta_vaes(exp, data, betas, annealed, run_dir, device, [index], progress=False)
+
+
+def _mr_vae_job(exp: ImageExperiment, data: ExperimentData, beta_range: BetaRange, placement: GatePlacement,
+                run_dir: Path, device: torch.device | str | None) -> None:
+    """A :func:`~mrvae.training.pool.run_jobs` job: train one MR-VAE into its checkpoint."""
+    fit_mr_vae(exp, data, beta_range=beta_range, placement=placement, run_dir=run_dir, device=device, log=_quiet,
+               progress=False)
+
+
+def fit_mr_vaes(
+    exp: ImageExperiment,
+    data: ExperimentData,
+    variants: Sequence[tuple[BetaRange, GatePlacement]],
+    *,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    workers: int | None = None,
+) -> list[VAE]:
+    """:func:`fit_mr_vae` for each ``(beta_range, placement)``, in order; with ``workers`` (CPU
+    only), each trains on one thread, that many side by side. A variant listed twice is
+    trained once."""
+    workers = _cpu_workers(workers, device)
+    if workers is not None:
+        _check_local(False)
+    with handoff_dir(run_dir, workers) as root:
+        if workers is not None:
+            run_jobs([partial(_mr_vae_job, exp, data, r, p, root, device) for r, p in dict.fromkeys(variants)],
+                     workers)
+        return [fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
+                for r, p in variants]  # loads what the workers trained
 
 
 def compare_at_betas(
@@ -358,6 +437,33 @@ def response_learning_curve(
         raise RuntimeError(f"no complete learning curve for {exp.tag}; delete {saved.parent if saved else 'the run'} "
                            f"and run again")
     return model, records
+
+
+def _learning_curve_job(exp: ImageExperiment, data: ExperimentData, references: Mapping[float, VAE],
+                        placement: GatePlacement, run_dir: Path, device: torch.device | str | None, seed: int) -> None:
+    """A :func:`~mrvae.training.pool.run_jobs` job: one learning curve, kept beside its checkpoint."""
+    response_learning_curve(exp, data, references, placement=placement, run_dir=run_dir, device=device, seed=seed)
+
+
+def response_learning_curves(
+    variants: Sequence[tuple[ImageExperiment, GatePlacement]],
+    data: ExperimentData,
+    references: Mapping[float, VAE],
+    *,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    workers: int | None = None,
+) -> list[tuple[VAE, list[dict[str, float]]]]:
+    """:func:`response_learning_curve` for each ``(experiment, placement)``, in order; with
+    ``workers`` (CPU only), each trains on one thread, that many side by side."""
+    workers = _cpu_workers(workers, device)
+    with handoff_dir(run_dir, workers) as root:
+        if workers is not None:
+            run_jobs([partial(_learning_curve_job, exp, data, references, placement, root, device, seed)
+                      for exp, placement in dict.fromkeys(variants)], workers)
+        return [response_learning_curve(exp, data, references, placement=placement, run_dir=root, device=device,
+                                        seed=seed) for exp, placement in variants]
 
 
 def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
@@ -447,10 +553,15 @@ class ImageProfile:
     base: Mapping[str, Any]
     overrides: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
     batched: bool = False
+    #: Train each model on one CPU thread, one per core side by side (:attr:`workers`).
+    parallel: bool = False
     #: The panel trained first, and the one the book's learning study uses (Figure 1).
     headline: tuple[str, str] = ("binary_mnist", "resnet")
 
     def __post_init__(self) -> None:
+        if self.parallel and self.batched:
+            raise ValueError("a profile trains its β-VAEs either batched (one vmapped model, for a GPU) or "
+                             "parallel (one thread each, side by side on CPU cores); set one of them")
         for key in self.overrides:
             if key not in DATA_SHAPES and key not in ("conv", "resnet") and not (
                     isinstance(key, tuple) and len(key) == 2 and key[0] in DATA_SHAPES):
@@ -466,11 +577,17 @@ class ImageProfile:
             settings.update(self.overrides.get(key, {}))
         return ImageExperiment(dataset, kind, **{**settings, "seed": seed})
 
+    @property
+    def workers(self) -> int | None:
+        """With :attr:`parallel`, one worker per core (:func:`~mrvae.training.pool.default_workers`),
+        else ``None``: each model then trains in this process on torch's default threads."""
+        return default_workers() if self.parallel else None
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready settings, with the overrides' tuple keys written ``dataset/kind``."""
         overrides = {"/".join(k) if isinstance(k, tuple) else k: dict(v) for k, v in self.overrides.items()}
         return {"datasets": list(self.datasets), "base": dict(self.base), "overrides": overrides,
-                "batched": self.batched}
+                "batched": self.batched, "parallel": self.parallel}
 
 
 _28 = ("binary_mnist", "omniglot")
@@ -493,7 +610,8 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
                    ("cifar10", "conv"): {"width": 1 / 16}, ("svhn", "conv"): {"width": 1 / 16},
                    ("celeba64", "conv"): {"width": 1 / 16, "train_images": 1000},
                    ("cifar10", "resnet"): {"width": 1 / 8}, ("svhn", "resnet"): {"width": 1 / 8},
-                   ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}}),
+                   ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}},
+        parallel=True),
     # A long CPU run of the 28x28 panels: the paper's full-width networks on the full training
     # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
     "cpu": ImageProfile(
@@ -549,10 +667,10 @@ def train_image_experiments(
     """
     panels: dict[tuple[str, str], TrainedModels] = {}
     not_run: dict[str, str] = {}
-    quiet: Callable[[str], None] = lambda line: None  # noqa: E731
     order = list(datasets or profile.datasets)
     if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
         order.insert(0, order.pop(order.index(profile.headline[0])))
+    experiments: list[tuple[ImageExperiment, ExperimentData]] = []
     for dataset in order:
         try:
             data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
@@ -560,15 +678,33 @@ def train_image_experiments(
             not_run[dataset] = str(error).splitlines()[0]
             log(f"{dataset}: not run ({not_run[dataset]})")
             continue
-        for kind in sorted(kinds, key=lambda k: k != profile.headline[1]):
-            exp = profile.experiment(dataset, kind, seed)
+        experiments += [(profile.experiment(dataset, kind, seed), data)
+                        for kind in sorted(kinds, key=lambda k: k != profile.headline[1])]
+    workers = _cpu_workers(profile.workers, device)
+    with handoff_dir(run_dir, workers) as root:
+        if workers is not None:
             started = time.perf_counter()
-            mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=quiet)
+            jobs = [job for exp, data in experiments for job in _panel_jobs(exp, data, root, device)]
+            run_jobs(jobs, workers)
+            log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
+                f"{time.perf_counter() - started:.0f} s")
+        for exp, data in experiments:
+            started = time.perf_counter()
+            mr_vae, result = fit_mr_vae(exp, data, run_dir=root, device=device, log=_quiet)
             sweeps = {annealed: fit_beta_vaes(exp, data, baseline_betas(), annealed=annealed, batched=profile.batched,
-                                              run_dir=run_dir, device=device, log=quiet)
+                                              run_dir=root, device=device, log=_quiet)
                       for annealed in (False, True)}
             mr_seconds = sum(h["seconds"] for h in result.history)
-            panels[(dataset, kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
+            panels[(exp.dataset, exp.kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
             log(f"{exp.tag}: 21 models ready in {time.perf_counter() - started:.0f} s "
                 f"(MR-VAE training took {mr_seconds:.0f} s)")
     return panels, not_run
+
+
+def _panel_jobs(exp: ImageExperiment, data: ExperimentData, run_dir: Path,
+                device: torch.device | str | None) -> list[Callable[[], None]]:
+    """The 21 trainings of one panel as :func:`~mrvae.training.pool.run_jobs` jobs, MR-VAE first."""
+    betas = baseline_betas()
+    return [partial(_mr_vae_job, exp, data, PAPER_BETA_RANGE, GatePlacement(), run_dir, device),
+            *(partial(_beta_vae_job, exp, data, betas, annealed, run_dir, device, i)
+              for annealed in (False, True) for i in range(len(betas)))]

@@ -19,8 +19,9 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from mrvae.book.experiments import (
     BINARY_DATASETS,
     DATA_SHAPES,
     PAPER_BETA_RANGE,
+    ExperimentData,
     baseline_betas,
     evaluate_panel,
     likelihood_for,
@@ -54,14 +56,16 @@ from mrvae.training import (
     ConstantBeta,
     MultiRateBeta,
     TrainConfig,
+    TrainResult,
     train,
 )
+from mrvae.training.pool import default_workers, handoff_dir, run_jobs
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
     "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
     "evaluate_family_panel", "family_profile", "fit_hierarchical_panel", "fit_text_mr_vae", "fit_text_panel",
-    "text_budget_study",
+    "text_budget_study", "train_family_panels",
 ]
 
 #: β-VAE baselines per family, as in the paper (Section 5.2).
@@ -207,12 +211,14 @@ class FamilyProfile:
     #: The text MR-VAE retrained alone at these multiples of the text budget (an empty tuple:
     #: no study), to show whether its rate at small β grows with training.
     text_budget_multipliers: tuple[int, ...] = ()
+    #: Train each model on one CPU thread, one per core side by side (as ``ImageProfile.parallel``).
+    parallel: bool = False
 
     def describe(self) -> dict[str, Any]:
         return {"hierarchical": [dataclasses.asdict(e) for e in self.hierarchical],
                 "text": None if self.text is None else dataclasses.asdict(self.text),
                 "iw_samples": self.iw_samples, "text_metric_documents": self.text_metric_documents,
-                "text_budget_multipliers": list(self.text_budget_multipliers)}
+                "text_budget_multipliers": list(self.text_budget_multipliers), "parallel": self.parallel}
 
 
 _QUICK_NVAE = {"network": "quick", "channels": 4, "train_images": 4800, "test_images": 1000, "epochs": 4,
@@ -231,7 +237,7 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         hierarchical=tuple(HierarchicalExperiment(d, **_QUICK_NVAE) for d in BINARY_DATASETS),  # type: ignore[arg-type]
         text=TextExperiment(max_vocab=2000, max_length=30, embed_dim=32, hidden_dim=64, test_documents=1000,
                             epochs=2, batch_size=64, lr=3e-3, cosine_decay=True, lr_plateau_patience=0),
-        iw_samples=10, text_metric_documents=250, text_budget_multipliers=(1, 2, 4)),
+        iw_samples=10, text_metric_documents=250, text_budget_multipliers=(1, 2, 4), parallel=True),
     "cpu": FamilyProfile(
         hierarchical=(HierarchicalExperiment("binary_mnist", epochs=1, batch_size=64, lr_warmup_epochs=0),),
         text=TextExperiment(max_vocab=10_000, epochs=2, cosine_decay=True, lr_plateau_patience=0),
@@ -270,18 +276,15 @@ def _folder(run_dir: Path | None, key: str, name: str) -> Path | None:
     return None if run_dir is None else run_dir / key / name
 
 
-def _fit_sweep(make: Callable[[], VAE], schedules: Mapping[float, BetaSchedule], data: Tensor, config: TrainConfig,
-               folder: Path | None, **train_kwargs: Any) -> dict[float, VAE]:
-    """One β-VAE per schedule, each from the same seed (so they differ only by β)."""
-    models = {}
-    for beta, schedule in schedules.items():
-        torch.manual_seed(config.seed)
-        model = make()
-        checkpoint = None if folder is None else folder / f"beta_{beta:.6g}"
-        train(model, data, schedule, config, checkpoint_dir=checkpoint, log=lambda line: None, progress=False,
-              **train_kwargs)
-        models[beta] = model
-    return models
+def _fit_beta_vae(make: Callable[[], VAE], schedule: BetaSchedule, data: Tensor, config: TrainConfig,
+                  folder: Path | None, **train_kwargs: Any) -> VAE:
+    """One β-VAE of a sweep, from the sweep's seed (so the sweep's models differ only by β)."""
+    torch.manual_seed(config.seed)
+    model = make()
+    checkpoint = None if folder is None else folder / f"beta_{schedule.value:.6g}"
+    train(model, data, schedule, config, checkpoint_dir=checkpoint, log=lambda line: None, progress=False,
+          **train_kwargs)
+    return model
 
 
 def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
@@ -289,24 +292,67 @@ def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
             "mr_vae": sum(p.numel() for p in gated.parameters())}
 
 
+def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path | None,
+                         device: torch.device | str | None) -> tuple[VAE, TrainResult]:
+    torch.manual_seed(exp.seed)
+    mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset), PAPER_BETA_RANGE).to(_device(device))
+    result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), exp.train_config(),
+                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), transform=data.transform,
+                   log=lambda line: None, progress=False)
+    return mr_vae, result
+
+
+def _hierarchical_beta_vae(exp: HierarchicalExperiment, data: ExperimentData, beta: float, run_dir: Path | None,
+                           device: torch.device | str | None) -> VAE:
+    likelihood, target = likelihood_for(exp.dataset), _device(device)
+    return _fit_beta_vae(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target), ConstantBeta(beta),
+                         data.train, exp.train_config(), _folder(run_dir, exp.key, "beta_vaes_constant"),
+                         transform=data.transform)
+
+
+def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: bool, run_dir: Path | None,
+                   device: torch.device | str | None) -> VAE:
+    target = _device(device)
+    train_data, model_config = data.train.to(target), exp.config(len(data.vocab))
+    batches = BucketedBatches(train_data, exp.batch_size)
+    warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches.steps_per_epoch))
+    schedule = AnnealedBeta(beta, warmup) if annealed else ConstantBeta(beta)
+    folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
+    return _fit_beta_vae(lambda: build_text_vae(model_config).to(target), schedule, train_data, exp.train_config(),
+                         folder, batches=batches, validation=data.valid.to(target))
+
+
+def _discard(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """A :func:`~mrvae.training.pool.run_jobs` job: ``fit(*args, **kwargs)``, whose model reaches
+    the parent through its checkpoint, not through a pickle."""
+    fit(*args, **kwargs)
+
+
+def _hierarchical_jobs(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path,
+                       device: torch.device | str | None) -> list[Callable[[], None]]:
+    return [partial(_discard, _hierarchical_mr_vae, exp, data, run_dir, device),
+            *(partial(_discard, _hierarchical_beta_vae, exp, data, b, run_dir, device)
+              for b in baseline_betas(HIERARCHICAL_BASELINES))]
+
+
+def _text_jobs(exp: TextExperiment, data: TextData, run_dir: Path,
+               device: torch.device | str | None) -> list[Callable[[], None]]:
+    return [partial(_discard, fit_text_mr_vae, exp, data, run_dir=run_dir, device=device),
+            *(partial(_discard, _text_beta_vae, exp, data, b, annealed, run_dir, device)
+              for annealed in (False, True) for b in baseline_betas(TEXT_BASELINES))]
+
+
 def fit_hierarchical_panel(exp: HierarchicalExperiment, *, run_dir: Path | None = None,
                            device: torch.device | str | None = None,
                            log: Callable[[str], None] = print) -> FamilyPanel:
     """Train (or load from ``run_dir``) the MR-VAE and the 4 constant-β β-VAEs of one panel."""
     data = load_experiment_data(exp)
-    likelihood, target, config = likelihood_for(exp.dataset), _device(device), exp.train_config()
-    torch.manual_seed(exp.seed)
-    mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood, PAPER_BETA_RANGE).to(target)
-    result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
-                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), transform=data.transform,
-                   log=lambda line: None, progress=False)
+    mr_vae, result = _hierarchical_mr_vae(exp, data, run_dir, device)
     betas = baseline_betas(HIERARCHICAL_BASELINES)
-    constant = _fit_sweep(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target),
-                          {b: ConstantBeta(b) for b in betas}, data.train, config,
-                          _folder(run_dir, exp.key, "beta_vaes_constant"), transform=data.transform)
+    constant = {b: _hierarchical_beta_vae(exp, data, b, run_dir, device) for b in betas}
     seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag}: 1 MR-VAE and {len(constant)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
-    return FamilyPanel(exp.tag, data.test.to(target), mr_vae, constant, None, data.source,
+    return FamilyPanel(exp.tag, data.test.to(_device(device)), mr_vae, constant, None, data.source,
                        _parameters(constant[betas[0]], mr_vae), seconds)
 
 
@@ -333,22 +379,11 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
     """Train (or load from ``run_dir``) the Yahoo MR-VAE and its 10 + 10 β-VAEs (constant β and
     KL annealing over ``exp.kl_warmup_fraction`` of training), on bucketed batches."""
     data = data or exp.load_data()
-    target, config = _device(device), exp.train_config()
-    model_config = exp.config(len(data.vocab))
-    train_data, valid = data.train.to(target), data.valid.to(target)
-
-    def batches() -> BucketedBatches:
-        return BucketedBatches(train_data, exp.batch_size)
-
+    target = _device(device)
     mr_vae, seconds = fit_text_mr_vae(exp, data, run_dir=run_dir, device=target)
-    warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches().steps_per_epoch))
     betas = baseline_betas(TEXT_BASELINES)
-    sweeps = {}
-    for annealed in (False, True):
-        schedules = {b: AnnealedBeta(b, warmup) if annealed else ConstantBeta(b) for b in betas}
-        folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
-        sweeps[annealed] = _fit_sweep(lambda: build_text_vae(model_config).to(target), schedules, train_data, config,
-                                      folder, batches=batches(), validation=valid)
+    sweeps = {annealed: {b: _text_beta_vae(exp, data, b, annealed, run_dir, target) for b in betas}
+              for annealed in (False, True)}
     log(f"{exp.tag}: 1 MR-VAE and {2 * len(betas)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
     test = data.test
     if exp.test_documents is not None and exp.test_documents < test.shape[0]:
@@ -357,6 +392,31 @@ def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir
     return FamilyPanel(exp.tag, _sorted_by_length(test).to(target), mr_vae, sweeps[False], sweeps[True], data.source,
                        _parameters(sweeps[False][betas[0]], mr_vae), seconds,
                        extra={"vocabulary": len(data.vocab), "train_documents": int(data.train.shape[0])})
+
+
+def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = None, run_dir: Path | None = None,
+                        device: torch.device | str | None = None,
+                        log: Callable[[str], None] = print) -> list[FamilyPanel]:
+    """Every panel of ``profile`` (hierarchical ones, then the text one), trained or loaded from
+    ``run_dir``. With ``profile.parallel`` on a CPU, all their models first train side by side,
+    one thread each (:func:`~mrvae.training.pool.run_jobs`)."""
+    workers = default_workers() if profile.parallel and _device(device).type == "cpu" else None
+    if profile.text is not None:
+        text_data = text_data or profile.text.load_data()
+    with handoff_dir(run_dir, workers) as root:
+        if workers is not None:
+            started = time.perf_counter()
+            jobs = [job for exp in profile.hierarchical for job in _hierarchical_jobs(exp, load_experiment_data(exp),
+                                                                                      root, device)]
+            if profile.text is not None:
+                jobs += _text_jobs(profile.text, text_data, root, device)
+            run_jobs(jobs, workers)
+            log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
+                f"{time.perf_counter() - started:.0f} s")
+        panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log) for exp in profile.hierarchical]
+        if profile.text is not None:
+            panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log))
+    return panels
 
 
 #: Evaluation batch of the text panels: a text VAE's logits are ``(B, T, V)``, so a smaller

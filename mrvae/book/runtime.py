@@ -69,8 +69,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
 TRAINING_SOURCES: tuple[str, ...] = (
     "_compat.py", "book/experiments.py", "book/families.py", "data", "hyper", "metrics/fid.py", "models",
     "training/checkpoints.py",
-    "training/distributed.py", "training/loop.py", "training/population.py", "training/schedules.py",
-    "training/sweep.py",
+    "training/distributed.py", "training/loop.py", "training/pool.py", "training/population.py",
+    "training/schedules.py", "training/sweep.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -13,10 +15,13 @@ from mrvae.book.experiments import (
     compare_at_betas,
     fit_beta_vaes,
     fit_mr_vae,
+    fit_mr_vaes,
     image_profile,
     likelihood_for,
 )
+from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import BetaGate
+from mrvae.models.benchmark import GatePlacement, build_vae
 
 
 @pytest.fixture
@@ -105,6 +110,49 @@ def test_batched_and_sequential_sweeps_give_the_same_models(tiny, tmp_path) -> N
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def _assert_same_models(first, second) -> None:
+    for a, b in zip(first, second, strict=True):
+        for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+            assert torch.equal(p, q), name
+
+
+def test_side_by_side_sweeps_do_not_depend_on_the_worker_count(tiny, tmp_path) -> None:
+    exp, data = tiny
+    betas = baseline_betas(3)
+    in_process = fit_beta_vaes(exp, data, betas, annealed=True, workers=1, log=lambda line: None)
+    side_by_side = fit_beta_vaes(exp, data, betas, annealed=True, workers=2, run_dir=tmp_path, log=lambda line: None)
+    _assert_same_models(in_process.values(), side_by_side.values())
+    assert len(list(tmp_path.glob("*/beta_vaes_annealed/*/checkpoint.pt"))) == 3  # kept for resuming
+    torch.manual_seed(exp.seed)  # the first model's initialisation: training moved it
+    untrained = build_vae(exp.architecture(), likelihood_for(exp.dataset))
+    assert not all(torch.equal(a, b) for a, b in zip(side_by_side[betas[0]].parameters(), untrained.parameters(),
+                                                      strict=True))
+
+
+def test_side_by_side_mr_vaes_match_in_process_fits(tiny, tmp_path) -> None:
+    exp, data = tiny
+    variants = [(BetaRange(0.1, 10.0), GatePlacement()), (BetaRange(0.01, 10.0), GatePlacement(encoder_gate="sqrt")),
+                (BetaRange(0.1, 10.0), GatePlacement())]  # listed twice, trained once
+    in_process = fit_mr_vaes(exp, data, variants, workers=1)
+    side_by_side = fit_mr_vaes(exp, data, variants, workers=2, run_dir=tmp_path)
+    _assert_same_models(in_process, side_by_side)
+    assert len(list(tmp_path.glob("*/mrvae_*/checkpoint.pt"))) == 2
+
+
+def test_workers_refuse_synchronised_batch_norm(tiny) -> None:
+    exp, data = tiny
+    with pytest.raises(ValueError, match="leave workers=None"):
+        fit_beta_vaes(exp, data, [1.0], annealed=False, workers=2, sync_batchnorm=True, log=lambda line: None)
+
+
+def test_a_profile_is_batched_or_parallel_not_both() -> None:
+    quick = image_profile("quick")
+    assert quick.parallel and quick.workers is not None and quick.workers >= 1
+    assert image_profile("paper").workers is None
+    with pytest.raises(ValueError, match="set one of them"):
+        type(quick)(datasets=("binary_mnist",), base={}, batched=True, parallel=True)
+
+
 def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
     exp, data = tiny
     first, result = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
@@ -142,3 +190,17 @@ def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) 
         assert torch.equal(p, q)  # evaluating along the way does not change what is trained
     _, again = response_learning_curve(exp, data, references, run_dir=tmp_path)
     assert again == records
+
+
+def test_side_by_side_learning_curves_match_in_process_ones(tiny, tmp_path) -> None:
+    from mrvae.book.experiments import response_learning_curves
+
+    exp, data = tiny
+    references = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, workers=1, log=lambda line: None)
+    slower = dataclasses.replace(exp, hyper_lr_multiplier=1.0)
+    variants = [(exp, GatePlacement()), (slower, GatePlacement(init="uniform"))]
+    in_process = response_learning_curves(variants, data, references, workers=1)
+    side_by_side = response_learning_curves(variants, data, references, workers=2, run_dir=tmp_path)
+    _assert_same_models([m for m, _ in in_process], [m for m, _ in side_by_side])
+    assert [c for _, c in in_process] == [c for _, c in side_by_side]
+    assert len(list(tmp_path.rglob("learning_curve.json"))) == 2

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from mrvae.book.families import (
     FAMILY_PROFILES,
+    FamilyProfile,
     HierarchicalExperiment,
     TextExperiment,
     evaluate_family_panel,
@@ -14,6 +17,7 @@ from mrvae.book.families import (
     fit_hierarchical_panel,
     fit_text_panel,
     text_budget_study,
+    train_family_panels,
 )
 from mrvae.data import DatasetNotFoundError
 from mrvae.data.text import TextData
@@ -94,3 +98,28 @@ def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:
     assert panel.annealed is None
     result = evaluate_family_panel(panel)
     assert set(result["response"]["median_gap"]) == {"constant"}
+
+
+def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+def test_side_by_side_panels_equal_the_in_process_ones(tmp_path) -> None:
+    hierarchical = HierarchicalExperiment("binary_mnist", "quick", channels=2, train_images=64, test_images=16,
+                                          epochs=1, batch_size=32, lr_warmup_epochs=0)
+    text = TextExperiment(embed_dim=8, hidden_dim=8, latent_dim=2, epochs=1, batch_size=32, lr=3e-3)
+    profile = FamilyProfile(hierarchical=(hierarchical,), text=text, parallel=True)
+    try:
+        side_by_side = train_family_panels(profile, text_data=_corpus(), run_dir=tmp_path, log=lambda line: None)
+    except DatasetNotFoundError:
+        pytest.skip("binary MNIST files not available")
+    in_process = train_family_panels(dataclasses.replace(profile, parallel=False), text_data=_corpus(),
+                                     log=lambda line: None)
+    assert [p.tag for p in side_by_side] == [p.tag for p in in_process] == [hierarchical.tag, text.tag]
+    for a, b in zip(side_by_side, in_process, strict=True):
+        assert _same(a.mr_vae, b.mr_vae)
+        for sweep in ("constant", "annealed"):
+            models_a, models_b = getattr(a, sweep) or {}, getattr(b, sweep) or {}
+            assert models_a.keys() == models_b.keys()
+            assert all(_same(models_a[beta], models_b[beta]) for beta in models_a)
+    assert len(list(tmp_path.rglob("checkpoint.pt"))) == 5 + 21  # cached for the book build
