@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
-from myst_nb import glue
 
 from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae.book.prose import glue_number
 from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.data import load_mnist
 from mrvae.hyper.convert import count_parameters
@@ -67,11 +67,6 @@ SIGMA2, LATENT_DIM = 0.5, 32
 BETA_RANGE = BetaRange(0.01, 10.0)
 clock = Stopwatch().__enter__()
 use_book_style()
-
-
-def glue_number(name: str, value: float) -> None:
-    """A number the prose quotes, glued from this run (myst-nb) so that none is typed by hand."""
-    glue(name, float(value), display=False)
 
 
 # %% tags=["hide-input"]

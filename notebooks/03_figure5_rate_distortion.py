@@ -85,8 +85,9 @@ from mrvae.book.figures import (
     save_figure,
     use_book_style,
 )
+from mrvae.book.prose import glue_number, panel_title, two_digits
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.book.scoreboard import DATASET_NAMES, KIND_NAMES
+from mrvae.book.scoreboard import DATASET_NAMES
 from mrvae.hyper.convert import count_parameters
 from mrvae.models.benchmark import SUPPORTED_SHAPES, ArchitectureConfig, build_mr_vae, build_vae
 from mrvae.training.timing import overhead_ratio
@@ -99,21 +100,6 @@ runs = run_directory(profile, "images")
 clock = Stopwatch().__enter__()
 use_book_style()
 print(f"profile {profile}")
-
-
-def glue_number(name: str, value: float) -> None:
-    """A number the prose quotes, glued from this run (myst-nb) so that none is typed by hand."""
-    glue(name, float(value), display=False)
-
-
-def two_digits(x: float) -> str:
-    """Two significant digits, written out (1,300 not 1.3e+03): what holds from run to run."""
-    return f"{float(format(x, '.2g')):,g}"
-
-
-def panel_name(key: tuple[str, str]) -> str:
-    """("binary_mnist", "resnet") -> "binary MNIST, ResNet"."""
-    return f"{DATASET_NAMES.get(key[0], key[0])}, {KIND_NAMES.get(key[1], key[1])}"
 
 
 # %% [markdown]
@@ -271,7 +257,7 @@ if rgb:
                    + [r["rate"] for sweep in ("rows_constant", "rows_annealed") for r in entry[sweep]])
 
     lowest_key = min(rgb, key=lambda key: highest_rate(rgb[key]))
-    glue("rgb_lowest_rate_panel", panel_name(lowest_key), display=False)
+    glue("rgb_lowest_rate_panel", panel_title(lowest_key), display=False)
     glue_number("rgb_lowest_rate_max", highest_rate(rgb[lowest_key]))
 
 
@@ -286,7 +272,7 @@ def draw_rate_distortion(fig, datasets: list[str]) -> None:
         for row, kind in enumerate(KINDS):
             entry = results[(dataset, kind)]
             plot_rate_distortion(axes[row, col], entry["curve"], entry["rows_constant"], entry["rows_annealed"],
-                                 title=panel_name((dataset, kind)))
+                                 title=panel_title((dataset, kind)))
     legend_below(fig, axes[0, 0])
 
 

@@ -72,8 +72,9 @@ from mrvae.book.figures import (
     save_figure,
     use_book_style,
 )
+from mrvae.book.prose import glue_number, panel_title
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.book.scoreboard import DATASET_NAMES, KIND_NAMES
+from mrvae.book.scoreboard import DATASET_NAMES
 from mrvae.data.images import load_cifar10, subset
 from mrvae.metrics.fid import (
     InceptionFeatures,
@@ -96,16 +97,6 @@ clock = Stopwatch().__enter__()
 use_book_style()
 FEATURE_SETTINGS = {"quick": {"classifier_images": 10_000, "classifier_epochs": 3, "samples": 500},
                     "paper": {"classifier_images": None, "classifier_epochs": 10, "samples": 10_000}}[profile]
-
-
-def glue_number(name: str, value: float) -> None:
-    """A number the prose quotes, glued from this run (myst-nb) so that none is typed by hand."""
-    glue(name, float(value), display=False)
-
-
-def panel_name(key: tuple[str, str]) -> str:
-    """("binary_mnist", "resnet") -> "binary MNIST, ResNet"."""
-    return f"{DATASET_NAMES.get(key[0], key[0])}, {KIND_NAMES.get(key[1], key[1])}"
 
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
@@ -246,7 +237,7 @@ def draw_against_beta(fig, rows: list[tuple[str, str]], datasets: list[str]) -> 
             ax.set_xscale("log")
             if metric != "active units":
                 ax.set_yscale("log")
-            ax.set_title(panel_name((dataset, kind)))
+            ax.set_title(panel_title((dataset, kind)))
             ax.set_xlabel("β")
             ax.set_ylabel(metric if metric == "active units" else f"{metric} (lower is better)")
     legend_below(fig, axes[0, 0])

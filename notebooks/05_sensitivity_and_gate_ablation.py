@@ -82,6 +82,7 @@ from mrvae.book.experiments import (
     train_image_experiments,
 )
 from mrvae.book.figures import CONSTANT_STYLE, glue_figure, provenance, save_figure, use_book_style
+from mrvae.book.prose import glue_number, two_digits
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
@@ -149,11 +150,6 @@ def range_key(beta_range: BetaRange) -> str:
     return f"[{beta_range.low:g}, {beta_range.high:g}]"
 
 
-def two_digits(x: float) -> str:
-    """Two significant digits, written out (120 not 1.2e+02): what holds from run to run."""
-    return f"{float(format(x, '.2g')):,g}"
-
-
 sensitivity = {}
 sensitivity_table = []
 for beta_range, model in range_models.items():
@@ -205,9 +201,6 @@ glue_figure("section53_sample_range", fig)
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 # The numbers the prose quotes, glued from this run (myst-nb) so that none is typed by hand.
-def glue_number(name: str, value: float) -> None:
-    glue(name, float(value), display=False)
-
 
 def glue_percent(name: str, fraction: float) -> None:
     """A relative gap as whole percent, rounded here so that a small negative gap reads +0, not -0."""

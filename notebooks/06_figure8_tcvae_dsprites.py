@@ -82,9 +82,9 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
-from myst_nb import glue
 
 from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae.book.prose import glue_number
 from mrvae.book.runtime import (
     Stopwatch,
     pick_device,
@@ -258,9 +258,6 @@ glue_figure("figure8_tcvae_dsprites", fig)
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 # The numbers the prose quotes, glued from this run (myst-nb) so that none is typed by hand.
-def glue_number(name: str, value: float) -> None:
-    glue(name, float(value), display=False)
-
 
 seed_means = baseline_mig_array.mean(0)
 tc_rates = np.array([[baseline_rd[(s, b)]["rate"] for b in baseline_betas] for s in seeds]).mean(0)

@@ -77,6 +77,7 @@ from mrvae.book.experiments import (
     response_learning_curves,
 )
 from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae.book.prose import glue_number
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
 from mrvae.models.benchmark import GatePlacement
@@ -186,9 +187,6 @@ glue_figure("learning_the_beta_response", fig)
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 # The numbers the prose quotes, glued from this run (myst-nb) so that none is typed by hand.
-def glue_number(name: str, value: float) -> None:
-    glue(name, float(value), display=False)
-
 
 def gap_percent(init: str, multiplier: float) -> float:
     return 100 * summary[f"{init} x{multiplier:g}"]["mean_gap"]

@@ -74,7 +74,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from myst_nb import glue
 
-from mrvae.book.figures import committed_figure_dir, glue_figure, load_figure_data, use_book_style
+from mrvae.book.figures import committed_figure_dir, glue_figure, load_figure_data, short_commit, use_book_style
+from mrvae.book.prose import glue_number
 
 FIGURES = committed_figure_dir()
 record = load_figure_data("overhead", directory=FIGURES)
@@ -86,7 +87,7 @@ use_book_style()
 display(pd.DataFrame({"benchmark run": {
     "finished (UTC)": ran["finished_utc"],
     "machine": ran["machine"],
-    "commit": ran["git_commit"][:10],
+    "commit": short_commit(ran["git_commit"]),
     "wall time": f"{ran['wall_seconds'] / 60:.0f} min",
     "command": ran["command"],
 }}))
@@ -164,9 +165,6 @@ for name in ("linear", "chen_mlp"):
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 # The numbers the prose quotes, glued from the committed file (myst-nb) so none is typed by hand.
-def glue_number(name: str, value: float) -> None:
-    glue(name, float(value), display=False)
-
 
 def step_ratio(m: dict) -> float:
     return m[f"{device}_step_time_ratio"]

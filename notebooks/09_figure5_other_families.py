@@ -62,7 +62,6 @@ seed = 0
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
-from myst_nb import glue
 
 from mrvae.book.experiments import PAPER_BETA_RANGE
 from mrvae.book.families import (
@@ -78,6 +77,7 @@ from mrvae.book.figures import (
     save_figure,
     use_book_style,
 )
+from mrvae.book.prose import glue_number, two_digits
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.convert import count_parameters
 from mrvae.metrics.text import evaluate_text
@@ -157,10 +157,6 @@ print(f"{len(panels)} panels evaluated")
 # coverage says whether it does.
 
 # %% tags=["hide-input"]
-def two_digits(x: float) -> str:
-    """Two significant digits, written out (1,200 not 1.2e+03): what holds from run to run."""
-    return f"{float(format(x, '.2g')):,g}"
-
 
 # Whole percent of gap and one decimal of coverage: claim-level numbers that hold from run to run.
 table = pd.DataFrame([
@@ -241,9 +237,6 @@ glue_figure("figure5_families", fig)
 
 # %% tags=["remove-input", "nbval-ignore-output"]
 # The numbers the prose below quotes, glued from this run (myst-nb) so that none is typed by hand.
-def glue_number(name: str, value: float) -> None:
-    glue(name, float(value), display=False)
-
 
 for exp in settings.hierarchical:
     response = results[exp.tag]["response"]

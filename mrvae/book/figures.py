@@ -63,6 +63,13 @@ def git_commit() -> str:
         return "unknown"
 
 
+def short_commit(commit: str) -> str:
+    """A :func:`git_commit` string for a table: 10 hex digits, keeping ``-dirty`` (an
+    uncommitted tree is part of what produced the numbers)."""
+    head, dirty, _ = commit.partition("-dirty")
+    return head[:10] + dirty
+
+
 def device_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"

@@ -6,7 +6,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from mrvae.book.figures import REPO_ROOT, load_figure_data, save_figure  # noqa: E402
+from mrvae.book.figures import REPO_ROOT, load_figure_data, save_figure, short_commit  # noqa: E402
 from mrvae.data import data_roots  # noqa: E402
 
 
@@ -166,3 +166,10 @@ def test_the_gap_study_plots_equal_budgets_left_and_per_beta_gaps_right() -> Non
     assert len(labels) == 5 and not any("gate lr" in label for label in labels)  # gate lr: the table only
     check_legible(fig, "gap study")
     plt.close(fig)
+
+
+def test_short_commits_keep_the_dirty_marker() -> None:
+    head = "0123456789abcdef0123456789abcdef01234567"
+    assert short_commit(head) == "0123456789"
+    assert short_commit(head + "-dirty") == "0123456789-dirty"
+    assert short_commit("unknown") == "unknown"
