@@ -16,6 +16,7 @@ sweep spreads its β values over the processes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Sequence
@@ -61,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--run-dir", type=Path, default=argparse.SUPPRESS,
                        help="checkpoint cache (default: $MRVAE_RUN_DIR/cli, else ./runs/cli)")
     train.add_argument("--out", type=Path, default=Path("figures"), help="where the figure PNG + JSON go")
+    train.add_argument("--workers", type=int, default=argparse.SUPPRESS, metavar="N",
+                       help="on a CPU, train a β-VAE sweep N at a time, one thread each (default: the profile's "
+                            "choice, one per core for quick and in turn for cpu and paper). Models trained on one "
+                            "thread equal the book's, whatever N is")
     train.add_argument("--sync-batchnorm", action="store_true",
                        help="under torchrun, BatchNorm statistics over the global batch (CUDA only)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
@@ -89,6 +94,22 @@ def _list() -> None:
         print(f"profile {name}: datasets {', '.join(profile.datasets)}; base {dict(profile.base)}")
 
 
+def _workers(args: argparse.Namespace, profile_workers: int | None, *, distributed: bool,
+             device: Any) -> int | None:
+    """``--workers``, else the profile's choice; ``None`` (in turn, torch's threads) off a lone CPU process."""
+    if hasattr(args, "workers"):
+        if args.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {args.workers}; 1 trains in turn on one thread")
+        if distributed:
+            raise ValueError("--workers trains side by side in one process's workers; under torchrun the "
+                             "sweep already spreads over the ranks, so drop --workers")
+        if device.type != "cpu":
+            raise ValueError(f"--workers trains side by side on CPU cores, not on {device.type}; drop it "
+                             f"or pass --device cpu")
+        return args.workers
+    return profile_workers if not distributed and device.type == "cpu" else None
+
+
 def _train(args: argparse.Namespace) -> Path:
     import matplotlib
 
@@ -108,6 +129,7 @@ def _train(args: argparse.Namespace) -> Path:
     from mrvae.hyper import BetaRange
     from mrvae.metrics import evaluate, rate_distortion_curve
     from mrvae.training.distributed import init_from_env
+    from mrvae.training.pool import one_thread
 
     beta_range = BetaRange(*args.beta_range)
     # gloo for CPU tensors even on a GPU node; NCCL (the default with CUDA) for GPUs.
@@ -120,13 +142,17 @@ def _train(args: argparse.Namespace) -> Path:
     seed_everything(args.seed)
     device = pick_device(args.device)
     run_dir = getattr(args, "run_dir", run_root() / "cli").resolve()
+    workers = _workers(args, profile.workers, distributed=replica is not None, device=device)
     say(f"{args.model} on {exp.tag}: {exp.epochs} epochs, batch {exp.batch_size}, lr {exp.lr:g}; "
         f"checkpoints below {run_dir}")
     with Stopwatch() as clock:
         data = load_experiment_data(exp)
         if args.model == "mr-vae":
-            model, result = fit_mr_vae(exp, data, beta_range=beta_range, run_dir=run_dir, device=device, log=say,
-                                       progress=getattr(args, "progress", None), sync_batchnorm=args.sync_batchnorm)
+            # A profile that trains side by side trains every model on one thread: so does this one.
+            with one_thread() if workers is not None else contextlib.nullcontext():
+                model, result = fit_mr_vae(exp, data, beta_range=beta_range, run_dir=run_dir, device=device, log=say,
+                                           progress=getattr(args, "progress", None),
+                                           sync_batchnorm=args.sync_batchnorm)
             curve = rate_distortion_curve(model, data.test.to(device), beta_range=beta_range, seed=args.seed)
             points, label = curve, "MR-VAE (one run)"
             rates = [point["rate"] for point in curve]
@@ -139,7 +165,7 @@ def _train(args: argparse.Namespace) -> Path:
             spread = replica is not None and exp.kind == "resnet"
             models = fit_beta_vaes(exp, data, betas, annealed=args.schedule == "annealed", batched=spread,
                                    run_dir=run_dir, device=device, log=say, progress=getattr(args, "progress", None),
-                                   sync_batchnorm=args.sync_batchnorm)
+                                   sync_batchnorm=args.sync_batchnorm, workers=workers)
             points = [evaluate(m, data.test.to(device), beta, seed=args.seed) for beta, m in models.items()]
             label = f"β-VAEs ({args.schedule} β)"
             metrics = {"monotone": is_monotone([point["rate"] for point in points])}

@@ -46,8 +46,19 @@ def test_a_beta_vae_sweep_trains_and_reports_monotonicity(tmp_path) -> None:
     assert len(record["data"]["curve"]) == 3 and "monotone" in record["metrics"]
 
 
+def test_a_sweep_trained_side_by_side_equals_one_trained_in_turn(tmp_path) -> None:
+    curves = []
+    for workers in ("1", "2"):
+        folder = tmp_path / workers
+        _run(folder, "--model", "beta-vaes", "--betas", "2", "--workers", workers)
+        (record_path,) = (folder / "out").glob("cli_*_beta-vaes_constant.json")
+        curves.append(json.loads(record_path.read_text())["data"]["curve"])
+    assert curves[0] == curves[1]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "mnist9", "resnet"], "invalid choice: 'mnist9'"),
+    (["train", *TINY, "--workers", "0"], "--workers must be at least 1"),
     (["train", *TINY, "--beta-range", "10", "0.01"], "BetaRange"),
     (["train", *TINY, "--width", "0"], "width"),
 ])
