@@ -107,7 +107,9 @@ def _workers(args: argparse.Namespace, profile_workers: int | None, *, distribut
             raise ValueError(f"--workers trains side by side on CPU cores, not on {device.type}; drop it "
                              f"or pass --device cpu")
         return args.workers
-    return profile_workers if not distributed and device.type == "cpu" else None
+    # Synchronised batch norm needs torchrun's ranks, not side-by-side workers.
+    local = not distributed and device.type == "cpu" and not args.sync_batchnorm
+    return profile_workers if local else None
 
 
 def _train(args: argparse.Namespace) -> Path:

@@ -56,6 +56,10 @@ def test_a_sweep_trained_side_by_side_equals_one_trained_in_turn(tmp_path) -> No
     assert curves[0] == curves[1]
 
 
+def test_sync_batchnorm_without_torchrun_trains_in_this_process(tmp_path) -> None:
+    _run(tmp_path, "--model", "beta-vaes", "--betas", "2", "--sync-batchnorm")
+
+
 @pytest.mark.parametrize("argv, message", [
     (["train", "mnist9", "resnet"], "invalid choice: 'mnist9'"),
     (["train", *TINY, "--workers", "0"], "--workers must be at least 1"),

@@ -44,7 +44,7 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import default_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, default_workers, handoff_dir, run_jobs
 from mrvae.training.sweep import train_sweep
 
 __all__ = [
@@ -301,8 +301,9 @@ def fit_beta_vaes(
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
             run_jobs([partial(_beta_vae_job, exp, data, betas, annealed, root, device, i) for i in everyone], workers)
-        models = _train_beta_vaes(exp, data, betas, annealed, root, device, everyone, progress=progress,
-                                  sync_batchnorm=sync_batchnorm)  # loads what the workers trained
+        with collecting(workers is not None):  # loads what the workers trained
+            models = _train_beta_vaes(exp, data, betas, annealed, root, device, everyone, progress=progress,
+                                      sync_batchnorm=sync_batchnorm)
     log(f"trained {len(models)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
     return dict(zip(betas, models, strict=True))
 
@@ -366,8 +367,9 @@ def fit_mr_vaes(
         if workers is not None:
             run_jobs([partial(_mr_vae_job, exp, data, r, p, root, device) for r, p in dict.fromkeys(variants)],
                      workers)
-        return [fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
-                for r, p in variants]  # loads what the workers trained
+        with collecting(workers is not None):  # loads what the workers trained
+            return [fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
+                    for r, p in variants]
 
 
 def compare_at_betas(
@@ -414,11 +416,14 @@ def response_learning_curve(
     one :func:`fit_mr_vae` trains.
     """
     placement = placement or GatePlacement()
-    reference_loss = {b: evaluate(m, data.test, b, seed=seed)["loss"] for b, m in sorted(references.items())}
     steps_per_epoch = math.ceil(data.train.shape[0] / exp.batch_size)
     records: list[dict[str, float]] = []
+    reference_loss: dict[float, float] = {}  # evaluated only if a curve is recorded, not when loaded
 
     def record(epoch: int, model: VAE) -> None:
+        if not reference_loss:
+            reference_loss.update({b: evaluate(m, data.test, b, seed=seed)["loss"]
+                                   for b, m in sorted(references.items())})
         rates = [evaluate(model, data.test, b, seed=seed)["rate"] for b in (beta_range.low, beta_range.high)]
         gaps = [(evaluate(model, data.test, b, seed=seed)["loss"] - ref) / abs(ref)
                 for b, ref in reference_loss.items()]
@@ -462,8 +467,9 @@ def response_learning_curves(
         if workers is not None:
             run_jobs([partial(_learning_curve_job, exp, data, references, placement, root, device, seed)
                       for exp, placement in dict.fromkeys(variants)], workers)
-        return [response_learning_curve(exp, data, references, placement=placement, run_dir=root, device=device,
-                                        seed=seed) for exp, placement in variants]
+        with collecting(workers is not None):  # loads what the workers trained
+            return [response_learning_curve(exp, data, references, placement=placement, run_dir=root,
+                                            device=device, seed=seed) for exp, placement in variants]
 
 
 def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
@@ -667,7 +673,8 @@ def train_image_experiments(
     """
     panels: dict[tuple[str, str], TrainedModels] = {}
     not_run: dict[str, str] = {}
-    order = list(datasets or profile.datasets)
+    order = list(dict.fromkeys(datasets or profile.datasets))  # a panel listed twice would train twice at once
+    kinds = tuple(dict.fromkeys(kinds))
     if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
         order.insert(0, order.pop(order.index(profile.headline[0])))
     experiments: list[tuple[ImageExperiment, ExperimentData]] = []
@@ -688,17 +695,26 @@ def train_image_experiments(
             run_jobs(jobs, workers)
             log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
                 f"{time.perf_counter() - started:.0f} s")
-        for exp, data in experiments:
-            started = time.perf_counter()
-            mr_vae, result = fit_mr_vae(exp, data, run_dir=root, device=device, log=_quiet)
-            sweeps = {annealed: fit_beta_vaes(exp, data, baseline_betas(), annealed=annealed, batched=profile.batched,
-                                              run_dir=root, device=device, log=_quiet)
-                      for annealed in (False, True)}
-            mr_seconds = sum(h["seconds"] for h in result.history)
-            panels[(exp.dataset, exp.kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
-            log(f"{exp.tag}: 21 models ready in {time.perf_counter() - started:.0f} s "
-                f"(MR-VAE training took {mr_seconds:.0f} s)")
+        with collecting(workers is not None):  # loads what the workers trained
+            panels.update(_load_panels(experiments, profile, root, device, log))
     return panels, not_run
+
+
+def _load_panels(experiments: Sequence[tuple[ImageExperiment, ExperimentData]], profile: ImageProfile,
+                 run_dir: Path | None, device: torch.device | str | None,
+                 log: Callable[[str], None]) -> dict[tuple[str, str], TrainedModels]:
+    panels = {}
+    for exp, data in experiments:
+        started = time.perf_counter()
+        mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=_quiet)
+        sweeps = {annealed: fit_beta_vaes(exp, data, baseline_betas(), annealed=annealed, batched=profile.batched,
+                                          run_dir=run_dir, device=device, log=_quiet)
+                  for annealed in (False, True)}
+        mr_seconds = sum(h["seconds"] for h in result.history)
+        panels[(exp.dataset, exp.kind)] = TrainedModels(exp, data, mr_vae, sweeps[False], sweeps[True], mr_seconds)
+        log(f"{exp.tag}: 21 models ready in {time.perf_counter() - started:.0f} s "
+            f"(MR-VAE training took {mr_seconds:.0f} s)")
+    return panels
 
 
 def _panel_jobs(exp: ImageExperiment, data: ExperimentData, run_dir: Path,

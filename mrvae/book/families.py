@@ -59,7 +59,7 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import default_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, default_workers, handoff_dir, run_jobs
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
@@ -413,9 +413,11 @@ def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = 
             run_jobs(jobs, workers)
             log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
                 f"{time.perf_counter() - started:.0f} s")
-        panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log) for exp in profile.hierarchical]
-        if profile.text is not None:
-            panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log))
+        with collecting(workers is not None):  # loads what the workers trained
+            panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log)
+                      for exp in profile.hierarchical]
+            if profile.text is not None:
+                panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log))
     return panels
 
 

@@ -31,6 +31,7 @@ from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
 from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
+from mrvae.training.pool import check_collected
 from mrvae.training.progress import Progress, progress_wanted
 from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
@@ -349,6 +350,7 @@ def fit(
     lr_factor = LearningRateFactor(config, batches.steps_per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
+    check_collected(start_epoch, config.epochs, checkpoint.path)
     lr_factor.configure(config, batches.steps_per_epoch)
     for group in optimizer.param_groups:  # a checkpoint from another device carries its own choice
         if "fused" in group:

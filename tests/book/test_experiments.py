@@ -204,3 +204,14 @@ def test_side_by_side_learning_curves_match_in_process_ones(tiny, tmp_path) -> N
     _assert_same_models([m for m, _ in in_process], [m for m, _ in side_by_side])
     assert [c for _, c in in_process] == [c for _, c in side_by_side]
     assert len(list(tmp_path.rglob("learning_curve.json"))) == 2
+
+
+def test_loading_what_workers_trained_never_trains_in_this_process(tiny, tmp_path) -> None:
+    from mrvae.training.pool import collecting
+
+    exp, data = tiny
+    with collecting(), pytest.raises(RuntimeError, match="a worker trained is not finished"):
+        fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    with collecting():
+        fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)  # finished: loaded
