@@ -44,7 +44,8 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import collecting, default_workers, handoff_dir, run_jobs
+from mrvae.training.loop import _quiet
+from mrvae.training.pool import collecting, cpu_workers, default_workers, handoff_dir, run_jobs
 from mrvae.training.sweep import train_sweep
 
 __all__ = [
@@ -244,19 +245,10 @@ def fit_mr_vae(
     return model, result
 
 
-def _quiet(line: str) -> None:
-    pass
-
-
 def _check_local(sync_batchnorm: bool) -> None:
     if sync_batchnorm or (torch.distributed.is_available() and torch.distributed.is_initialized()):
         raise ValueError("workers trains side by side on one machine's cores; under torchrun "
                          "(or with sync_batchnorm) leave workers=None")
-
-
-def _cpu_workers(workers: int | None, device: torch.device | str | None) -> int | None:
-    """``workers`` where training runs on a CPU; ``None`` (train in this process) elsewhere."""
-    return workers if _device(device).type == "cpu" else None
 
 
 def fit_beta_vaes(
@@ -294,7 +286,7 @@ def fit_beta_vaes(
                              exp.train_config(), transform=data.transform, checkpoint_dir=folder, log=log,
                              progress=progress)
         return dict(zip(betas, result.models, strict=True))
-    workers = _cpu_workers(workers, device)
+    workers = cpu_workers(workers, device)
     if workers is not None:
         _check_local(sync_batchnorm)
     everyone = range(len(betas))
@@ -360,7 +352,7 @@ def fit_mr_vaes(
     """:func:`fit_mr_vae` for each ``(beta_range, placement)``, in order; with ``workers`` (CPU
     only), each trains on one thread, that many side by side. A variant listed twice is
     trained once."""
-    workers = _cpu_workers(workers, device)
+    workers = cpu_workers(workers, device)
     if workers is not None:
         _check_local(False)
     with handoff_dir(run_dir, workers) as root:
@@ -462,7 +454,7 @@ def response_learning_curves(
 ) -> list[tuple[VAE, list[dict[str, float]]]]:
     """:func:`response_learning_curve` for each ``(experiment, placement)``, in order; with
     ``workers`` (CPU only), each trains on one thread, that many side by side."""
-    workers = _cpu_workers(workers, device)
+    workers = cpu_workers(workers, device)
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
             run_jobs([partial(_learning_curve_job, exp, data, references, placement, root, device, seed)
@@ -687,7 +679,7 @@ def train_image_experiments(
             continue
         experiments += [(profile.experiment(dataset, kind, seed), data)
                         for kind in sorted(kinds, key=lambda k: k != profile.headline[1])]
-    workers = _cpu_workers(profile.workers, device)
+    workers = cpu_workers(profile.workers, device)
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
             started = time.perf_counter()

@@ -59,7 +59,7 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import collecting, default_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, cpu_workers, default_workers, handoff_dir, run_jobs
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
@@ -400,7 +400,7 @@ def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = 
     """Every panel of ``profile`` (hierarchical ones, then the text one), trained or loaded from
     ``run_dir``. With ``profile.parallel`` on a CPU, all their models first train side by side,
     one thread each (:func:`~mrvae.training.pool.run_jobs`)."""
-    workers = default_workers() if profile.parallel and _device(device).type == "cpu" else None
+    workers = cpu_workers(default_workers() if profile.parallel else None, device)
     if profile.text is not None:
         text_data = text_data or profile.text.load_data()
     with handoff_dir(run_dir, workers) as root:

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["check_collected", "collecting", "default_workers", "handoff_dir", "one_thread", "run_jobs"]
+__all__ = ["check_collected", "collecting", "cpu_workers", "default_workers", "handoff_dir", "one_thread", "run_jobs"]
 
 T = TypeVar("T")
 
@@ -44,6 +44,13 @@ def default_workers() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity call
         return os.cpu_count() or 1
+
+
+def cpu_workers(workers: int | None, device: torch.device | str | None) -> int | None:
+    """``workers`` where training runs on a CPU (``device`` None means the CPU); ``None`` (train
+    in this process) elsewhere: one GPU is better used by one process."""
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    return workers if on_cpu else None
 
 
 @contextmanager
