@@ -42,8 +42,8 @@ book-only: $(STAMP)
 # writes figures to a throwaway dir so the committed ones are not overwritten. With
 # MRVAE_EXECUTED_DIR=book/executed (CI), the nbval run also writes each chapter as it ran
 # (tests/notebooks/conftest.py) and its figures to figures/, and `make book-only` builds the
-# site from that one execution. Chapter 3's training cell takes about 22 min on 2 cores, near
-# nbval's default 2,000 s cell timeout on a slower or busier machine; hence 3,600 s.
+# site from that one execution. Chapter 3's training cell takes most of the chapter's 28 min on
+# 2 cores, near nbval's default 2,000 s cell timeout on a slower or busier machine; hence 3,600 s.
 test: $(STAMP)
 	$(VPY) -m pytest tests -q -p no:nbval
 	@if ls tests/notebooks/*.ipynb >/dev/null 2>&1; then \

@@ -19,7 +19,10 @@ def test_tiny_run_writes_every_variant(tmp_path) -> None:
     record = json.loads((tmp_path / "gap_study.json").read_text())
     assert record["figure"] == "Study: the Figure 1 gap" and (tmp_path / "gap_study.png").is_file()
     variants = record["metrics"]["variants"]
-    assert {v["group"] for v in variants.values()} == {"equal", "mr_vae_longer", "gate_lr", "wider_range"}
+    assert {v["group"] for v in variants.values()} == {"equal", "seed", "mr_vae_longer", "gate_lr", "wider_range"}
+    replicate, first = variants["equal x1, seed 1"], variants["equal x1"]
+    assert (replicate["seed"], first["seed"]) == (1, 0) and replicate["mr_vae_steps"] == first["mr_vae_steps"]
+    assert replicate["gaps"] != first["gaps"]  # another subset, initialisation and batch order
     equal = [v for v in variants.values() if v["group"] == "equal"]
     assert [v["mr_vae_steps"] for v in equal] == [v["beta_vae_steps"] for v in equal]
     assert equal[1]["mr_vae_steps"] == 2 * equal[0]["mr_vae_steps"]

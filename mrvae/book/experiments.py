@@ -53,7 +53,8 @@ __all__ = [
     "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint",
     "response_learning_curve", "response_learning_curves", "image_profile", "lookup_profile", "train_config_from",
     "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
-    "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "likelihood_for", "load_experiment_data",
+    "beta_vae_jobs", "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "likelihood_for",
+    "load_experiment_data", "mr_vae_job",
 ]
 
 #: Image shape of every dataset of Figure 5.
@@ -292,7 +293,7 @@ def fit_beta_vaes(
     everyone = range(len(betas))
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
-            run_jobs([partial(_beta_vae_job, exp, data, betas, annealed, root, device, i) for i in everyone], workers)
+            run_jobs(beta_vae_jobs(exp, data, betas, annealed=annealed, run_dir=root, device=device), workers)
         with collecting(workers is not None):  # loads what the workers trained
             models = _train_beta_vaes(exp, data, betas, annealed, root, device, everyone, progress=progress,
                                       sync_batchnorm=sync_batchnorm)
@@ -340,6 +341,21 @@ def _mr_vae_job(exp: ImageExperiment, data: ExperimentData, beta_range: BetaRang
                progress=False)
 
 
+def beta_vae_jobs(exp: ImageExperiment, data: ExperimentData, betas: Sequence[float], *, annealed: bool,
+                  run_dir: Path, device: torch.device | str | None = None) -> list[Callable[[], None]]:
+    """A sweep's trainings as :func:`~mrvae.training.pool.run_jobs` jobs, one per β, each into its
+    checkpoint under ``run_dir``; :func:`fit_beta_vaes` then loads them."""
+    return [partial(_beta_vae_job, exp, data, betas, annealed, run_dir, device, i) for i in range(len(betas))]
+
+
+def mr_vae_job(exp: ImageExperiment, data: ExperimentData, beta_range: BetaRange = PAPER_BETA_RANGE,
+               placement: GatePlacement | None = None, *, run_dir: Path,
+               device: torch.device | str | None = None) -> Callable[[], None]:
+    """One MR-VAE's training as a :func:`~mrvae.training.pool.run_jobs` job, into its checkpoint
+    under ``run_dir``; :func:`fit_mr_vae` then loads it."""
+    return partial(_mr_vae_job, exp, data, beta_range, placement or GatePlacement(), run_dir, device)
+
+
 def fit_mr_vaes(
     exp: ImageExperiment,
     data: ExperimentData,
@@ -357,7 +373,7 @@ def fit_mr_vaes(
         _check_local(False)
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
-            run_jobs([partial(_mr_vae_job, exp, data, r, p, root, device) for r, p in dict.fromkeys(variants)],
+            run_jobs([mr_vae_job(exp, data, r, p, run_dir=root, device=device) for r, p in dict.fromkeys(variants)],
                      workers)
         with collecting(workers is not None):  # loads what the workers trained
             return [fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
@@ -712,7 +728,6 @@ def _load_panels(experiments: Sequence[tuple[ImageExperiment, ExperimentData]], 
 def _panel_jobs(exp: ImageExperiment, data: ExperimentData, run_dir: Path,
                 device: torch.device | str | None) -> list[Callable[[], None]]:
     """The 21 trainings of one panel as :func:`~mrvae.training.pool.run_jobs` jobs, MR-VAE first."""
-    betas = baseline_betas()
-    return [partial(_mr_vae_job, exp, data, PAPER_BETA_RANGE, GatePlacement(), run_dir, device),
-            *(partial(_beta_vae_job, exp, data, betas, annealed, run_dir, device, i)
-              for annealed in (False, True) for i in range(len(betas)))]
+    return [mr_vae_job(exp, data, run_dir=run_dir, device=device),
+            *(job for annealed in (False, True)
+              for job in beta_vae_jobs(exp, data, baseline_betas(), annealed=annealed, run_dir=run_dir, device=device))]
