@@ -63,7 +63,7 @@ PANEL ?= binary_mnist resnet
 cpu-profile: $(STAMP)
 	$(VPY) scripts/run_cpu_profile.py $(PANEL)
 
-# The study of the Figure 1 panel's gap to the β-VAEs (quick profile; about 16 min on 2 cores):
+# The study of the Figure 1 panel's gap to the β-VAEs (quick profile; about 21 min on 2 cores):
 gap-study: $(STAMP)
 	$(VPY) scripts/run_gap_study.py
 

@@ -253,8 +253,9 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 # ## Does the gap close with more training?
 #
 # Chapter 3 sets the quick profile a target on the Figure 1 panel (ResNet, binary MNIST): a
-# median gap in $D + \beta R$ to the constant-β β-VAEs of at most 3%. The MR-VAE misses it by
-# about a point. We first compared our recipe with the authors' code
+# median gap in $D + \beta R$ to the constant-β β-VAEs of at most 3%. In this study's runs of
+# that setting the MR-VAE {glue:text}`gap_seed_verdicts` (below); seed 0 is chapter 3's run. We
+# first compared our recipe with the authors' code
 # (`experiments/hyper_train_utils.py` and `src/hyper/base_model.py` in their repository).
 # These match:
 # - β is drawn per example, with $\log\beta \sim U[\log a, \log b]$;
@@ -265,7 +266,10 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 # Two things differ: the gates' initialisation and their learning rate, which the study
 # above chose.
 #
-# So this study asks whether something the recipe leaves free closes the gap:
+# So this study asks how much the gap moves from run to run, and whether something the recipe
+# leaves free closes it:
+# - **Another seed.** The 1× setting again with seed 1: another 8,000-image subset,
+#   initialisation and batch order.
 # - **A longer run.** The MR-VAE and the β-VAEs train at 1×, 2× and 4× the profile's budget.
 # - **The gates' learning rate** at 2× the budget.
 # - **A wider training range.** The MR-VAE trains on β ∈ [0.001, 10], the range in the
@@ -274,7 +278,9 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 #
 # Every variant is scored on the same 10 β in [0.01, 10].
 #
-# The study retrains 30 β-VAEs, so it runs longer than CI allows. It was run once with
+# Every model trains on one thread, one per core side by side, as chapter 3's panels do, so
+# the 1× run with seed 0 is chapter 3's Figure 1 panel, float for float. The study trains 40
+# β-VAEs, so it runs longer than CI allows. It was run once with
 # `make gap-study` (`scripts/run_gap_study.py`) and committed as `figures/gap_study.json`. The
 # cell below prints where and when it ran. The table's rate span is $R(0.01)/R(10)$.
 
@@ -311,8 +317,8 @@ glue_figure("gap_study", gap_fig)
 # steps. The dotted line is the quick profile's 3% target for the median. Right: the gap at
 # each β for those runs, for an MR-VAE trained twice as long as its β-VAEs, and for an MR-VAE
 # trained on the authors' wider range [0.001, 10]. The setting is the quick profile's Figure 1
-# panel (ResNet at 1/4 width, 8,000 binary-MNIST images, one seed). This is the committed run
-# of `make gap-study`, not this build's.
+# panel (ResNet at 1/4 width, 8,000 binary-MNIST images, seed 0; the table also has the 1× run
+# with seed 1). This is the committed run of `make gap-study`, not this build's.
 # ```
 
 # %% tags=["remove-input", "nbval-ignore-output"]
@@ -358,11 +364,24 @@ glue_number("gap_cpu_images", cpu_budget["budget"]["train_images"])
 glue_number("gap_cpu_steps", cpu_budget["budget"]["steps"])
 glue_number("gap_cpu_median", 100 * cpu_budget["response"]["median_gap"]["constant"])
 glue_number("gap_longer_sweep_fraction", 100 * longer["mr_vae_steps"] / (10 * longer["beta_vae_steps"]))
+replicate = next(v for v in variants.values() if v["group"] == "seed")
+glue_number("gap_seed_other", replicate["seed"])
+glue_number("gap_seed_other_median", 100 * replicate["median_gap"])
+glue_number("gap_seed_first", baseline["seed"])
+glue_number("gap_seed_spread", 100 * abs(replicate["median_gap"] - baseline["median_gap"]))
+glue("gap_seed_verdicts", " and ".join(
+    f"{'meets' if v['median_gap'] <= gap_study['metrics']['target_median_gap'] else 'misses'} it with seed {v['seed']}"
+    for v in (baseline, replicate)), display=False)
 
 # %% [markdown]
 # **Reading the numbers.** *(From the committed run printed above.)*
 #
-# - **More training does not close the gap.** With both kinds at
+# - **The gap moves from one run to another.** At 1× the median gap is
+#   {glue:text}`gap_equal_first_median:+.1f`% with seed {glue:text}`gap_seed_first:.0f` (chapter 3's
+#   panel) and {glue:text}`gap_seed_other_median:+.1f`% with seed {glue:text}`gap_seed_other:.0f`,
+#   {glue:text}`gap_seed_spread:.1f` points apart. So the 3% target sits inside the run-to-run
+#   spread: the MR-VAE {glue:text}`gap_seed_verdicts`.
+# - **More training does not shrink the gap.** With both kinds at
 #   {glue:text}`gap_equal_steps` steps, the median gap is {glue:text}`gap_equal_medians`
 #   ({numref}`fig-gap-study`, left). Chapter 3's `cpu`
 #   run, with the paper's full-width network on all {glue:text}`gap_cpu_images:,.0f` images for
@@ -394,5 +413,5 @@ glue_number("gap_longer_sweep_fraction", 100 * longer["mr_vae_steps"] / (10 * lo
 # So at CPU budgets, one MR-VAE trails β-VAEs trained for the same number of steps by a few
 # percent, mostly at small β. Nothing we varied closes this, and it does not shrink with training
 # up to 4× the quick budget. The paper's Figure 1, after 200 epochs on a GPU, has the MR-VAE
-# on or below the β-VAEs. We cannot test that budget here. In this one-seed study the missed
-# 3% target comes with a shortfall at small β, not with gates that fail to learn.
+# on or below the β-VAEs. We cannot test that budget here. Where the 3% target is missed, it
+# comes with a shortfall at small β, not with gates that fail to learn.

@@ -1,7 +1,7 @@
 """Does the Figure 1 MR-VAE's gap to the β-VAEs close with training? Commit-ready figure data:
 ``figures/gap_study.{png,json}``.
 
-    make gap-study                          # the quick profile's Figure 1 panel, about 16 min on 2 cores
+    make gap-study                          # the quick profile's Figure 1 panel, about 21 min on 2 cores
     .venv/bin/python scripts/run_gap_study.py --budgets 1 2 4
 
 On the quick profile's headline panel (ResNet, binary MNIST) it trains:
