@@ -505,11 +505,11 @@ if step_time_ratios:
 #   A study in the chapter on learning the β response ({numref}`fig-gap-study`) reruns this
 #   setting with a second seed and checks what might close the gap: training both kinds
 #   longer, other gate learning rates and the authors' wider β range. Its seed-0 run is this
-#   panel, float for float. With the second seed (another subset, initialisation and batch
-#   order) the median gap lands on the other side of 3%, so whether the target is met at this
-#   budget depends on the run, not only on the method. No variant trained as long as its
-#   β-VAEs closes the gap. On the paper's range the gap is largest at small β, where the
-#   MR-VAE's rate falls short of the β-VAEs'.
+#   panel, float for float. With the second seed (other training and test images, another
+#   initialisation and batch order) the study's median gap is above 3%, so whether the target
+#   is met at this budget depends on the run, not only on the method. No variant trained as
+#   long as its β-VAEs brings the gap to zero. On the paper's range the gap is largest at
+#   small β, where the MR-VAE's rate falls short of the β-VAEs'.
 # - **The `cpu` profile at its budget.** With the paper's full-width ResNet on all
 #   {glue:text}`cpu_train_images:,.0f` images for {glue:text}`cpu_steps:,.0f` steps per model
 #   (run once, committed, printed above with its provenance; {numref}`fig-figure1-cpu-profile`), the

@@ -268,8 +268,8 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 #
 # So this study asks how much the gap moves from run to run, and whether something the recipe
 # leaves free closes it:
-# - **Another seed.** The 1× setting again with seed 1: another 8,000-image subset,
-#   initialisation and batch order.
+# - **Another seed.** The 1× setting again with seed 1: other 8,000 training and 1,000 test
+#   images, another initialisation and batch order.
 # - **A longer run.** The MR-VAE and the β-VAEs train at 1×, 2× and 4× the profile's budget.
 # - **The gates' learning rate** at 2× the budget.
 # - **A wider training range.** The MR-VAE trains on β ∈ [0.001, 10], the range in the
@@ -411,7 +411,7 @@ glue("gap_seed_verdicts", " and ".join(
 #   {glue:text}`gap_longer_sweep_fraction:.0f`% of the steps of the 10-model sweep.
 #
 # So at CPU budgets, one MR-VAE trails β-VAEs trained for the same number of steps by a few
-# percent, mostly at small β. Nothing we varied closes this, and it does not shrink with training
+# percent, mostly at small β. Nothing we varied removes this, and it does not shrink with training
 # up to 4× the quick budget. The paper's Figure 1, after 200 epochs on a GPU, has the MR-VAE
 # on or below the β-VAEs. We cannot test that budget here. Where the 3% target is missed, it
 # comes with a shortfall at small β, not with gates that fail to learn.

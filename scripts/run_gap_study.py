@@ -10,12 +10,13 @@ On the quick profile's headline panel (ResNet, binary MNIST) it trains:
 - ``mr_vae_longer``: the MR-VAE at 2× against the β-VAEs at 1× (a fifth of the sweep's steps);
 - ``gate_lr``: the gates' learning-rate multiplier at 2× (both model kinds at 2×);
 - ``wider_range``: the MR-VAE trained on β ∈ [0.001, 10] (the authors' code's range), at 1×;
-- ``seed``: the ``equal`` run at 1× with the next seed (another subset, initialisation and batch
-  order), which shows how far the gap moves from one run to another.
+- ``seed``: the ``equal`` run at 1× with the next seed (other training and test subsets, another
+  initialisation and batch order), which shows how far the gap moves from one run to another.
 
-Every variant is evaluated on the same 10-β grid of [0.01, 10]. On a CPU every model trains on one
-thread, one per core side by side, as the book's Figure 1 panel does, so ``equal x1`` is that panel's
-MR-VAE and β-VAEs, float for float (:mod:`mrvae.training.pool`). Models are cached under
+Every variant is evaluated on the same 10-β grid of [0.01, 10]. With a ``parallel`` profile (the quick
+one) on a CPU, every model trains on one thread, one per core side by side, as the book's Figure 1 panel
+does, so ``equal x1`` is that panel's MR-VAE and β-VAEs, float for float (:mod:`mrvae.training.pool`).
+Models are cached under
 ``runs/<profile>/<source digest>/gap_study/``, so a rerun resumes. The whole study takes longer than CI allows, so
 chapter 7 shows the committed JSON with its provenance.
 """
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         base = dataclasses.replace(base, train_images=args.train_images, test_images=args.train_images)
     run_dir = run_directory(args.profile, "gap_study")
     quiet = lambda line: None  # noqa: E731
-    replicate = dataclasses.replace(base, seed=args.seed + 1)  # its own subset, initialisation and batches
+    replicate = dataclasses.replace(base, seed=args.seed + 1)  # its own subsets, initialisation and batches
     data = {exp.seed: load_experiment_data(exp) for exp in (base, replicate)}
 
     def at(budget: int, exp=base, **changes: Any):

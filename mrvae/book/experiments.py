@@ -359,7 +359,7 @@ def mr_vae_job(exp: ImageExperiment, data: ExperimentData, beta_range: BetaRange
 def fit_mr_vaes(
     exp: ImageExperiment,
     data: ExperimentData,
-    variants: Sequence[tuple[BetaRange, GatePlacement]],
+    variants: Sequence[tuple[BetaRange, GatePlacement | None]],
     *,
     run_dir: Path | None = None,
     device: torch.device | str | None = None,
@@ -367,7 +367,8 @@ def fit_mr_vaes(
 ) -> list[VAE]:
     """:func:`fit_mr_vae` for each ``(beta_range, placement)``, in order; with ``workers`` (CPU
     only), each trains on one thread, that many side by side. A variant listed twice is
-    trained once."""
+    trained once (``None`` is the default placement, so it is the same variant as ``GatePlacement()``)."""
+    variants = [(r, p or GatePlacement()) for r, p in variants]
     workers = cpu_workers(workers, device)
     if workers is not None:
         _check_local(False)

@@ -129,14 +129,20 @@ def test_side_by_side_sweeps_do_not_depend_on_the_worker_count(tiny, tmp_path) -
                                                       strict=True))
 
 
-def test_side_by_side_mr_vaes_match_in_process_fits(tiny, tmp_path) -> None:
+def test_side_by_side_mr_vaes_match_in_process_fits(tiny, tmp_path, monkeypatch) -> None:
+    from mrvae.book import experiments
+
     exp, data = tiny
+    submitted: list[int] = []
+    real_run_jobs = experiments.run_jobs
+    monkeypatch.setattr(experiments, "run_jobs", lambda jobs, workers: submitted.append(len(jobs))
+                        or real_run_jobs(jobs, workers))
     variants = [(BetaRange(0.1, 10.0), GatePlacement()), (BetaRange(0.01, 10.0), GatePlacement(encoder_gate="sqrt")),
-                (BetaRange(0.1, 10.0), GatePlacement())]  # listed twice, trained once
+                (BetaRange(0.1, 10.0), None)]  # the default placement again: listed twice, trained once
     in_process = fit_mr_vaes(exp, data, variants, workers=1)
     side_by_side = fit_mr_vaes(exp, data, variants, workers=2, run_dir=tmp_path)
     _assert_same_models(in_process, side_by_side)
-    assert len(list(tmp_path.glob("*/mrvae_*/checkpoint.pt"))) == 2
+    assert len(list(tmp_path.glob("*/mrvae_*/checkpoint.pt"))) == 2 and submitted == [2, 2]  # per call
 
 
 def test_workers_refuse_synchronised_batch_norm(tiny) -> None:
