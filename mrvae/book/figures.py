@@ -291,11 +291,18 @@ def plot_rate_distortion(
         ax.set_title(title)
 
 
-def legend_below(fig: Figure, ax: Axes, *, ncol: int = 3) -> None:
+def legend_below(fig: Figure, ax: Axes | None = None, *, ncol: int = 3) -> None:
     """One legend for a grid of panels, below them, instead of one inside a panel, where at
-    the book's text size it would cover the data. Needs ``layout="constrained"``."""
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False)
+    the book's text size it would cover the data. Needs ``layout="constrained"``.
+
+    The entries are ``ax``'s or, by default, every label of every panel once, in the order
+    first drawn: panels need not all show the same series.
+    """
+    entries: dict[str, Any] = {}
+    for panel in [ax] if ax is not None else fig.axes:
+        for handle, label in zip(*panel.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=ncol, frameon=False)
 
 
 def mark_not_run(ax: Axes, title: str, reason: str) -> None:

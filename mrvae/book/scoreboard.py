@@ -256,7 +256,9 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     coverage = rate_coverage(response, data)
     baselines_monotone = all(_per_sweep_bool(response.get("beta_vae_monotone")).values())
 
-    parts = [f"span {fmt_span(span)}", f"median gap {fmt_percent(gap)}"]
+    # A panel without a KL-annealed sweep (the quick profile's other panels, an NVAE) says so.
+    against = "" if len(gaps) > 1 else f" ({next(iter(gaps))} β only)"
+    parts = [f"span {fmt_span(span)}", f"median gap {fmt_percent(gap)}{against}"]
     parts.append("coverage not recorded" if coverage is None else f"coverage {fmt_number(coverage, 2)}")
     if not monotone:
         parts.append("rate not monotone in β")

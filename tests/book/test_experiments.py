@@ -159,6 +159,30 @@ def test_a_profile_is_batched_or_parallel_not_both() -> None:
         type(quick)(datasets=("binary_mnist",), base={}, batched=True, parallel=True)
 
 
+def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tiny, tmp_path) -> None:
+    from mrvae.book.experiments import ImageProfile, _load_panels, _panel_jobs
+
+    quick = image_profile("quick")
+    assert quick.trains_annealed(quick.experiment(*quick.headline))
+    assert not quick.trains_annealed(quick.experiment("omniglot", "resnet"))
+    assert not quick.trains_annealed(quick.experiment("binary_mnist", "conv"))
+    assert all(IMAGE_PROFILES[name].trains_annealed(IMAGE_PROFILES[name].experiment("omniglot", "conv"))
+               for name in ("cpu", "paper"))
+    assert quick.describe()["annealed_sweeps"] == "headline"
+    with pytest.raises(ValueError, match="'all' or 'headline'"):
+        ImageProfile(datasets=("omniglot",), base={}, annealed_sweeps="none")  # type: ignore[arg-type]
+
+    headline, data = tiny
+    other = dataclasses.replace(headline, dataset="omniglot")
+    profile = ImageProfile(datasets=("binary_mnist", "omniglot"), base={}, annealed_sweeps="headline")
+    assert len(_panel_jobs(headline, data, tmp_path, None, annealed=True)) == 21
+    assert len(_panel_jobs(other, data, tmp_path, None, annealed=False)) == 11
+    panels = _load_panels([(headline, data), (other, data)], profile, tmp_path, None, lambda line: None)
+    assert len(panels[("binary_mnist", "resnet")].annealed) == 10
+    assert panels[("omniglot", "resnet")].annealed is None
+    assert len(panels[("omniglot", "resnet")].constant) == 10
+
+
 def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
     exp, data = tiny
     first, result = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)

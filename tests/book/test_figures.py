@@ -142,6 +142,23 @@ def test_a_constrained_grid_with_a_legend_below_saves_within_the_column() -> Non
     plt.close(fig)
 
 
+def test_a_legend_below_lists_every_series_of_the_grid_once() -> None:
+    from mrvae.book.figures import legend_below
+
+    fig = plt.figure(layout="constrained")
+    left, right = fig.subplots(1, 2)
+    for ax in (left, right):
+        ax.plot([0, 1], [1, 0], label="MR-VAE")
+        ax.plot([0, 1], [0, 1], label="β-VAEs, constant β")
+    right.plot([0, 1], [0.5, 0.5], label="β-VAEs, KL annealing")  # one panel only
+    legend_below(fig)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "MR-VAE", "β-VAEs, constant β", "β-VAEs, KL annealing"]
+    legend_below(fig, left)  # one panel's entries when asked
+    assert [t.get_text() for t in fig.legends[1].get_texts()] == ["MR-VAE", "β-VAEs, constant β"]
+    plt.close(fig)
+
+
 def _gap_variant(group: str, mr_steps: int, beta_steps: int, gap: float) -> dict:
     return {"group": group, "mr_vae_steps": mr_steps, "beta_vae_steps": beta_steps, "median_gap": gap,
             "worst_gap": 2 * gap, "betas": [0.01, 0.1, 1.0, 10.0], "gaps": [2 * gap, gap, gap / 2, 0.0]}

@@ -52,6 +52,16 @@ def test_a_perfect_panel_is_reproduced(tmp_path: Path) -> None:
     assert (row.profile, row.chapter) == ("quick", "03_figure5_rate_distortion")
 
 
+def test_a_panel_without_an_annealed_sweep_is_judged_on_the_constant_one_and_says_so(tmp_path: Path) -> None:
+    response = _response(gap=0.2)
+    for key in ("median_gap", "worst_gap", "beta_vae_monotone", "rate_coverage"):
+        del response[key]["annealed"]
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": response})
+    row = _row(sb.scoreboard(tmp_path), "Figure 1")
+    assert row.verdict == "partly"
+    assert row.measured == "span 100×, median gap +20% (constant β only), coverage 0.90"
+
+
 def test_a_flat_mr_vae_has_no_response(tmp_path: Path) -> None:
     assert _figure1(tmp_path, span=1.05, gap=0.0).verdict == "not at this budget"
     # ... a monotone span of 10× or more is required, and a non-monotone curve is no response
