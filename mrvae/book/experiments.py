@@ -667,7 +667,7 @@ def image_profile(name: str) -> ImageProfile:
 
 @dataclass
 class TrainedModels:
-    """Everything one (dataset, architecture) panel needs: data, MR-VAE and both sweeps."""
+    """Everything one (dataset, architecture) panel needs: data, MR-VAE and its β-VAE sweeps."""
 
     experiment: ImageExperiment
     data: ExperimentData

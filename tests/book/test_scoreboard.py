@@ -216,3 +216,22 @@ def test_the_committed_figures_give_a_verdict_and_only_their_own_numbers() -> No
     assert (COMMITTED_FIGURES / "figure1_resnet_binary_mnist.json").exists()
     figure1 = json.loads((COMMITTED_FIGURES / "figure1_resnet_binary_mnist.json").read_text())
     assert f"span {round(figure1['metrics']['response']['rate_ratio'])}×" in _row(rows, "Figure 1").measured
+
+
+def test_figure_6_rules_compare_with_every_sweep_trained_and_count_panels_with_one(tmp_path: Path) -> None:
+    betas = [0.01, 1.0, 10.0]
+    both = {"betas": betas, "mrvae_at_betas": [8, 6, 5], "constant": [8, 5, 2], "annealed": [8, 6, 4]}
+    constant_only = {"betas": betas, "mrvae_at_betas": [8, 6, 1], "constant": [8, 5, 2]}
+    frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 12.0, 20.0], "constant": [11.0, 12.0, 15.0]}
+    _write(tmp_path, "figure6_active_units_fcd",
+           {"active_units": {"a-resnet": both, "b-conv": constant_only},
+            "frechet_distance": {"a-resnet-FCD": {**frechet, "annealed": [9.0, 12.0, 15.0]},
+                                 "b-conv-FCD": frechet}},
+           notebook="04_figures6_7_active_units_samples")
+    rows = sb.scoreboard(tmp_path)
+    units = _row(rows, "Figure 6, active units")
+    assert units.verdict == "partly"  # held where both sweeps lose units, not where the MR-VAE does
+    assert "on 1 of 2 panels" in units.measured and "1 of them against one β-VAE sweep only" in units.measured
+    quality = _row(rows, "Figure 6, FID")
+    assert quality.verdict == "partly"  # the annealed sweep beats the MR-VAE on the panel that has it
+    assert "on 1 of 2 panels" in quality.measured and "1 of them against one β-VAE sweep only" in quality.measured
