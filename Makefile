@@ -67,7 +67,7 @@ cpu-profile: $(STAMP)
 gap-study: $(STAMP)
 	$(VPY) scripts/run_gap_study.py
 
-# What an MR-VAE costs over a β-VAE per training step, per network (about 15 min on 2 CPU
+# What an MR-VAE costs over a β-VAE per training step, per network (about 23 min on 2 CPU
 # cores; run nothing else meanwhile). Writes figures/overhead.{json,png}; DEVICE=cuda on a GPU.
 DEVICE ?= cpu
 benchmark-overhead: $(STAMP)

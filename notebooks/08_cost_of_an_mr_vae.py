@@ -39,7 +39,7 @@
 #
 # `scripts/benchmark_overhead.py` times one Adam step (forward, backward, update) of each
 # network as a β-VAE and as an MR-VAE with one β per example, alternating the two on the same
-# batch, and takes the median over repeats. A full run is too long for CI, so it ran once and
+# batch, and takes the median over the pairs of steps. A full run is too long for CI, so it ran once and
 # its output is committed as `figures/overhead.json` (rerun: `make benchmark-overhead`). This
 # page reads that file; the first table below says where and when it ran. The last section
 # shows the same measurement on a VAE of your own.
@@ -57,8 +57,9 @@
 #   {glue:text}`conv_full_ratio_min:.2f` to {glue:text}`conv_full_ratio_max:.2f` and the
 #   ResNets' {glue:text}`resnet_full_ratio_min:.2f` to {glue:text}`resnet_full_ratio_max:.2f`,
 #   against Appendix C's {glue:text}`goal:.2f`: {glue:text}`full_over_goal_count:.0f` of the
-#   {glue:text}`full_count:.0f` full-width networks are over it. The largest ratio of all is
-#   the {glue:text}`largest_ratio_name`'s, {glue:text}`largest_ratio:.2f`.
+#   {glue:text}`full_count:.0f` full-width networks are over it.
+#   {glue:text}`full_undecided_sentence` The largest ratio of all is the
+#   {glue:text}`largest_ratio_name`'s, {glue:text}`largest_ratio:.2f`.
 # - **The training loop** costs {glue:text}`loop_ratio_min:.2f` to
 #   {glue:text}`loop_ratio_max:.2f` times the step time of a hand-written loop.
 
@@ -96,15 +97,29 @@ display(pd.DataFrame({"benchmark run": {
 # **The overhead table.** One training step, MR-VAE over β-VAE, batch of 128. *Full*: the
 # paper's networks (Appendix Table 1's parameter counts). *Quick*: the narrower networks of
 # the book's quick profile. *Linear*: Figure 4's linear VAE (784 → 32). *Chen MLP*: Figure 8's
-# MLP VAE for dSprites {cite:p}`chen2018isolating`.
+# MLP VAE for dSprites {cite:p}`chen2018isolating`. The ratio is the median over *pairs* of
+# adjacent steps; the 95% interval for that median comes from the order statistics of the
+# pairs (`mrvae.training.timing.median_interval`), and short steps, which vary most, get more
+# pairs.
 
 # %% tags=["hide-input"]
+def interval(m: dict) -> list[float] | None:
+    """The 95% interval of a network's median ratio; None in files written before it was recorded."""
+    return m.get(f"{device}_step_time_ratio_interval")
+
+
+def interval_text(m: dict) -> str:
+    bounds = interval(m)
+    return "not recorded" if bounds is None else f"{bounds[0]:.3f}–{bounds[1]:.3f}"
+
+
 display(pd.DataFrame([
     {"network": name, "β-VAE parameters": f"{m['parameters']:,}",
      "parameter ratio": f"{m['param_ratio']:.4f}",
      "β-VAE ms/step": f"{m[f'{device}_seconds_per_step']['beta_vae'] * 1e3:.1f}",
      "MR-VAE ms/step": f"{m[f'{device}_seconds_per_step']['mr_vae'] * 1e3:.1f}",
-     "step-time ratio": f"{m[f'{device}_step_time_ratio']:.3f}"}
+     "step-time ratio": f"{m[f'{device}_step_time_ratio']:.3f}",
+     "95% interval": interval_text(m), "pairs": m.get("pairs", m["steps"] * record["data"]["repeats"])}
     for name, m in networks.items()
 ]).set_index("network"))
 
@@ -119,6 +134,10 @@ colours = [kinds["paper's width"] if n.endswith("-full") else kinds["quick profi
 goal = metrics["summary"]["goal"]
 fig, ax = plt.subplots(figsize=(7.2, 3.0), dpi=150)
 ax.bar(range(len(names)), [r - 1 for r in ratios], bottom=1.0, color=colours)  # from 1: no cost
+bounds = [interval(networks[n]) or [r, r] for n, r in zip(names, ratios, strict=True)]
+ax.errorbar(range(len(names)), ratios, yerr=[[r - lo for r, (lo, _) in zip(ratios, bounds, strict=True)],
+                                             [hi - r for r, (_, hi) in zip(ratios, bounds, strict=True)]],
+            fmt="none", ecolor="black", elinewidth=0.8, capsize=2)
 ax.axhline(1.0, color="black", lw=0.8)
 ax.axhline(goal, color="C3", ls="--", lw=1)
 ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
@@ -135,14 +154,17 @@ glue_figure("overhead", fig)
 #
 # **Appendix C: overhead.** Time of one Adam step (forward, backward, update) of an MR-VAE
 # with one β per example over that of the same network as a β-VAE, from the table above; the
-# dashed line is Appendix C's bound; bars start at 1 (no cost). Measured once by
-# `scripts/benchmark_overhead.py` (batch 128, median over repeats) on the machine in the first
+# dashed line is Appendix C's bound; bars start at 1 (no cost); whiskers: the 95% interval
+# of the median over the timed pairs. Measured once by
+# `scripts/benchmark_overhead.py` (batch 128, median over pairs of steps) on the machine in the first
 # table; the GPU section below says whether a GPU run is committed.
 # ```
 #
 # The verdict below is computed from the committed file, which holds one run: a ratio a
-# little under 1 means no measurable cost, not a speed-up, since timings vary from run to run
-# and a single run does not measure by how much.
+# little under 1 means no measurable cost, not a speed-up. The intervals say how far the run's
+# medians can move from chance alone, taking the pairs as independent. They leave out drift
+# within a run (neighbouring pairs share the machine's state) and changes of its load or clock
+# between runs, so they are, if anything, too narrow.
 
 # %% tags=["hide-input"]
 summary = record["metrics"]["summary"]
@@ -158,6 +180,9 @@ over = {name: m[f"{device}_step_time_ratio"] for name, m in full.items()
         if m[f"{device}_step_time_ratio"] > summary["goal"]}
 print("full-width networks over the goal: "
       + (", ".join(f"{n} ({r:.3f})" for n, r in over.items()) or "none"))
+undecided = [name for name, m in full.items() if interval(m) and interval(m)[0] <= summary["goal"] <= interval(m)[1]]
+print("full-width networks whose 95% interval contains the goal: "
+      + (", ".join(f"{n} ({interval_text(full[n])})" for n in undecided) or "none"))
 for name in ("linear", "chen_mlp"):
     if name in networks:
         print(f"{name}: parameter ratio {networks[name]['param_ratio']:.3f}, "
@@ -193,6 +218,14 @@ spread([m["parameters"] / 1e6 for m in resnet_full], "resnet_full_millions")
 glue_number("full_over_goal_count", len(over))
 glue_number("full_count", len(full))
 glue("full_over_goal_names", ", ".join(over) or "none", display=False)
+if not any(interval(m) for m in full.values()):
+    undecided_sentence = "This file records no interval for the ratios."
+elif undecided:
+    undecided_sentence = (f"For {len(undecided)} of them ({', '.join(undecided)}) the goal lies inside the 95% "
+                          "interval of the median ratio, so this run cannot tell on which side of it they are.")
+else:
+    undecided_sentence = "For none of them does the goal lie inside the 95% interval of the median ratio."
+glue("full_undecided_sentence", undecided_sentence, display=False)
 glue("worst_full_name", worst_name, display=False)
 glue_number("worst_full_ratio", summary["worst_full_width"])
 if "linear" in networks:
@@ -212,18 +245,18 @@ spread([1e3 * m[f"{device}_seconds_per_step"]["beta_vae"] for m in quick], "quic
 spread([loop["step_time_ratio"] for loop in metrics["loop"]], "loop_ratio")
 
 # %% [markdown]
-# The full-width networks over the goal ({numref}`fig-overhead`, red bars) are
-# {glue:text}`full_over_goal_names`; the worst is
-# {glue:text}`worst_full_name` at {glue:text}`worst_full_ratio:.3f`. The ResNets'
+# Full-width networks over the goal ({numref}`fig-overhead`, red bars):
+# {glue:text}`full_over_goal_names`. The worst is {glue:text}`worst_full_name` at
+# {glue:text}`worst_full_ratio:.3f`. The ResNets'
 # convolutions are cheap ({glue:text}`resnet_full_millions_min:.1f`M to
 # {glue:text}`resnet_full_millions_max:.1f`M parameters at full width, against
 # {glue:text}`conv_full_millions_min:.0f`M to {glue:text}`conv_full_millions_max:.0f`M for the
 # conv nets) next to the feature maps the gates scale, and a ResNet has a gate on every
 # convolution of its residual blocks. Over its ReLU, a gate costs one more pass over the map
 # forward (the scale) and, backward, one more pass (the scaled gradient) and, on a CPU, one
-# read (the sums for its own gradient). The conv nets' large convolutions hide the same passes. Removing
-# those would take a fused kernel (one pass for ReLU, gate and their gradients), which eager
-# PyTorch does not offer.
+# read (the sums for its own gradient). The conv nets' large convolutions hide the same passes.
+# On the ResNets these passes, and the Python around each gate, are a few per cent of a step:
+# about the size of the step-to-step variation, which is why the intervals matter here.
 #
 # The narrower networks of the quick profile take {glue:text}`quick_ms_min:.0f` to
 # {glue:text}`quick_ms_max:.0f` ms per β-VAE step, and their ratios are

@@ -19,8 +19,11 @@ def test_quick_run_writes_ratios_per_network_and_the_loop_comparison(tmp_path) -
         entry = metrics[name]
         assert entry["param_ratio"] > 1 and entry["cpu_step_time_ratio"] > 0
         assert set(entry["cpu_seconds_per_step"]) == {"mr_vae", "beta_vae"}
+        low, high = entry["cpu_step_time_ratio_interval"]
+        assert low <= entry["cpu_step_time_ratio"] <= high and entry["pairs"] >= 2
     assert metrics["loop"][0]["step_time_ratio"] > 0
     assert metrics["summary"]["worst_full_width"] is None  # no full-width network was timed
+    assert metrics["summary"]["full_width_undecided"] == []
     assert record["provenance"]["command"].startswith("python scripts/benchmark_overhead.py --quick")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -54,13 +55,43 @@ def seconds_per_step(model: VAE, x: Tensor, beta: BetaLike, *, steps: int = 20, 
     return statistics.median(times)
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median of ``values``: order statistics.
+
+    With ``n`` independent draws, the ``k``-th smallest and ``k``-th largest value bracket the
+    true median with probability ``1 - 2 P(Binomial(n, 1/2) < k)``; ``k`` is the largest rank
+    that keeps this at least ``confidence`` (the whole range when ``n`` is too small for it).
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence!r}")
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("median_interval needs at least one value")
+    # Whole numbers: 2 ** n overflows a float from n = 1024 pairs on.
+    outcomes, below, k = 2 ** n, 0, 1  # below / outcomes = P(Binomial(n, 1/2) <= rank - 1)
+    for rank in range(1, n // 2 + 1):
+        below += math.comb(n, rank - 1)
+        if 1 - 2 * below / outcomes < confidence:
+            break
+        k = rank
+    return ordered[k - 1], ordered[n - k]
+
+
 @dataclass(frozen=True)
 class StepTimes:
-    """Median seconds per step of an MR-VAE and a β-VAE, and the median of their ratios."""
+    """Median seconds per step of an MR-VAE and a β-VAE, and the median of their ratios.
+
+    ``ratio_quartiles`` and ``ratio_interval`` (95%, :func:`median_interval`) say how far one
+    run can be trusted: pairs of steps vary by several per cent on a shared machine.
+    """
 
     multi_rate: float
     plain: float
     ratio: float
+    pairs: int = 0
+    ratio_quartiles: tuple[float, float] = (math.nan, math.nan)
+    ratio_interval: tuple[float, float] = (math.nan, math.nan)
 
 
 def compare_step_times(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple[float, float], *,
@@ -87,8 +118,10 @@ def compare_step_times(multi_rate: VAE, plain: VAE, x: Tensor, beta_range: tuple
             times.append((pair[0].step(), pair[1].step()))
     for stepper in pair:
         stepper.restore()
+    ratios = [mr / p for mr, p in times]
+    quartiles = statistics.quantiles(ratios, n=4, method="inclusive") if len(ratios) > 1 else [ratios[0]] * 3
     return StepTimes(statistics.median(mr for mr, _ in times), statistics.median(p for _, p in times),
-                     statistics.median(mr / p for mr, p in times))
+                     statistics.median(ratios), len(ratios), (quartiles[0], quartiles[2]), median_interval(ratios))
 
 
 def overhead_ratio(
