@@ -15,6 +15,9 @@ Jobs travel to the workers by value (``torch.save`` bytes), not through torch's 
 tensors: those hold a file descriptor per tensor and fill ``/dev/shm`` (64 MB in a default
 Docker container). Models come back through their checkpoints; :func:`collecting` makes the
 pass that loads them refuse to train anything the workers did not finish.
+
+A worker whose parent dies (a killed notebook kernel, a ``kill -9``) stops within about a
+second instead of training on as an orphan: each worker watches its parent's pid.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import io
 import multiprocessing
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -123,8 +128,23 @@ def _call(job: Callable[[], T]) -> T:
     return job()
 
 
-def _start_worker() -> None:
+#: How often a worker checks that the process that started it is still alive (seconds).
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_when_orphaned(parent_pid: int, poll_seconds: float) -> None:
+    # An orphan is re-parented (to init or a subreaper), so its parent pid changes. Polling
+    # works on every POSIX system, unlike Linux's PR_SET_PDEATHSIG, which also fires when
+    # the *thread* that started the worker ends rather than the process.
+    while os.getppid() == parent_pid:
+        time.sleep(poll_seconds)
+    os._exit(1)  # no cleanup: the parent that would collect the result is gone
+
+
+def _start_worker(parent_pid: int, poll_seconds: float = PARENT_POLL_SECONDS) -> None:
     torch.set_num_threads(1)
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid, poll_seconds), daemon=True,
+                     name="mrvae-parent-watch").start()
 
 
 def _check_workers(workers: int) -> int:
@@ -155,7 +175,8 @@ def run_jobs(jobs: Sequence[Callable[[], T]], workers: int) -> list[T]:
         with one_thread():
             return [job() for job in jobs]
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_start_worker) as pool:
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_start_worker,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_call, _ByValue(job)) for job in jobs]
         try:
             wait(futures, return_when=FIRST_EXCEPTION)

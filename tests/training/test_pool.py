@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import operator
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import time
 from functools import partial
+from pathlib import Path
 
 import pytest
 import torch
@@ -70,3 +76,52 @@ def test_collecting_refuses_to_train_what_a_worker_did_not_finish(tmp_path) -> N
                 check_collected(0, 3, None)
     with collecting(False):
         check_collected(0, 3, None)
+
+
+_ORPHAN_PARENT = """
+import os, sys, time
+from functools import partial
+from pathlib import Path
+from mrvae.training.pool import run_jobs
+
+def report_and_wait(folder, index):
+    Path(folder, f"worker{index}.pid").write_text(str(os.getpid()))
+    time.sleep(120)
+
+if __name__ == "__main__":
+    run_jobs([partial(report_and_wait, sys.argv[1], i) for i in range(2)], 2)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper that never comes counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc (Linux)")
+def test_workers_stop_within_seconds_when_their_parent_is_killed(tmp_path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(_ORPHAN_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker*.pid"))) < 2:
+            assert parent.poll() is None, "the parent exited before its workers started"
+            assert time.monotonic() < deadline, "workers did not start within 60 s"
+            time.sleep(0.1)
+        workers = [int(p.read_text()) for p in tmp_path.glob("worker*.pid")]
+        assert all(_alive(pid) for pid in workers)
+    finally:
+        parent.kill()  # SIGKILL: no chance to shut its pool down
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors, f"workers {survivors} kept running 10 s after their parent was killed"
