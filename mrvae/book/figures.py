@@ -28,6 +28,7 @@ from matplotlib.text import Text
 
 from mrvae.data import data_roots
 from mrvae.data.roots import checkout_root
+from mrvae.book.runtime import cpu_model, kernel_path
 
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -77,19 +78,22 @@ def device_description(device: torch.device) -> str:
 
 
 def machine_description() -> str:
-    """The machine a committed long run used: architecture, cores, torch threads, OS."""
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()} "
-            f"({platform.platform(terse=True)})")
+    """The machine a committed long run used: CPU model and kernel path, cores, torch threads, OS."""
+    return (f"{cpu_model()} ({platform.machine()}, {kernel_path()} kernels), {os.cpu_count()} CPU cores, "
+            f"torch threads {torch.get_num_threads()} ({platform.platform(terse=True)})")
 
 
 def provenance(*, seed: int, config: Any, device: torch.device, wall_seconds: float) -> dict[str, Any]:
-    """Where the numbers came from: commit, seed, config, torch, device and wall time."""
+    """Where the numbers came from: commit, seed, config, torch, device, CPU and its kernel path,
+    and wall time (another CPU or kernel path gives other digits from the same seed)."""
     return {
         "git_commit": git_commit(),
         "seed": seed,
         "config": _jsonable(config),
         "torch": torch.__version__,
         "device": device_description(device),
+        "cpu": cpu_model(),
+        "cpu_kernels": kernel_path(),
         "wall_seconds": round(wall_seconds, 2),
     }
 

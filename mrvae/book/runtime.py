@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import platform
 import random
+import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +48,33 @@ def select_profile(profiles: Mapping[str, Mapping[str, Any]], name: str) -> dict
         raise ValueError(f"unknown profile {name!r}; choose one of {sorted(profiles)} "
                          f"(papermill: -p profile quick)")
     return dict(profiles[name])
+
+
+def kernel_path() -> str:
+    """The CPU kernels torch dispatches to, lower case: ``avx512``, ``avx2``, ``default`` (x86), ...
+
+    The same seed gives other floats under another path (``ATEN_CPU_CAPABILITY`` selects one),
+    and 1,000 training steps carry them into the second digit of a metric.
+    """
+    return torch.backends.cpu.get_cpu_capability().lower()
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    """The processor's marketing name (``AMD EPYC``, ``Apple M2``, ...), or its architecture."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith(("model name", "cpu model", "hardware")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  check=True, timeout=5).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine()
 
 
 class Stopwatch:
@@ -126,5 +155,9 @@ def run_root() -> Path:
 
 
 def run_directory(profile: str, *parts: str) -> Path:
-    """``run_root()/<profile>/<source_digest()>/<parts...>`` (not created)."""
-    return run_root().joinpath(profile, source_digest(), *parts)
+    """``run_root()/<profile>/<source_digest()>-<kernel_path()>/<parts...>`` (not created).
+
+    The kernel path is part of the key so that a run under another ``ATEN_CPU_CAPABILITY``
+    (``make check-kernel``) trains its own models instead of loading this path's.
+    """
+    return run_root().joinpath(profile, f"{source_digest()}-{kernel_path()}", *parts)

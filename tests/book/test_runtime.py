@@ -31,3 +31,35 @@ def test_cache_key_changes_with_training_code_only(monkeypatch, tmp_path) -> Non
     assert _digest_with(monkeypatch, tmp_path, "training/loop.py") != base
     assert _digest_with(monkeypatch, tmp_path, "models/base.py") != base
     assert _digest_with(monkeypatch, tmp_path, "hyper/layers.py") != base
+
+
+def _in_subprocess(code: str, **env: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_another_kernel_path_gets_its_own_model_cache(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv(runtime.RUN_DIR_ENV_VAR, str(tmp_path))
+    here = runtime.run_directory("quick", "images")
+    assert here.parent.name.endswith("-" + runtime.kernel_path())
+    code = "from mrvae.book.runtime import run_directory, kernel_path; print(kernel_path(), run_directory('quick'))"
+    path, directory = _in_subprocess(code, ATEN_CPU_CAPABILITY="default", MRVAE_RUN_DIR=str(tmp_path)).split()
+    assert path == "default"
+    assert Path(directory).name == f"{runtime.source_digest()}-default"
+    if runtime.kernel_path() != "default":
+        assert Path(directory) != here.parent
+
+
+def test_provenance_names_the_cpu_and_its_kernel_path() -> None:
+    import torch
+
+    from mrvae.book.figures import machine_description, provenance
+
+    record = provenance(seed=0, config={}, device=torch.device("cpu"), wall_seconds=1.0)
+    assert record["cpu_kernels"] == runtime.kernel_path()
+    assert record["cpu"] == runtime.cpu_model() and record["cpu"]
+    assert f"{runtime.kernel_path()} kernels" in machine_description()
