@@ -120,7 +120,7 @@ print(f"trained {len(mr_vaes)} MR-VAEs ({settings['mrvae_steps']} steps each) an
 # For each β we compare $D + \beta R$ with the analytic optimum $D^* + \beta R^*$, as a
 # relative gap.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 def objective(model, beta):
     rate, distortion = model.exact_rate_distortion(covariance, beta)
     return rate, distortion, distortion + beta * rate
@@ -282,3 +282,10 @@ path = save_figure(
     notes="Rates and distortions are exact expectations under the MNIST training covariance.",
 )
 print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("figure4_linear_mnist")

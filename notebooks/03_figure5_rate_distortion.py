@@ -181,7 +181,7 @@ with pd.option_context("display.max_rows", None):
 # sweep's high-rate end). The values are rounded to what holds from run to run; the figure JSON
 # keeps them unrounded under `metrics.response`.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 response = {}
 rows = []
 for _, entry in sorted(results.items(), key=lambda item: item[0]):
@@ -202,7 +202,7 @@ display(response_table.set_index(("panel", "")).rename_axis("panel"))
 # panel a rate span of at least 10, a monotone rate, and a median gap to the constant-β β-VAEs
 # of at most 3%; on every other 28×28 panel a rate span of at least 5.
 
-# %% tags=["hide-input", "remove-output"]
+# %% tags=["hide-input", "remove-output", "nbval-ignore-output"]
 headline_tag = panels[settings.headline].experiment.tag
 targets = {headline_tag: {"rate_ratio": 10.0, "median_gap_constant": 0.03, "monotone": True}}
 for panel in panels.values():
@@ -602,3 +602,10 @@ path1 = save_figure(fig1, "figure1_resnet_binary_mnist", figure="Figure 1", note
                     metrics={"response": response[headline_tag], "target_met": target_met[headline_tag]},
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds))
 print(f"wrote {path5.name} and {path1.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("figure5_rate_distortion", "figure1_resnet_binary_mnist")

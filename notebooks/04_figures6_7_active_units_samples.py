@@ -108,7 +108,7 @@ panels, not_run = train_image_experiments(settings, KINDS, seed=seed, run_dir=ru
 # Active units of each panel's MR-VAE at the 10 β of the sweep, and of the β-VAE trained at
 # each of them; the figures below also show the MR-VAE at its 20-point grid.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 def sweeps_of(panel) -> dict:
     """The panel's β-VAE sweeps by schedule; the quick profile trains the annealed one on Figure 1's panel only."""
     return {"constant": panel.constant, **({} if panel.annealed is None else {"annealed": panel.annealed})}
@@ -154,12 +154,12 @@ if rgb:
 metric_names = [name for name, _ in extractors]
 print(f"feature spaces: {metric_names}; Inception weights available: {inception_weights_available()}")
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 print(f"CIFAR-10 feature classifier: trained on {len(cifar_train):,} images, "
       f"test accuracy {classifier_accuracy:.3f}" if rgb else "no RGB dataset ran")
 
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 @torch.no_grad()
 def samples(model, beta, z):
     return model.decode_mean(z, beta).clamp(0, 1).cpu()
@@ -395,3 +395,10 @@ path7 = save_figure(
     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),
 )
 print(f"wrote {path6.name} and {path7.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("figure6_active_units_fcd")

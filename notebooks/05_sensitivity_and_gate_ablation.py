@@ -139,7 +139,7 @@ print(f"{len(range_models)} sample-range and {len(variant_models)} Figure 9 MR-V
 # small gap there is no evidence that the MR-VAE reaches the β-VAE's high-rate end; the
 # coverage says whether it does.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 def range_comparison(model, beta_range):
     inside = {b: m for b, m in omniglot.constant.items() if beta_range.low * (1 - 1e-9) <= b <= beta_range.high * (1 + 1e-9)}
     return compare_at_betas(model, inside, omniglot.data.test)
@@ -276,7 +276,7 @@ glue_number("sweep_rate_at_0p01", float(format(sensitivity[full]["rows"][0]["rat
 # pre-activation by two linear functions of $\nu(\beta)$ instead of gating it. Each is
 # compared with the constant-β β-VAEs at the 10 sweep β.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 variant_curves, variant_metrics = {}, {}
 variant_table = []
 for panel, variants in FIGURE9.items():
@@ -292,7 +292,7 @@ for panel, variants in FIGURE9.items():
                               "median gap": f"{m['median_gap']:+.0%}", "worst gap": f"{m['worst_gap']:+.0%}"})
 display(pd.DataFrame(variant_table).set_index(["panel", "variant"]))
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 panel_summary = []
 for panel, variants in FIGURE9.items():
     medians = {name: variant_metrics[(panel, name)]["median_gap"] for name in variants}
@@ -412,3 +412,10 @@ path_gates = save_figure(
           "decoder gates) in the one setting its panel names; gaps are to the constant-β β-VAEs of Figure 5.",
 )
 print(f"wrote {path.name} and {path_gates.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("section53_sample_range", "figure9_ablation")

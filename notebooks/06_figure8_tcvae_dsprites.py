@@ -164,7 +164,7 @@ for s in seeds:
 mr_seconds = sum(h["seconds"] for h in mr_result.history)
 print(f"MR-VAE: {mr_seconds:.0f} s; {len(baselines)} β-TCVAEs: {baseline_seconds:.0f} s in all")
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 print(f"trained 1 MR-VAE and {len(baselines)} β-TCVAEs ({len(baseline_betas)} β × {len(seeds)} seeds), "
       f"{config.epochs} epochs each")
 print(f"final training loss, MR-VAE (β sampled): {mr_result.final['loss']:.2f}")
@@ -175,7 +175,7 @@ print(f"final training loss, MR-VAE (β sampled): {mr_result.final['loss']:.2f}"
 # The MR-VAE is evaluated at 19 log-spaced β (the baselines' 10 and the geometric midpoints); each
 # β-TCVAE is evaluated at the β it was trained with.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 midpoints = [float(np.sqrt(a * b)) for a, b in zip(baseline_betas, baseline_betas[1:])]
 mr_betas = sorted(baseline_betas + midpoints)
 mig_options = {"num_samples": settings["mig_samples"], "seed": seed}
@@ -207,7 +207,7 @@ display(pd.DataFrame([
 # Rate is the analytic KL(q(z|x) ‖ p(z)) and distortion the Bernoulli negative log-likelihood,
 # both in nats per image on the MIG images, one posterior sample each.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 mr_rd = [evaluate(mr_vae, mig_images, b) for b in mr_betas]
 baseline_rd = {key: evaluate(model, mig_images, key[1]) for key, model in baselines.items()}
 rd_table = []
@@ -344,3 +344,10 @@ path = save_figure(
     notes=f"dSprites source: {dsprites.source}",
 )
 print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("figure8_tcvae_dsprites")

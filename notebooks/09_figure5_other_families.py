@@ -156,7 +156,7 @@ print(f"{len(panels)} panels evaluated")
 # a small gap there is no evidence that the MR-VAE reaches the sweep's high-rate end; the
 # coverage says whether it does.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 
 # Whole percent of gap and one decimal of coverage: claim-level numbers that hold from run to run.
 table = pd.DataFrame([
@@ -176,7 +176,7 @@ display(table)
 # {cite:p}`burda2016importance`, counting `</s>` as a word as {cite:t}`he2019lagging` do; the mutual
 # information $I(x; z)$ under the encoder (He et al.'s estimator); and the number of active latent units.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 text_metrics = {}
 if settings.text is not None:
     text = panels[-1]
@@ -201,7 +201,7 @@ if settings.text is not None:
 # (each run with its own full learning-rate schedule) and read its rate at β = 0.01 and its
 # coverage against the constant-β β-VAE there, trained at the base budget.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 budget_rows = []
 if settings.text is not None and settings.text_budget_multipliers:
     budget_rows = text_budget_study(panels[-1], settings.text, text_data, settings.text_budget_multipliers,
@@ -322,3 +322,10 @@ path = save_figure(
           "split is not available offline); sources: " + "; ".join(f"{p.tag}: {p.source}" for p in panels),
 )
 print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
+
+# %% tags=["remove-cell"]
+# The regression check that nbval compares: one line per checked metric of this chapter's
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
+from mrvae.book.checks import print_checks
+
+print_checks("figure5_other_families")

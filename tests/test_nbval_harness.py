@@ -81,3 +81,18 @@ def test_reference_notebooks_hold_no_machine_paths() -> None:
     pattern = re.compile(r'"(/tmp|/work|/root|/home)/[A-Za-z0-9_.-]+/')
     leaking = [p.name for p in REFERENCES.glob("*.ipynb") if pattern.search(p.read_text())]
     assert leaking == [], "run `make refresh-references` (scripts/run_notebooks.py records relative sources)"
+
+
+@pytest.mark.parametrize("source", sorted(NOTEBOOKS.glob("*.py")), ids=lambda p: p.stem)
+def test_every_figure_a_chapter_writes_is_checked_in_its_check_cell(source: Path) -> None:
+    """Tables of trained numbers are not compared digit for digit (nbval-ignore-output): the
+    chapter's hidden check cell compares each figure's metrics with its cross-kernel band."""
+    from mrvae.book.checks import CHECKS, UNCHECKED
+
+    text = source.read_text()
+    written = set(re.findall(r'save_figure\(\s*\w+,\s*"([^"]+)"', text))
+    calls = re.findall(r"^print_checks\((.*)\)$", text, flags=re.MULTILINE)
+    checked = set(re.findall(r'"([^"]+)"', " ".join(calls)))
+    assert len(calls) == (1 if written else 0), f"{source.name}: one print_checks(...) cell per chapter with figures"
+    assert checked == written - UNCHECKED.keys(), f"{source.name} writes {sorted(written)}, checks {sorted(checked)}"
+    assert checked <= CHECKS.keys()
