@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Measure how far the checked metrics move between CPU kernel paths (``make kernel-spread``).
 
-    record LABEL FIGURE_DIR   add (or replace) one run's checked metrics, read from the figure
-                              JSON that a quick-profile run wrote into FIGURE_DIR
-    run KERNEL                execute every notebook under ATEN_CPU_CAPABILITY=KERNEL (its own
-                              model cache and figure folder) and record it as KERNEL
+    record LABEL FIGURE_DIR   add one run's checked metrics, read from the figure JSON that a
+                              quick-profile run wrote into FIGURE_DIR
+    run NAME                  execute every notebook as CPU NAME would (avx2, default: the
+                              settings of mrvae.book.runtime.EMULATED_CPUS), with its own model
+                              cache and figure folder, and record it as NAME
+    env NAME                  print those settings as VAR=value words (for `env` in the Makefile)
     report                    print every checked metric: its value per run, its spread and band
 
 The runs land in ``figures/kernel_spread.json``, from which :mod:`mrvae.book.checks` draws the
@@ -25,61 +27,40 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from mrvae.book.checks import CHECKS, SPREAD_FILE, Claim, Measured, _check_for, band_for, checked_values  # noqa: E402
-from mrvae.book.figures import committed_figure_dir, short_commit  # noqa: E402
+from mrvae.book.checks import CHECKS, Claim, Measured, _check_for, band_for, record_run, spread_path  # noqa: E402
+from mrvae.book.runtime import EMULATED_CPUS  # noqa: E402
 
 
-def spread_path() -> Path:
-    return committed_figure_dir() / SPREAD_FILE
-
-
-def read_spread() -> dict:
-    path = spread_path()
-    return json.loads(path.read_text()) if path.exists() else {"profile": "quick", "runs": []}
-
-
-def record(label: str, figures: Path) -> dict:
+def record(label: str, figures: Path) -> None:
     """One run's checked values, with where they came from, added to the spread file."""
-    values, provenance = {}, {}
-    for figure in CHECKS:
-        path = figures / f"{figure}.json"
-        if not path.exists():
-            continue
-        data = json.loads(path.read_text())
-        values[figure] = checked_values(figure, data["metrics"])
-        provenance = provenance or data.get("provenance", {})
-    if not values:
+    names = [figure for figure in CHECKS if (figures / f"{figure}.json").exists()]
+    if not names:
         raise SystemExit(f"no checked figure JSON in {figures}; run the notebooks with MRVAE_FIGURE_DIR={figures}")
-    run = {"label": label, "cpu": provenance.get("cpu", "not recorded"),
-           "cpu_kernels": provenance.get("cpu_kernels", "not recorded"),
-           "torch": provenance.get("torch", "not recorded"),
-           "commit": short_commit(provenance.get("git_commit", "unknown")), "values": values}
-    spread = read_spread()
-    profiles = {json.loads((figures / f"{f}.json").read_text())["profile"] for f in values}
-    if profiles != {spread["profile"]}:
-        raise SystemExit(f"{figures} holds {sorted(profiles)}-profile figures; the spread file measures the "
-                         f"{spread['profile']!r} profile")
-    spread["runs"] = [r for r in spread["runs"] if r["label"] != label] + [run]
-    spread_path().write_text(json.dumps(spread, indent=1) + "\n")
-    print(f"recorded {sum(map(len, values.values()))} metrics of {len(values)} figures as {label!r} "
+    run = record_run(label, names, figures)
+    print(f"recorded {sum(map(len, run['values'].values()))} metrics of {len(names)} figures as {label!r} "
           f"in {spread_path().relative_to(REPO_ROOT)}")
-    return run
 
 
-def run(kernel: str, keep: Path | None) -> None:
-    """Execute the notebooks under one kernel path, then record the run."""
-    work = keep or Path(tempfile.mkdtemp(prefix=f"mrvae-{kernel}-"))
-    env = {**os.environ, "ATEN_CPU_CAPABILITY": kernel, "MRVAE_RUN_DIR": str(work / "runs"),
-           "MRVAE_FIGURE_DIR": str(work / "figures")}
+def emulation(name: str) -> dict[str, str]:
+    if name not in EMULATED_CPUS:
+        raise SystemExit(f"unknown kernel path {name!r}; choose one of {sorted(EMULATED_CPUS)}")
+    return EMULATED_CPUS[name]
+
+
+def run(name: str, keep: Path | None) -> None:
+    """Execute the notebooks as the CPU ``name`` would, then record the run."""
+    work = keep or Path(tempfile.mkdtemp(prefix=f"mrvae-{name}-"))
+    env = {**os.environ, **emulation(name), "MRVAE_RUN_DIR": str(work / "runs"),
+           "MRVAE_FIGURE_DIR": str(work / "figures"), "MRVAE_RECORD_SPREAD": name}
     env.pop("MRVAE_EXECUTED_DIR", None)
     subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "run_notebooks.py"), "--profile", "quick",
                     "--out-dir", str(work / "notebooks")], env=env, check=True)
-    record(kernel, work / "figures")
+    print(f"recorded the run as {name!r} in {spread_path().relative_to(REPO_ROOT)}")
 
 
 def report() -> None:
     """Markdown table: each checked metric's value per run, its spread and its band."""
-    spread = read_spread()
+    spread = json.loads(spread_path().read_text())
     labels = [r["label"] for r in spread["runs"]]
     print("| figure | metric | " + " | ".join(labels) + " | spread | band |")
     print("|---|---|" + "---|" * (len(labels) + 2))
@@ -118,12 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser = sub.add_parser("run")
     run_parser.add_argument("kernel")
     run_parser.add_argument("--keep", type=Path, help="folder for the notebooks, figures and models (default: temp)")
+    sub.add_parser("env").add_argument("kernel")
     sub.add_parser("report")
     args = parser.parse_args(argv)
     if args.command == "record":
         record(args.label, args.figures)
     elif args.command == "run":
         run(args.kernel, args.keep)
+    elif args.command == "env":
+        print(" ".join(f"{key}={value}" for key, value in emulation(args.kernel).items()))
     else:
         report()
     return 0

@@ -21,16 +21,17 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import os
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mrvae.book.figures import committed_figure_dir, figure_dir, load_figure_data
+from mrvae.book.figures import committed_figure_dir, figure_dir, load_figure_data, short_commit
 
 __all__ = ["CHECKS", "SAFETY", "UNCHECKED", "Band", "Claim", "Measured", "band_for", "check_figure", "checked_values",
-           "flat_metrics", "load_spread", "print_checks"]
+           "flat_metrics", "load_spread", "print_checks", "record_run"]
 
 #: How many times the measured cross-kernel range a band extends beyond it, on each side.
 SAFETY = 2.0
@@ -236,12 +237,43 @@ def band_for(check: Check, measured: Sequence[Any]) -> Band:
     return Band(low=low, high=high, runs=len(measured))
 
 
-def load_spread(directory: Path | None = None) -> dict[str, Any]:
+#: Set (to a run's label) by a run that measures a kernel path: each check cell first records its
+#: figures' checked metrics as that run of ``figures/kernel_spread.json`` (make refresh-references).
+RECORD_ENV_VAR = "MRVAE_RECORD_SPREAD"
+
+
+def spread_path() -> Path:
+    return committed_figure_dir() / SPREAD_FILE
+
+
+def load_spread() -> dict[str, Any]:
     """The committed cross-kernel measurements (``figures/kernel_spread.json``)."""
-    path = (directory or committed_figure_dir()) / SPREAD_FILE
+    path = spread_path()
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: measure the cross-kernel spread first (make kernel-spread)")
     return json.loads(path.read_text())
+
+
+def record_run(label: str, figures: Iterable[str], directory: Path | None = None) -> dict[str, Any]:
+    """Add these figures' checked metrics (from their JSON in ``directory``) to run ``label`` of
+    the spread file, with the CPU, kernel path, torch and commit that produced them."""
+    path = spread_path()
+    spread = json.loads(path.read_text()) if path.exists() else {"profile": "quick", "runs": []}
+    run = next((r for r in spread["runs"] if r["label"] == label), None)
+    if run is None:
+        run = {"label": label, "values": {}}
+        spread["runs"].append(run)
+    for figure in figures:
+        record = load_figure_data(figure, directory or figure_dir())
+        if record["profile"] != spread["profile"]:
+            raise ValueError(f"{figure} is a {record['profile']!r}-profile figure; the spread file measures the "
+                             f"{spread['profile']!r} profile")
+        provenance = record.get("provenance", {})
+        run.update({key: provenance.get(key, "not recorded") for key in ("cpu", "cpu_kernels", "torch")})
+        run["commit"] = short_commit(provenance.get("git_commit", "unknown"))
+        run["values"][figure] = checked_values(figure, record["metrics"])
+    path.write_text(json.dumps(spread, indent=1) + "\n")
+    return run
 
 
 def measured_values(spread: Mapping[str, Any], figure: str, path: str) -> list[Any]:
@@ -282,6 +314,9 @@ def print_checks(*figures: str, directory: Path | None = None) -> bool:
     A metric inside its band prints ``ok`` and nothing else, so the line reads the same on every
     CPU; one outside prints its value and its band.
     """
+    label = os.environ.get(RECORD_ENV_VAR)
+    if label:
+        record_run(label, figures, directory)
     spread = load_spread()
     all_hold = True
     for figure in figures:

@@ -50,13 +50,28 @@ def select_profile(profiles: Mapping[str, Mapping[str, Any]], name: str) -> dict
     return dict(profiles[name])
 
 
-def kernel_path() -> str:
-    """The CPU kernels torch dispatches to, lower case: ``avx512``, ``avx2``, ``default`` (x86), ...
+#: Environment settings that make this CPU compute as an older one would: ATen's vectorised
+#: kernels (``ATEN_CPU_CAPABILITY``) and the instruction sets oneDNN (convolutions) and MKL
+#: (matrix products) may use. ATen's switch alone leaves oneDNN's AVX-512 convolutions in place,
+#: and the quick models then train float for float as on an AVX-512 CPU.
+EMULATED_CPUS: dict[str, dict[str, str]] = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"},
+    "default": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+                "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"},
+}
 
-    The same seed gives other floats under another path (``ATEN_CPU_CAPABILITY`` selects one),
-    and 1,000 training steps carry them into the second digit of a metric.
+
+def kernel_path() -> str:
+    """The CPU kernels this process computes with: torch's dispatch (``avx512``, ``avx2``,
+    ``default`` on x86, ...), plus oneDNN's instruction-set cap where ``ONEDNN_MAX_CPU_ISA`` sets one
+    (``default+onednn_sse41``).
+
+    The same seed gives other floats under another path, and 1,000 training steps carry them
+    into the second digit of a metric (:data:`EMULATED_CPUS`, :mod:`mrvae.book.checks`).
     """
-    return torch.backends.cpu.get_cpu_capability().lower()
+    path = torch.backends.cpu.get_cpu_capability().lower()
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().lower()
+    return f"{path}+onednn_{onednn}" if onednn and onednn != "all" else path
 
 
 @functools.lru_cache(maxsize=1)

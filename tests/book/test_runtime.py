@@ -47,9 +47,9 @@ def test_another_kernel_path_gets_its_own_model_cache(monkeypatch, tmp_path) -> 
     here = runtime.run_directory("quick", "images")
     assert here.parent.name.endswith("-" + runtime.kernel_path())
     code = "from mrvae.book.runtime import run_directory, kernel_path; print(kernel_path(), run_directory('quick'))"
-    path, directory = _in_subprocess(code, ATEN_CPU_CAPABILITY="default", MRVAE_RUN_DIR=str(tmp_path)).split()
-    assert path == "default"
-    assert Path(directory).name == f"{runtime.source_digest()}-default"
+    path, directory = _in_subprocess(code, **runtime.EMULATED_CPUS["default"], MRVAE_RUN_DIR=str(tmp_path)).split()
+    assert path == "default+onednn_sse41"
+    assert Path(directory).name == f"{runtime.source_digest()}-default+onednn_sse41"
     if runtime.kernel_path() != "default":
         assert Path(directory) != here.parent
 
