@@ -50,7 +50,7 @@ book-only: $(STAMP)
 # CPU's kernels; to keep that tested at no extra cost, one chapter whose numbers move with the
 # kernels (KERNEL_CHECK_NOTEBOOK) runs under OTHER_KERNEL, a path other than this CPU's own.
 NBVAL := --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --nbval-cell-timeout=3600 -q
-KERNEL_CHECK_NOTEBOOK ?= 06_figure8_tcvae_dsprites
+KERNEL_CHECK_NOTEBOOK ?= 01_linear_vae_theory
 OWN_KERNEL = $(shell $(VPY) -c "import torch; print(torch.backends.cpu.get_cpu_capability().lower())")
 OTHER_KERNEL = $(if $(filter avx512,$(OWN_KERNEL)),avx2,default)
 test: $(STAMP)

@@ -124,7 +124,7 @@ print("collapse points β = λ_i/σ²:", [round(float(v), 3) for v in EIGENVALUE
 #
 # Then L-BFGS from random starts must never beat the closed form.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 def loss_at(encoder, log_var, decoder, beta):
     rate, distortion = expected_rate_distortion(encoder, log_var.exp(), decoder, covariance, SIGMA2)
     return distortion + beta * rate
@@ -233,7 +233,7 @@ print("no restart beat the closed form:", all(r["best_restart_minus_closed_form"
 # "sqrt gate on E" below means sqrt gates on D and on E. "Eq. 7 gates" means sqrt on D,
 # sigmoid on E and C. The errors are maxima over all matrix entries and all 400 values of β.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 construction_range = BetaRange(1e-4, 1e3)
 errors, gate_fit = {}, {}
 hypers = {}

@@ -138,3 +138,16 @@ def test_the_committed_figures_pass_their_checks() -> None:
         failed = [(path, detail) for path, holds, detail in check_figure(figure, directory=committed_figure_dir())
                   if not holds]
         assert not failed, (figure, failed)
+
+
+def test_a_measuring_run_records_each_chapter_before_checking_it(tmp_path, monkeypatch, capsys) -> None:
+    spread_file = tmp_path / "spread.json"
+    spread_file.write_text(json.dumps(SPREAD))
+    monkeypatch.setattr(checks, "spread_path", lambda: spread_file)
+    figures = _figure(tmp_path, {"response": {"rate_ratio": 30.0, "monotone": True}, "target_met": True})
+    monkeypatch.setenv(checks.RECORD_ENV_VAR, "default")
+    assert checks.print_checks("figure1_resnet_binary_mnist", directory=figures)
+    assert "response.rate_ratio: ok" in capsys.readouterr().out  # inside a band that now includes 30
+    runs = {run["label"]: run for run in json.loads(spread_file.read_text())["runs"]}
+    assert runs["default"]["values"]["figure1_resnet_binary_mnist"]["response.rate_ratio"] == 30.0
+    assert runs["default"]["commit"] == "unknown" and set(runs) == {"a", "b", "default"}
