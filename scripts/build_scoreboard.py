@@ -3,7 +3,8 @@
 
 Reads ``figures/*.json`` (``--figures``) and writes the MyST table of
 :mod:`mrvae.book.scoreboard` to ``book/_generated/scoreboard.md`` (``--out``), which
-``book/intro.md`` includes. The file is generated at build time and not committed; run this
+``book/intro.md`` includes, and the rules beside it (``rules.md``), which
+``book/reproducing.md`` includes. The file is generated at build time and not committed; run this
 after the notebooks and before ``jupyter-book build``. A claim whose figure file or metric is
 missing gets a ``not run`` row; the script fails only if it cannot write the output.
 """
@@ -14,7 +15,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from mrvae.book.scoreboard import scoreboard, scoreboard_markdown
+from mrvae.book.scoreboard import rules_markdown, scoreboard, scoreboard_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = scoreboard(args.figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(scoreboard_markdown(rows))
+    args.out.write_text(scoreboard_markdown(rows, figure_dir=args.figures))
+    (args.out.parent / "rules.md").write_text(rules_markdown())
     counts = Counter(row.verdict for row in rows)
     print(f"wrote {args.out} ({len(rows)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ")")
     return 0

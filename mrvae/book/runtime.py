@@ -119,7 +119,7 @@ TRAINING_SOURCES: tuple[str, ...] = (
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (
     "__init__.py", "book/__init__.py", "book/checks.py", "book/executed.py", "book/figures.py", "book/prose.py",
-    "book/runtime.py", "book/scoreboard.py",
+    "book/runtime.py", "book/scoreboard.py", "book/seeds.py",
     "metrics/__init__.py",
     "metrics/mig.py", "metrics/rate_distortion.py", "metrics/text.py", "training/__init__.py", "training/timing.py",
     "training/progress.py", "cli.py", "__main__.py",
