@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mrvae.book.seeds import PLATEAU_PROGRESS, BudgetTrend, Rule, SeedSummary, order_statistic_coverage
+from mrvae.models.linear import ACTIVE_LATENT_THRESHOLD
 
 Verdict = Literal["reproduced", "partly", "not at this budget", "missed", "differs", "not run"]
 #: Every verdict a row can have, best first.
@@ -459,17 +460,12 @@ def _theorem1(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...
     return "; ".join(parts), verdict, (record,)
 
 
-#: Theorem 1, learned: a latent is active if its squared decoder column norm exceeds this at
-#: some β; the synthetic problem's smallest active eigenvalue gap is 0.58, so 1e-3 separates a
-#: learned latent from a collapsed one by orders of magnitude.
-ACTIVE_LATENT_THRESHOLD = 1e-3
-
-
 def _theorem1_training(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
     """Gradient descent on the synthetic linear VAE, over seeds: *reproduced* if the worst
     relative gap to the closed-form optimum over the β grid is at most :data:`MAX_MEDIAN_GAP`
     and every latent is active (``metrics.seeds``: ``max_relative_gap``, ``active_latents``,
-    ``latent_dim``), over the whole interval; a miss is judged by the budget trend of the gap."""
+    ``latent_dim``), over the whole interval; each miss is judged by that metric's budget trend,
+    and the row takes the worse of the two verdicts."""
     record = load_figure(figure_dir, "theorem1_training")
     seeds = seed_summaries(record)
     if "max_relative_gap" not in seeds:  # a one-seed file: its last snapshot
@@ -485,8 +481,10 @@ def _theorem1_training(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, 
     if "active_latents" in seeds:
         latents = int(_get(record, "metrics", "latent_dim"))
         active = seeds["active_latents"]
-        text += f"; active latents {fmt_summary(active, lambda v: f'{v:g}')} of {latents}"
-        verdicts.append(judge_seeded(active, Rule(latents, "at_least"), record, "active_latents"))
+        latent_rule = Rule(latents, "at_least")
+        text += f"; active latents (of {latents}) {fmt_summary(active, lambda v: f'{v:g}')}"
+        text += trend_text(record, "active_latents", latent_rule, lambda v: f"{v:g}")
+        verdicts.append(judge_seeded(active, latent_rule, record, "active_latents"))
     text += trend_text(record, "max_relative_gap", gap_rule, fmt_percent)
     return text, _worst(verdicts), (record,)
 

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from mrvae.hyper.convert import GATEABLE, convert
 from mrvae.hyper.gates import BetaLike, BetaRange, as_beta_batch, gate_function
-from mrvae.hyper.layers import Gated, beta_context
+from mrvae.hyper.layers import BetaGate, Gated, GateInit, beta_context
 from mrvae.models.base import VAE
 from mrvae.models.objective import Likelihood, beta_vae_loss, gaussian_kl
 
@@ -323,22 +323,27 @@ class LinearVAE(VAE):
                              else mean.to(dtype or torch.get_default_dtype()))
 
     def multi_rate(self, beta_range: BetaRange, *, encoder_gate: str = "sigmoid", decoder_gate: str = "sqrt",
-                   variance_gate: str = "sigmoid") -> LinearVAE:
+                   variance_gate: str = "sigmoid", init: GateInit = "open",
+                   gate_decoder_output: bool = True) -> LinearVAE:
         """Convert in place to an MR-VAE and return ``self``.
 
-        Every factor gets a gate (Eq. 6 on each layer, as in Theorem 1), so the heads and the
-        decoder's ends are gated too: ``encoder_gate`` on the mean's factors E1, E2,
-        ``variance_gate`` on the variance's factors C1, C2 (a sqrt gate there could close and
-        send log C to -inf), ``decoder_gate`` on D1, D2. Gates start open and β-independent
-        (``init="open"``), which the exact-expectation trainer moves quickly.
+        Every factor gets a gate (Eq. 6 on each layer), so the heads and the decoder's ends are
+        gated too: ``encoder_gate`` on the mean's factors E1, E2, ``variance_gate`` on the
+        variance's factors C1, C2 (a sqrt gate there could close and send log C to -inf),
+        ``decoder_gate`` on D1 and, with ``gate_decoder_output``, on D2. Theorem 1's construction
+        leaves D2 plain (its gate constant): a sqrt gate per data dimension that closes over the
+        whole sampled range has no gradient left and drops that dimension for good (chapter 1
+        measures it). ``init``: ``"open"`` (gates start open and β-independent) or
+        ``"uniform"`` (the authors' ``nn.Linear(1, n)`` initialisation).
         """
-        everywhere = {"init": "open", "gate_encoder_heads": True, "gate_decoder_input": True,
+        plain = () if gate_decoder_output else ("decoder.D2",)
+        everywhere = {"init": init, "gate_encoder_heads": True, "gate_decoder_input": True,
                       "gate_decoder_output": True}
         convert(self, beta_range, encoder=("encoder.E1", "encoder.E2"), decoder="decoder",
-                encoder_gate=encoder_gate, decoder_gate=decoder_gate, exclude=("encoder.C1", "encoder.C2"),
+                encoder_gate=encoder_gate, decoder_gate=decoder_gate, exclude=("encoder.C1", "encoder.C2", *plain),
                 **everywhere)
         convert(self, beta_range, encoder=("encoder.C1", "encoder.C2"), decoder="decoder",
-                encoder_gate=variance_gate, decoder_gate=decoder_gate, **everywhere)
+                encoder_gate=variance_gate, decoder_gate=decoder_gate, exclude=plain, **everywhere)
         return self
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -455,3 +460,52 @@ def minimise_from_random_starts(
         return float(loss().detach())
 
     return [restart(torch.Generator().manual_seed(seed + r)) for r in range(restarts)]
+
+
+#: A latent counts as active if its squared decoder column norm exceeds this at some β.
+ACTIVE_LATENT_THRESHOLD = 1e-3
+
+
+@torch.no_grad()
+def learned_response(model: LinearVAE, covariance: Tensor, betas: Tensor) -> dict[str, Any]:
+    """How close a trained linear MR-VAE is to the closed-form optimum of data of covariance ``S``.
+
+    For each β of ``betas`` ``(G,)``: the relative gap of the exact ``D + βR`` to the optimum's,
+    the sorted squared decoder column norms ``‖D_i(β)‖²`` against ``a_i = (λ_i - βσ²)_+`` and
+    the sorted variances ``C(β)`` against ``min(βσ²/λ_i, 1)``. Returns ``relative_gaps (G,)``,
+    ``max_relative_gap``, ``active_latents`` (columns whose norm exceeds
+    :data:`ACTIVE_LATENT_THRESHOLD` at some β), ``D_norm_max_error`` and ``C_max_error``
+    (largest errors over the grid). :func:`dead_gates` names the gates that cannot recover.
+    """
+    spectrum = Spectrum.of(covariance.double())
+    k = model.latent_dim
+    gaps, d_errors, c_errors, peaks = [], [], [], torch.zeros(k, dtype=torch.float64)
+    for beta in betas.tolist():
+        rate, distortion = model.exact_rate_distortion(covariance, beta)
+        best_rate, best_distortion = optimal_rate_distortion(spectrum.eigenvalues, model.sigma2, beta, k)
+        best = best_distortion + beta * best_rate
+        gaps.append((distortion + beta * rate - best) / best)
+        _, variance, decoder = model.response(beta)
+        norms = torch.sort((decoder**2).sum(0), descending=True).values
+        peaks = torch.maximum(peaks, norms)
+        d_errors.append(float((norms - torch.clamp(spectrum.eigenvalues[:k] - beta * model.sigma2, min=0)).abs().max()))
+        target_c = torch.sort(torch.clamp(beta * model.sigma2 / spectrum.eigenvalues[:k], max=1)).values
+        c_errors.append(float((torch.sort(variance).values - target_c).abs().max()))
+    active = int((peaks > ACTIVE_LATENT_THRESHOLD).sum())
+    return {"relative_gaps": gaps, "max_relative_gap": max(gaps), "active_latents": active,
+            "D_norm_max_error": max(d_errors), "C_max_error": max(c_errors)}
+
+
+def dead_gates(model: nn.Module) -> dict[str, int]:
+    """Per gated layer, how many of its sqrt gates are closed at every β of its range.
+
+    ``sqrt(ReLU(1 - e^x))`` is 0 with zero gradient for ``x >= 0``; a gate whose
+    pre-activation ``w ν + c`` is non-negative over the whole standardised range ``|ν| <= √3``
+    never opens again, whatever the training does next.
+    """
+    dead = {}
+    for name, module in model.named_modules():
+        if isinstance(module, BetaGate) and module.gate == "sqrt" and module.hypernetwork == "linear":
+            lowest = module.bias - module.weight.abs() * math.sqrt(3.0)
+            dead[name.removesuffix(".gate")] = int((lowest >= 0).sum())
+    return dead

@@ -50,19 +50,20 @@ class _Population(OneModel):
 
 def train_population(
     model: LinearVAE, covariance: Tensor, beta: BetaSchedule, *, steps: int, lr: float, betas_per_step: int = 8,
-    seed: int = 0, log_lines: int = 5, log: Callable[[str], None] = print,
+    seed: int = 0, hyper_lr_multiplier: float = 1.0, log_lines: int = 5, log: Callable[[str], None] = print,
 ) -> list[dict[str, float]]:
     """Adam on the exact expected objective (Eq. 11 for an MR-VAE, Eq. 1 for a β-VAE).
 
     ``beta`` is a schedule (``MultiRateBeta``, ``ConstantBeta``, ``AnnealedBeta``); each step
-    averages the loss over ``betas_per_step`` draws. All parameters, gates included, share
-    ``lr``, which decays to 0 on a cosine. Returns the loss at every ``steps // 20``-th step
+    averages the loss over ``betas_per_step`` draws. The gates train at ``lr *
+    hyper_lr_multiplier`` (1: every parameter shares ``lr``, as in the authors' code), the
+    rest at ``lr``; both decay to 0 on a cosine. Returns the loss at every ``steps // 20``-th step
     and the last one, as ``{"step", "loss"}``.
     """
     if steps < 1 or not lr > 0:
         raise ValueError(f"need steps >= 1 and lr > 0, got steps={steps}, lr={lr}")
     config = TrainConfig(epochs=steps, batch_size=betas_per_step, lr=lr, seed=seed, cosine_decay=True,
-                         log_lines=log_lines, hyper_lr_multiplier=1.0)
+                         log_lines=log_lines, hyper_lr_multiplier=hyper_lr_multiplier)
     covariance = covariance.to(model.data_mean.dtype)
     history: list[dict[str, float]] = []
     fit(_Population(model, covariance, beta, betas_per_step), _BetaDraws(betas_per_step), config,

@@ -306,3 +306,22 @@ def test_figure_6_rules_compare_with_every_sweep_trained_and_count_panels_with_o
     quality = _row(rows, "Figure 6, FID")
     assert quality.verdict == "partly"  # the annealed sweep beats the MR-VAE on the panel that has it
     assert "on 1 of 2 panels" in quality.measured and "1 of them against one β-VAE sweep only" in quality.measured
+
+
+def test_theorem1_learned_takes_the_worse_of_its_gap_and_its_latents(tmp_path: Path) -> None:
+    def write(gaps: list[float], active: list[float], trend: dict[str, Any]) -> sb.Claim:
+        _write(tmp_path, "theorem1_training", {"latent_dim": 4, "seeds": _seeds(max_relative_gap=gaps,
+                                                                                active_latents=active),
+                                               "budget_trend": trend}, notebook="01_linear_vae_theory")
+        return _row(sb.scoreboard(tmp_path), "Theorem 1, learned")
+
+    assert write([0.01, 0.02, 0.04], [4, 4, 4], {}).verdict == "reproduced"
+    assert write([0.01, 0.02, 0.04], [3, 4, 4], {}).verdict == "partly"  # one seed lost a latent
+    # the gap still falls with budget, but the lost latent does not come back: a plateau, so it differs
+    trend = {"max_relative_gap": BudgetTrend((250.0, 1000.0), (0.73, 0.64), "steps").to_json(),
+             "active_latents": BudgetTrend((250.0, 1000.0), (3.0, 3.0), "steps").to_json()}
+    row = write([0.63, 0.64, 0.64], [3, 3, 3], trend)
+    assert row.verdict == "differs"
+    assert "active latents (of 4) 3 [3, 3], 3 seeds; by budget: 3 at 250 → 3 at 1000 steps (plateau)" in row.measured
+    assert "+73% at 250 → +64% at 1000 steps (improving)" in row.measured
+    assert write([0.63, 0.64, 0.64], [3, 3, 3], {}).verdict == "missed"  # no budget trend: cannot tell why

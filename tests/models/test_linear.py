@@ -10,7 +10,9 @@ from mrvae.models.linear import (
     Spectrum,
     closed_form_response,
     data_covariance,
+    dead_gates,
     expected_rate_distortion,
+    learned_response,
     minimise_from_random_starts,
     optimal_rate_distortion,
     population_objective,
@@ -138,3 +140,63 @@ def test_population_training_runs_the_shared_loop_and_stops_on_a_non_finite_loss
         model.encoder["E1"].weight.fill_(float("nan"))
     with pytest.raises(NonFiniteLossError, match="non-finite loss at step 1 "):
         train_population(model, spectrum.covariance(), ConstantBeta(1.0), steps=5, lr=1e-2, log_lines=0)
+
+
+def test_theorem1_placement_leaves_the_decoder_output_plain_and_init_is_passed_on() -> None:
+    from mrvae.hyper.layers import BetaGate
+
+    every = LinearVAE(4, 2, 0.5, dtype=torch.float64).multi_rate(BetaRange(0.1, 10))
+    placed = LinearVAE(4, 2, 0.5, dtype=torch.float64).multi_rate(BetaRange(0.1, 10), gate_decoder_output=False,
+                                                                  init="uniform")
+
+    def gated(model):
+        return {name.removesuffix(".gate"): m for name, m in model.named_modules() if isinstance(m, BetaGate)}
+
+    assert set(gated(every)) == {"encoder.E1", "encoder.E2", "encoder.C1", "encoder.C2", "decoder.D1", "decoder.D2"}
+    assert set(gated(placed)) == set(gated(every)) - {"decoder.D2"}
+    assert {m.init for m in gated(placed).values()} == {"uniform"}
+    assert bool((gated(placed)["decoder.D1"].weight != 0).all())  # U(-1, 1): β-dependent from the start
+
+
+def test_dead_gates_are_sqrt_gates_closed_over_the_whole_range() -> None:
+    model = LinearVAE(4, 2, 0.5, dtype=torch.float64).multi_rate(BetaRange(0.1, 10))
+    gate = model.decoder["D1"].gate
+    assert dead_gates(model) == {"decoder.D1": 0, "decoder.D2": 0}  # open at the start
+    with torch.no_grad():
+        gate.weight.copy_(torch.tensor([-1.0, 1.0], dtype=torch.float64))
+        gate.bias.copy_(torch.tensor([1.8, 1.0], dtype=torch.float64))  # 1.8 - √3 >= 0: closed everywhere
+    assert dead_gates(model)["decoder.D1"] == 1
+    nu = torch.linspace(-3**0.5, 3**0.5, 101, dtype=torch.float64)
+    values = gate.values(nu)
+    assert bool((values[:, 0] == 0).all()) and bool((values[:, 1] > 0).any())
+    # ... and a dead gate gets no gradient, so no training reopens it
+    (values.sum()).backward()
+    assert gate.bias.grad[0] == 0 and gate.weight.grad[0] == 0
+
+
+def test_learned_response_scores_the_closed_form_at_zero_and_a_collapsed_latent_as_inactive() -> None:
+    lam = torch.tensor([4.0, 2.0, 1.0, 0.25], dtype=torch.float64)
+    spectrum = Spectrum(lam, torch.eye(4, dtype=torch.float64))
+    betas = torch.tensor([0.2, 1.0, 5.0], dtype=torch.float64)
+    beta_vae = LinearVAE(4, 2, 0.5, dtype=torch.float64)
+    train_population(beta_vae, spectrum.covariance(), ConstantBeta(0.2), steps=800, lr=2e-2, log_lines=0)
+    report = learned_response(beta_vae, spectrum.covariance(), betas[:1])
+    assert report["max_relative_gap"] == pytest.approx(0.0, abs=1e-3)
+    assert report["active_latents"] == 2 and len(report["relative_gaps"]) == 1
+    with torch.no_grad():
+        beta_vae.decoder["D1"].weight[:, 1] = 0.0  # a collapsed latent: its decoder column is zero
+    report = learned_response(beta_vae, spectrum.covariance(), betas[:1])
+    assert report["active_latents"] == 1 and report["max_relative_gap"] > 0.05
+
+
+def test_population_training_gives_the_gates_their_own_learning_rate() -> None:
+    spectrum = Spectrum(torch.tensor([3.0, 2.0, 1.0, 0.5], dtype=torch.float64), torch.eye(4, dtype=torch.float64))
+    moved = {}
+    for multiplier in (1.0, 30.0):
+        torch.manual_seed(0)
+        model = LinearVAE(4, 2, 0.5, dtype=torch.float64).multi_rate(BetaRange(0.1, 10))
+        before = model.decoder["D1"].gate.bias.detach().clone()
+        train_population(model, spectrum.covariance(), MultiRateBeta(0.1, 10), steps=1, lr=1e-3, log_lines=0,
+                         hyper_lr_multiplier=multiplier)
+        moved[multiplier] = float((model.decoder["D1"].gate.bias.detach() - before).abs().max())
+    assert moved[30.0] == pytest.approx(30 * moved[1.0], rel=1e-6)  # Adam's first step is lr in size
