@@ -10,8 +10,12 @@ On the quick profile's headline panel (ResNet, binary MNIST) it trains:
 - ``mr_vae_longer``: the MR-VAE at 2× against the β-VAEs at 1× (a fifth of the sweep's steps);
 - ``gate_lr``: the gates' learning-rate multiplier at 2× (both model kinds at 2×);
 - ``wider_range``: the MR-VAE trained on β ∈ [0.001, 10] (the authors' code's range), at 1×;
-- ``seed``: the ``equal`` run at 1× with the next seed (other training and test subsets, another
-  initialisation and batch order), which shows how far the gap moves from one run to another.
+- ``seed``: the ``equal`` run at 1× and the ``mr_vae_longer`` run with each further seed of
+  ``--seeds`` (other training and test subsets, another initialisation and batch order), which show
+  how far the gap moves from one run to another. Both are summarised over the seeds
+  (``metrics.seeds``: median and order-statistic interval, :mod:`mrvae.book.seeds`), and
+  ``metrics.train_once`` gives each MR-VAE budget as a fraction of its sweep's steps: the evidence
+  of the scoreboard's "Train once" row.
 
 Every variant is evaluated on the same 10-β grid of [0.01, 10]. With a ``parallel`` profile (the quick
 one) on a CPU, every model trains on one thread, one per core side by side, as the book's Figure 1 panel
@@ -49,6 +53,28 @@ def _summary(result: dict[str, Any], mr_steps: int, beta_vae_steps: int, seconds
             "best_test_elbo": result["best_test_elbo"], "mr_vae_train_seconds": seconds}
 
 
+def _over_seeds(variants: dict[str, dict[str, Any]], summarize: Any,
+                longer: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The 1× runs and the longer-MR-VAE runs summarised over their seeds: ``metrics.seeds``
+    (median gap, and the number of β at which the MR-VAE is worse, per budget) and
+    ``metrics.train_once`` (each MR-VAE budget as a fraction of its sweep's steps)."""
+    first_equal = next(v for v in variants.values() if v["group"] == "equal")  # 1x, the first seed
+    groups = {"x1": [first_equal, *(v for v in variants.values() if v["group"] == "seed")],
+              f"x{longer}_vs_x1": [v for v in variants.values() if v["group"] == "mr_vae_longer"]}
+    seeds: dict[str, Any] = {}
+    train_once = []
+    for key, runs in groups.items():
+        order = [v["seed"] for v in runs]
+        seeds[f"median_gap_{key}"] = summarize([v["median_gap"] for v in runs], order).to_json()
+        seeds[f"worse_at_{key}"] = summarize([sum(g > 0 for g in v["gaps"]) for v in runs], order).to_json()
+        first = runs[0]
+        sweep_steps = len(first["betas"]) * first["beta_vae_steps"]
+        train_once.append({"mr_vae_steps": first["mr_vae_steps"], "sweep_steps": sweep_steps,
+                           "fraction": first["mr_vae_steps"] / sweep_steps, "betas": len(first["betas"]),
+                           "median_gap": f"median_gap_{key}", "worse_at": f"worse_at_{key}"})
+    return seeds, train_once
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="quick", help="image profile whose headline panel is studied")
@@ -56,11 +82,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="multiples of the profile's epochs trained by both model kinds (first: the profile's)")
     parser.add_argument("--train-images", type=int, default=None, help="override the panel's subset (tests)")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: the repository's figures/")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="seeds of the 1x and the longer-MR-VAE runs (the first: every other variant's)")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     if sorted(set(args.budgets)) != args.budgets or args.budgets[0] != 1 or len(args.budgets) < 2:
         parser.error(f"--budgets must start at 1 and increase, with two or more, got {args.budgets}")
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds must be distinct, got {args.seeds}")
 
     import matplotlib
 
@@ -88,19 +117,21 @@ def main(argv: list[str] | None = None) -> int:
         use_book_style,
     )
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae.book.seeds import summarize
     from mrvae.hyper.gates import BetaRange
     from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 
-    seed_everything(args.seed)
+    first_seed = args.seeds[0]
+    seed_everything(first_seed)
     device = pick_device()
     settings = image_profile(args.profile)
-    base = settings.experiment(*settings.headline, seed=args.seed)
+    base = settings.experiment(*settings.headline, seed=first_seed)
     if args.train_images is not None:
         base = dataclasses.replace(base, train_images=args.train_images, test_images=args.train_images)
     run_dir = run_directory(args.profile, "gap_study")
     quiet = lambda line: None  # noqa: E731
-    replicate = dataclasses.replace(base, seed=args.seed + 1)  # its own subsets, initialisation and batches
-    data = {exp.seed: load_experiment_data(exp) for exp in (base, replicate)}
+    replicates = [dataclasses.replace(base, seed=s) for s in args.seeds[1:]]  # own subsets, init and batches
+    data = {exp.seed: load_experiment_data(exp) for exp in (base, *replicates)}
 
     def at(budget: int, exp=base, **changes: Any):
         return dataclasses.replace(exp, epochs=exp.epochs * budget, **changes)
@@ -109,8 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     paper = PAPER_BETA_RANGE
     # (group, name, the MR-VAE's experiment, its β range, the β-VAEs' experiment it is scored against)
     studied = [*(("equal", f"equal x{b}", at(b), paper, at(b)) for b in args.budgets),
-               ("seed", f"equal x1, seed {replicate.seed}", replicate, paper, replicate),
+               *(("seed", f"equal x1, seed {r.seed}", r, paper, r) for r in replicates),
                ("mr_vae_longer", f"mr_vae x{longer} vs x1", at(longer), paper, at(1)),
+               *(("mr_vae_longer", f"mr_vae x{longer} vs x1, seed {r.seed}", at(longer, r), paper, at(1, r))
+                 for r in replicates),
                *(("gate_lr", f"gate lr x{m:g} at x{longer}", at(longer, hyper_lr_multiplier=m), paper, at(longer))
                  for m in GATE_MULTIPLIERS),
                ("wider_range", f"range {WIDER_RANGE[0]:g}-{WIDER_RANGE[1]:g}", at(1), BetaRange(*WIDER_RANGE),
@@ -147,11 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     plot_gap_study(axes, variants)
     legend_below(fig, axes[1], ncol=2)
     command = "make gap-study" if not argv else " ".join(["python", "scripts/run_gap_study.py", *argv])
+    seeds, train_once = _over_seeds(variants, summarize, longer)
     path = save_figure(
         fig, "gap_study", figure="Study: the Figure 1 gap", notebook="scripts/run_gap_study.py",
         profile=args.profile, data={"source": data[base.seed].source},
-        metrics={"variants": variants, "target_median_gap": 0.03},
-        provenance={**provenance(seed=args.seed, config={"experiment": base, "budgets": args.budgets,
+        metrics={"variants": variants, "target_median_gap": 0.03, "seeds": seeds, "train_once": train_once},
+        provenance={**provenance(seed=first_seed, config={"experiment": base, "budgets": args.budgets,
+                                                          "seeds": args.seeds,
                                                          "gate_multipliers": GATE_MULTIPLIERS,
                                                          "wider_range": WIDER_RANGE},
                                  device=device, wall_seconds=clock.seconds), "machine": machine_description(),

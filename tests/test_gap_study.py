@@ -14,7 +14,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_gap_study.py"
 
 def test_tiny_run_writes_every_variant(tmp_path) -> None:
     env = {**os.environ, "MRVAE_RUN_DIR": str(tmp_path / "runs")}
-    subprocess.run([sys.executable, str(SCRIPT), "--budgets", "1", "2", "--train-images", "128",
+    subprocess.run([sys.executable, str(SCRIPT), "--budgets", "1", "2", "--seeds", "0", "1", "--train-images", "128",
                     "--out-dir", str(tmp_path)], check=True, capture_output=True, text=True, timeout=600, env=env)
     record = json.loads((tmp_path / "gap_study.json").read_text())
     assert record["figure"] == "Study: the Figure 1 gap" and (tmp_path / "gap_study.png").is_file()
@@ -30,6 +30,19 @@ def test_tiny_run_writes_every_variant(tmp_path) -> None:
     assert longer["mr_vae_steps"] == 2 * longer["beta_vae_steps"]
     assert all(len(v["gaps"]) == 10 for v in variants.values())
     assert record["provenance"]["command"].startswith("python scripts/run_gap_study.py --budgets 1 2")
+    # the seeds: every seed's 1x and longer-MR-VAE run, summarised, and the train-once fractions
+    assert variants["mr_vae x2 vs x1, seed 1"]["seed"] == 1
+    seeds = record["metrics"]["seeds"]
+    assert seeds["median_gap_x1"]["values"] == [first["median_gap"], replicate["median_gap"]]
+    assert seeds["median_gap_x2_vs_x1"]["seeds"] == [0, 1]
+    once = {entry["median_gap"]: entry for entry in record["metrics"]["train_once"]}
+    assert once["median_gap_x1"]["fraction"] == pytest.approx(0.1)
+    assert once["median_gap_x2_vs_x1"]["fraction"] == pytest.approx(0.2)
+
+
+def test_seeds_must_be_distinct() -> None:
+    run = subprocess.run([sys.executable, str(SCRIPT), "--seeds", "0", "0"], capture_output=True, text=True)
+    assert run.returncode != 0 and "--seeds must be distinct" in run.stderr
 
 
 @pytest.mark.parametrize("budgets", [["2", "4"], ["1"], ["1", "4", "2"]])

@@ -336,7 +336,10 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
     axes[0].set_xticks([], minor=True)
     axes[0].set_ylim(bottom=0)
     axes[0].legend()
+    first_seed = next(iter(variants.values())).get("seed")
     for v in variants.values():
+        if v.get("seed") != first_seed:
+            continue  # the other seeds' runs: in the study's table and its intervals
         if v["group"] == "equal":
             label = f"both {v['mr_vae_steps']:,} steps"
         elif v["group"] == "mr_vae_longer":
