@@ -1,0 +1,196 @@
+"""The authors' published demo, rerun with this package: one MR-VAE against four β-VAEs.
+
+The authors' README ("What you should see", ``pomonam/mr-vae`` at bcde9dc) publishes a table of
+rate and distortion per β for one MR-VAE and four β-VAEs at β ∈ {0.01, 0.1, 1, 10}: the whole
+binary MNIST training split (50,000 images), ResNet encoder and decoder, 8 epochs, batch 64,
+Adam at a constant 1e-3, every model with the same budget. This script trains the same set-up:
+
+* ``authors``: the MR-VAE as their code builds it (gates initialised like ``nn.Linear(1, C)``,
+  ``U(-1, 1)``; gates at the network's learning rate);
+* ``ours``: the package's defaults (gates start open, 30× gate learning rate), the recipe the
+  book's chapters use at their shorter budgets;
+* the four β-VAEs (constant β).
+
+and writes ``figures/authors_demo.{png,json}``: their published numbers beside ours, with
+``D + βR`` for every model (the objective each β-VAE minimises) and each MR-VAE's gap to the
+β-VAE in it. Their "gap" column compares distortion alone, at different rates.
+
+    make authors-demo            # about 70 min on 2 cores; checkpoints every epoch, so it resumes
+
+Models are checkpointed under ``runs/demo/``; an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: The authors' published table (README "What you should see", pomonam/mr-vae at bcde9dc):
+#: β -> (rate, distortion) in nats, for their MR-VAE and their β-VAE trained at that β.
+PUBLISHED_MR_VAE = {0.01: (112.2, 47.5), 0.1: (76.1, 48.9), 1.0: (30.2, 65.3), 10.0: (4.7, 141.6)}
+PUBLISHED_BETA_VAE = {0.01: (129.1, 42.2), 0.1: (81.7, 45.2), 1.0: (25.6, 68.7), 10.0: (3.5, 148.4)}
+PUBLISHED_SOURCE = "pomonam/mr-vae README.md at bcde9dc25ad102fa2d5a9fcdc2c2aee5ed790362, 'What you should see'"
+DEMO_BETAS = sorted(PUBLISHED_BETA_VAE)
+
+
+def objective(rate: float, distortion: float, beta: float) -> float:
+    """``D + βR``: what a β-VAE trained at β minimises."""
+    return distortion + beta * rate
+
+
+def demo_rows(mr_points: dict[str, dict[float, dict[str, float]]],
+              beta_vae_points: dict[float, dict[str, float]]) -> list[dict[str, float | str]]:
+    """One row per (model, β): published and measured rate, distortion and ``D + βR``, and each
+    MR-VAE's relative gap in ``D + βR`` to the β-VAE at the same β (positive: the MR-VAE is worse)."""
+    rows: list[dict[str, float | str]] = []
+    for beta in DEMO_BETAS:
+        base = beta_vae_points[beta]
+        base_loss = objective(base["rate"], base["distortion"], beta)
+        pub_r, pub_d = PUBLISHED_BETA_VAE[beta]
+        rows.append({"model": "β-VAE", "beta": beta, "published_rate": pub_r, "published_distortion": pub_d,
+                     "published_objective": objective(pub_r, pub_d, beta), "rate": base["rate"],
+                     "distortion": base["distortion"], "objective": base_loss})
+        pub_mr_r, pub_mr_d = PUBLISHED_MR_VAE[beta]
+        pub_gap = objective(pub_mr_r, pub_mr_d, beta) / objective(pub_r, pub_d, beta) - 1.0
+        for name, points in mr_points.items():
+            point = points[beta]
+            loss = objective(point["rate"], point["distortion"], beta)
+            rows.append({"model": f"MR-VAE ({name})", "beta": beta, "published_rate": pub_mr_r,
+                         "published_distortion": pub_mr_d, "published_objective": objective(pub_mr_r, pub_mr_d, beta),
+                         "published_gap": pub_gap, "rate": point["rate"], "distortion": point["distortion"],
+                         "objective": loss, "gap": loss / base_loss - 1.0})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-only", action="store_true", help="train (or resume) and stop before evaluating")
+    parser.add_argument("--train-images", type=int, default=None,
+                        help="a subset of the training and test splits instead of the whole ones (smoke tests)")
+    parser.add_argument("--epochs", type=int, default=8, help="epochs per model (the demo's 8)")
+    parser.add_argument("--out-dir", type=Path, default=None, help="default: the repository's figures/")
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    if args.train_images is not None and args.train_images < 2:
+        parser.error(f"--train-images must be at least 2, got {args.train_images}")
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    os.environ.setdefault("MRVAE_FIGURE_DIR", str(REPO / "figures"))
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mrvae.book.experiments import (
+        PAPER_BETA_RANGE,
+        ImageExperiment,
+        beta_vae_jobs,
+        fit_beta_vaes,
+        fit_mr_vae,
+        load_experiment_data,
+        mr_vae_job,
+    )
+    from mrvae.book.figures import (
+        committed_figure_dir,
+        machine_description,
+        provenance,
+        save_figure,
+        use_book_style,
+    )
+    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae.metrics import evaluate
+    from mrvae.models.benchmark import GatePlacement
+    from mrvae.training.pool import collecting, cpu_workers, run_jobs
+
+    seed_everything(args.seed)
+    device = pick_device()
+    # The authors' demo: whole splits, full width, 8 epochs at batch 64, constant Adam 1e-3.
+    common = {"width": 1.0, "epochs": args.epochs, "batch_size": 64, "lr": 1e-3, "lr_warmup_epochs": 0,
+              "cosine_decay": False, "seed": args.seed, "train_images": args.train_images,
+              "test_images": args.train_images}
+    variants = {"authors": (ImageExperiment("binary_mnist", "resnet", hyper_lr_multiplier=1.0, **common),
+                            GatePlacement(init="uniform")),
+                "ours": (ImageExperiment("binary_mnist", "resnet", **common), GatePlacement())}
+    baseline = variants["authors"][0]  # the β-VAEs do not depend on the MR-VAE's gate settings
+    data = load_experiment_data(baseline)
+    run_dir = run_directory("demo", "images")
+    workers = cpu_workers(None if device.type == "cuda" else 2, device)
+    with Stopwatch() as clock:
+        jobs = [mr_vae_job(variants["authors"][0], data, PAPER_BETA_RANGE, variants["authors"][1], run_dir=run_dir,
+                           device=device),
+                *beta_vae_jobs(baseline, data, DEMO_BETAS, annealed=False, run_dir=run_dir, device=device),
+                mr_vae_job(variants["ours"][0], data, PAPER_BETA_RANGE, variants["ours"][1], run_dir=run_dir,
+                           device=device)]
+        if workers is not None:
+            run_jobs(jobs, workers)
+        else:
+            for job in jobs:
+                job()
+        if args.train_only:
+            return 0
+        with collecting(True):
+            mr_vaes = {name: fit_mr_vae(exp, data, placement=placement, run_dir=run_dir, device=device, log=print)
+                       for name, (exp, placement) in variants.items()}
+            beta_vaes = fit_beta_vaes(baseline, data, DEMO_BETAS, annealed=False, run_dir=run_dir, device=device)
+        mr_points = {name: {b: evaluate(model, data.test, b, seed=args.seed) for b in DEMO_BETAS}
+                     for name, (model, _) in mr_vaes.items()}
+        curves = {name: [evaluate(model, data.test, float(b), seed=args.seed) for b in PAPER_BETA_RANGE.grid(10)]
+                  for name, (model, _) in mr_vaes.items()}
+        beta_vae_points = {b: evaluate(model, data.test, b, seed=args.seed) for b, model in beta_vaes.items()}
+    rows = demo_rows(mr_points, beta_vae_points)
+    steps = baseline.steps(data.train.shape[0])
+
+    use_book_style()
+    fig, ax = plt.subplots(figsize=(5.2, 3.8), dpi=150)
+    for name, marker in (("authors", "-"), ("ours", "--")):
+        ax.plot([p["rate"] for p in curves[name]], [p["distortion"] for p in curves[name]], marker,
+                label=f"MR-VAE ({name} gates), this run")
+    ax.plot([v[0] for v in PUBLISHED_MR_VAE.values()], [v[1] for v in PUBLISHED_MR_VAE.values()], "k:",
+            label="MR-VAE, authors' published run")
+    ax.scatter([p["rate"] for p in beta_vae_points.values()], [p["distortion"] for p in beta_vae_points.values()],
+               marker="o", zorder=3, label="β-VAEs, this run")
+    ax.scatter([v[0] for v in PUBLISHED_BETA_VAE.values()], [v[1] for v in PUBLISHED_BETA_VAE.values()],
+               marker="x", color="k", zorder=3, label="β-VAEs, authors' published run")
+    ax.set_xlabel("rate (nats)")
+    ax.set_ylabel("distortion (nats)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    mr_gaps = {name: {str(r["beta"]): r["gap"] for r in rows if r["model"] == f"MR-VAE ({name})"} for name in variants}
+    save_figure(
+        fig, "authors_demo", figure="The authors' demo, side by side", notebook="scripts/run_authors_demo.py",
+        profile="demo",
+        data={"rows": rows, "curves": curves, "published": {"mr_vae": {str(k): v for k, v in PUBLISHED_MR_VAE.items()},
+                                                             "beta_vae": {str(k): v for k, v in
+                                                                          PUBLISHED_BETA_VAE.items()},
+                                                             "source": PUBLISHED_SOURCE},
+              "source": data.source},
+        metrics={"gap_in_objective": mr_gaps,
+                 "published_gap_in_objective": {str(r["beta"]): r["published_gap"] for r in rows
+                                                if r["model"] == "MR-VAE (authors)"},
+                 "budget": {"train_images": data.train.shape[0], "test_images": data.test.shape[0],
+                            "epochs": baseline.epochs, "batch_size": baseline.batch_size, "steps_per_model": steps}},
+        provenance={**provenance(seed=args.seed, config={name: {"experiment": exp, "placement": placement}
+                                                         for name, (exp, placement) in variants.items()},
+                                 device=device, wall_seconds=clock.seconds),
+                    "machine": machine_description(),
+                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+                    "command": "make authors-demo" if not argv else " ".join(["python", "scripts/run_authors_demo.py",
+                                                                             *argv])},
+        notes="Rates and distortions in nats on the whole binary MNIST test split (10,000 images), one "
+              "reparameterised sample per image. The authors scored 640-2,560 shuffled test images.",
+        directory=args.out_dir or committed_figure_dir(),
+    )
+    for row in rows:
+        print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
