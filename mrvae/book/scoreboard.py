@@ -1020,7 +1020,7 @@ def scoreboard_markdown(rows: Sequence[Claim], link_prefix: str = "executed/", f
         "the worse of the constant and annealed sweeps, of those trained). *Coverage*: the MR-VAE's rate "
         "over the β-VAE's at the smallest β. *[lo, hi], n seeds*: the median over n seeds and the range "
         "of the seeds, which covers the median of reruns with probability 75% for 3 seeds. Each rule, its "
-        "thresholds and the reason for them are on the [Reproducing](reproducing) page.",
+        "thresholds and the reason for them are on the {ref}`Reproducing <how-the-scoreboard-decides>` page.",
         "",
     ]
     return "\n".join(lines)
