@@ -88,6 +88,7 @@ FULL_BUDGET_PROFILES: frozenset[str] = frozenset({"paper"})
 SCRIPT_CHAPTERS: Mapping[str, str] = {
     "scripts/benchmark_overhead.py": "08_cost_of_an_mr_vae",
     "scripts/run_cpu_profile.py": "03_figure5_rate_distortion",
+    "scripts/run_gap_study.py": "07_learning_the_beta_response",
 }
 
 DATASET_NAMES: Mapping[str, str] = {
@@ -974,6 +975,12 @@ def _scale(figure_dir: Path | None) -> str:
             f"Adam steps per model, where the paper trains full networks for 200 epochs on a GPU. ")
 
 
+def _and(names: Sequence[str]) -> str:
+    """``*a*``, ``*a* and *b*``, ``*a*, *b* and *c*``: claim names may hold commas themselves."""
+    quoted = [f"*{name}*" for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def bottom_line(rows: Sequence[Claim], figure_dir: Path | None = None) -> str:
     """The paragraph above the table: how many claims hold, at what scale, what would change them."""
     counts = {v: sum(row.verdict == v for row in rows) for v in VERDICTS}
@@ -981,7 +988,7 @@ def bottom_line(rows: Sequence[Claim], figure_dir: Path | None = None) -> str:
     seeded = sorted({row.claim for row in rows if re.search(r"\b([3-9]|\d\d+) seeds\b", row.measured)})
     text = (f"**Bottom line.** Of the paper's {len(rows)} claims checked here: {said}. "
             + _scale(figure_dir)
-            + (f"Verdicts on {', '.join(seeded)} rest on several seeds and give their intervals; the others on "
+            + (f"Verdicts on {_and(seeded)} rest on several seeds and give their intervals; the others on "
                f"one run each, and one run reads at best *partly*. " if seeded else
                "Every trained verdict rests on one run, and one run reads at best *partly*. ")
             + "What would change the verdicts: more seeds would narrow the *partly* intervals; measuring a claim "

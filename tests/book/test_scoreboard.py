@@ -208,9 +208,19 @@ def test_markdown_table_links_each_claim_to_its_figure_and_opens_with_the_bottom
 
 def test_every_anchor_is_a_figure_label_of_the_chapter_that_shows_it() -> None:
     sources = {path.stem: path.read_text() for path in (REPO_ROOT / "notebooks").glob("*.py")}
+    rows = {row.claim: row for row in sb.scoreboard(COMMITTED_FIGURES)}
     for spec in sb.CLAIMS:
         assert spec.anchor is not None, spec.claim
-        assert any(f":name: {spec.anchor}\n" in text for text in sources.values()), spec.anchor
+        chapter = rows[spec.claim].chapter
+        assert chapter is not None, f"{spec.claim}: its figure names no chapter (scripts: SCRIPT_CHAPTERS)"
+        assert f":name: {spec.anchor}\n" in sources[chapter], (spec.claim, spec.anchor, chapter)
+
+
+def test_the_bottom_line_names_the_seeded_rows_without_splitting_names_at_their_commas() -> None:
+    rows = [sb.Claim("Theorem 1, learned", "x", "gap +64% [+63%, +64%], 3 seeds", "quick", "differs", "c"),
+            sb.Claim("Train once", "x", "gap −6.8% [−7.9%, −4.5%], 3 seeds", "quick", "reproduced", "c"),
+            sb.Claim("Figure 1", "x", "span 18×; 1 seed", "quick", "partly", "c")]
+    assert "Verdicts on *Theorem 1, learned* and *Train once* rest on several seeds" in sb.bottom_line(rows)
 
 
 def test_the_rules_page_gives_every_verdict_and_the_module_thresholds() -> None:
