@@ -23,7 +23,6 @@ Models are checkpointed under ``runs/demo/``; an interrupted run resumes where i
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--train-images must be at least 2, got {args.train_images}")
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
-    os.environ.setdefault("MRVAE_FIGURE_DIR", str(REPO / "figures"))
 
     import matplotlib
 
