@@ -318,9 +318,10 @@ glue_figure("gap_study", gap_fig)
 # steps. The dotted line is the quick profile's 3% target for the median. Right: the gap at
 # each β for those runs, for an MR-VAE trained twice as long as its β-VAEs, and for an MR-VAE
 # trained on the authors' wider range [0.001, 10]. The setting is the quick profile's Figure 1
-# panel (ResNet at 1/4 width, 8,000 binary-MNIST images, seed 0; the table also has the 1× run
-# and the longer MR-VAE with seeds 1 and 2). This is the committed run of `make gap-study`, not
-# this build's.
+# panel (ResNet at 1/4 width, 8,000 binary-MNIST images). Lines are seed 0; the 1× run and the
+# longer MR-VAE were also run with seeds 1 and 2: red points (left) are each seed's median, shaded
+# bands (right) the range of the three seeds at each β. This is the committed run of
+# `make gap-study`, not this build's.
 # ```
 
 # %% tags=["remove-input", "nbval-ignore-output"]

@@ -324,6 +324,7 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
     Left: the median and worst gap in D + βR against Adam steps, where the MR-VAE and the
     β-VAEs train equally long (``group == "equal"``), with the ``target`` median gap dotted.
     Right: the gap at each β for those budgets, the longer-trained MR-VAE and the wider range.
+    Settings run on several seeds show each seed's median (left) and their range per β (right).
     """
     equal = [v for v in variants.values() if v["group"] == "equal"]
     steps = [v["mr_vae_steps"] for v in equal]
@@ -334,12 +335,22 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
                 title="Both kinds trained equally long")
     axes[0].set_xticks(steps, [f"{s:,}" for s in steps], minor=False)
     axes[0].set_xticks([], minor=True)
+    # the settings run on several seeds: the first equal budget (with the "seed" runs) and the
+    # longer-trained MR-VAE; each seed drawn as a point (left) or their range as a band (right)
+    replicates = {id(equal[0]): [equal[0], *(v for v in variants.values() if v["group"] == "seed")]}
+    longer = [v for v in variants.values() if v["group"] == "mr_vae_longer"]
+    if longer:
+        replicates[id(longer[0])] = longer
+    at_first = replicates[id(equal[0])]
+    if len(at_first) > 1:
+        axes[0].scatter([steps[0]] * len(at_first), [100 * v["median_gap"] for v in at_first], s=12, color="C3",
+                        zorder=3, label=f"median, each of {len(at_first)} seeds")
     axes[0].set_ylim(bottom=0)
     axes[0].legend()
     first_seed = next(iter(variants.values())).get("seed")
     for v in variants.values():
         if v.get("seed") != first_seed:
-            continue  # the other seeds' runs: in the study's table and its intervals
+            continue  # the other seeds' runs: the bands below and the study's table
         if v["group"] == "equal":
             label = f"both {v['mr_vae_steps']:,} steps"
         elif v["group"] == "mr_vae_longer":
@@ -348,6 +359,13 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
             label = f"wider β range, both {v['mr_vae_steps']:,} steps"
         else:
             continue  # the gate learning rates: in the study's table only
-        axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=label)
+        runs = replicates.get(id(v), [v])
+        if len(runs) > 1:
+            label += f" (band: {len(runs)} seeds)"
+        (line,) = axes[1].plot(v["betas"], [100 * g for g in v["gaps"]], marker=".", label=label)
+        if len(runs) > 1:
+            per_beta = list(zip(*(r["gaps"] for r in runs), strict=True))
+            axes[1].fill_between(v["betas"], [100 * min(g) for g in per_beta], [100 * max(g) for g in per_beta],
+                                 color=line.get_color(), alpha=0.18, lw=0)
     axes[1].axhline(0, color="k", lw=0.8)
     axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap at each β")

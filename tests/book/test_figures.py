@@ -183,6 +183,17 @@ def test_the_gap_study_plots_equal_budgets_left_and_per_beta_gaps_right() -> Non
     assert len(labels) == 5 and not any("gate lr" in label for label in labels)  # gate lr: the table only
     check_legible(fig, "gap study")
     plt.close(fig)
+    # with seeds: each seed's median at the first budget, and bands over the seeds' per-β gaps
+    seeded = {**variants, "equal x1, seed 1": {**_gap_variant("seed", 1000, 1000, 0.02), "seed": 1},
+              "mr_vae x2 vs x1, seed 1": {**_gap_variant("mr_vae_longer", 2000, 1000, -0.05), "seed": 1}}
+    for v in seeded.values():
+        v.setdefault("seed", 0)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")
+    plot_gap_study(axes, seeded, target=0.03)
+    assert list(axes[0].collections[0].get_offsets()[:, 1]) == pytest.approx([4.0, 2.0])
+    assert len(axes[1].collections) == 2 and len(axes[1].get_lines()) == 5  # two bands, the same lines
+    assert sum("(band: 2 seeds)" in line.get_label() for line in axes[1].get_lines()) == 2
+    plt.close(fig)
 
 
 def test_short_commits_keep_the_dirty_marker() -> None:
