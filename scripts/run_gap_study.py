@@ -53,11 +53,12 @@ def _summary(result: dict[str, Any], mr_steps: int, beta_vae_steps: int, seconds
             "best_test_elbo": result["best_test_elbo"], "mr_vae_train_seconds": seconds}
 
 
-def _over_seeds(variants: dict[str, dict[str, Any]], summarize: Any,
-                longer: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _over_seeds(variants: dict[str, dict[str, Any]], longer: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The 1× runs and the longer-MR-VAE runs summarised over their seeds: ``metrics.seeds``
     (median gap, and the number of β at which the MR-VAE is worse, per budget) and
     ``metrics.train_once`` (each MR-VAE budget as a fraction of its sweep's steps)."""
+    from mrvae.book.seeds import summarize
+
     first_equal = next(v for v in variants.values() if v["group"] == "equal")  # 1x, the first seed
     groups = {"x1": [first_equal, *(v for v in variants.values() if v["group"] == "seed")],
               f"x{longer}_vs_x1": [v for v in variants.values() if v["group"] == "mr_vae_longer"]}
@@ -117,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
         use_book_style,
     )
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-    from mrvae.book.seeds import summarize
     from mrvae.hyper.gates import BetaRange
     from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     plot_gap_study(axes, variants)
     legend_below(fig, axes[1], ncol=2)
     command = "make gap-study" if not argv else " ".join(["python", "scripts/run_gap_study.py", *argv])
-    seeds, train_once = _over_seeds(variants, summarize, longer)
+    seeds, train_once = _over_seeds(variants, longer)
     path = save_figure(
         fig, "gap_study", figure="Study: the Figure 1 gap", notebook="scripts/run_gap_study.py",
         profile=args.profile, data={"source": data[base.seed].source},
