@@ -32,13 +32,24 @@
 # We train the Figure 1 panel (ResNet, binary MNIST, the quick profile's budget of 1,000 Adam
 # steps) once per combination of initialisation and multiplier. After every epoch we measure
 # the rate span $R(a)/R(b)$ between the ends of the range and the mean relative gap in
-# $D + \beta R$ to the 10 constant-β β-VAEs of Figure 5 (trained for the full budget).
+# $D + \beta R$ to the 10 constant-β β-VAEs of Figure 1 (trained for the full budget).
+#
+# **Chosen on validation images.** A default chosen by its score on the test images would be
+# tuned on the test set, and the β-VAEs got no such tuning. So every number of this study is
+# measured on {glue:text}`validation_images:,.0f` images of the binary-MNIST *training* split
+# that the 8,000 training images leave out; the test images score the chosen default once, in
+# chapter 3. The budget and the β range are the paper's and the quick profile's, not chosen by
+# comparing runs.
+#
+# The study decides a fixed default of the package, not something each build should decide
+# again, so it ran once with `make learning-study` (`scripts/run_learning_study.py`) and its
+# figure data are committed; the cell below prints where and when it ran.
 
 # %% [markdown]
 # ## What this chapter finds
 #
-# *(The quick-profile run the book is built from: one seed, one panel, 1,000 Adam steps per
-# model. The numbers are this run's, from the table below.)*
+# *(The committed run of the study: one seed, one panel, 1,000 Adam steps per model, scored on
+# validation images. The numbers are that run's, from the table below.)*
 #
 # - **Speed.** Open gates at the shared learning rate (×1) first reach a rate span of 10 at
 #   step {glue:text}`open_x1_first_step:.0f`; {glue:text}`others_reached:.0f` of the other
@@ -58,119 +69,67 @@
 #   closes it ({ref}`the committed study at the end of this chapter <gap-study>`).
 
 # %% tags=["parameters"]
-profile = "quick"  # "quick" (CPU) or "paper" (full size; a GPU)
-seed = 0
+profile = "quick"  # the profile whose committed studies this chapter shows (it trains nothing)
 
 # %% tags=["hide-input"]
-import dataclasses
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.experiments import (
-    baseline_betas,
-    fit_beta_vaes,
-    image_profile,
-    load_experiment_data,
-    response_learning_curves,
+from mrvae.book.figures import (
+    committed_figure_dir,
+    glue_figure,
+    legend_below,
+    load_figure_data,
+    plot_gap_study,
+    plot_learning_study,
+    use_book_style,
 )
-from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae.book.prose import glue_number
-from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
-from mrvae.models.benchmark import GatePlacement
+from mrvae.book.seeds import SeedSummary
+from mrvae.hyper.layers import DEFAULT_GATE_INIT
 from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
 
-settings = image_profile(profile)
-seed_everything(seed)
-device = pick_device()
-clock = Stopwatch().__enter__()
 use_book_style()
-INITS = ("open", "uniform")
-MULTIPLIERS = (1.0, 10.0, 30.0, 100.0)
-
-# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
-dataset, kind = settings.headline
-base = settings.experiment(dataset, kind, seed)
-data = load_experiment_data(base)
-# The same β-VAEs as Figure 5 (cached under runs/ by notebook 03, trained here if absent).
-references = fit_beta_vaes(base, data, baseline_betas(), annealed=False, run_dir=run_directory(profile, "images"),
-                           device=device, workers=settings.workers)
-grid = [(init, multiplier) for init in INITS for multiplier in MULTIPLIERS]
-trained = response_learning_curves(
-    [(dataclasses.replace(base, hyper_lr_multiplier=m), GatePlacement(init=init)) for init, m in grid], data,
-    references, run_dir=run_directory(profile, "study"), device=device, seed=seed, workers=settings.workers)
-curves = {key: curve for key, (_, curve) in zip(grid, trained, strict=True)}
-model = trained[-1][0]
-print(f"{len(curves)} MR-VAEs on {base.tag}, {base.steps(data.train.shape[0])} steps each")
+study = load_figure_data("learning_the_beta_response", directory=committed_figure_dir())
+study_run, summary = study["provenance"], study["metrics"]["final"]
+curves = {name: records for name, records in study["data"].items() if name in summary}
+print(f"committed run: commit {study_run['git_commit'][:7]}, {study_run['machine']}, finished "
+      f"{study_run['finished_utc']}, {study_run['wall_seconds'] / 60:.0f} min, `{study_run['command']}`")
+print(f"scored on: {study['metrics']['scored_on']} ({study['metrics']['validation_images']:,} images)")
+if study["profile"] != profile:
+    print(f"note: the committed study is of the {study['profile']!r} profile, not {profile!r}")
 
 # %% [markdown]
 # ## Results
 #
-# Final values after the whole budget, and the first step at which the rate span reached 10.
-# Gaps are rounded to whole percent and spans to whole numbers: that is what holds from run to
-# run (the figure JSON keeps every value).
+# Final values after the whole budget, on the validation images, and the first step at which
+# the rate span reached 10. Gaps are rounded to whole percent and spans to whole numbers (the
+# figure JSON keeps every value).
 
-# %% tags=["hide-input", "nbval-ignore-output"]
-def first_step(records, threshold=10.0):
-    return next((int(r["step"]) for r in records if r["rate_ratio"] >= threshold), None)
-
-
-summary = {}
-rows = []
-for (init, multiplier), records in curves.items():
-    final = records[-1]
-    reached = first_step(records)
-    summary[f"{init} x{multiplier:g}"] = {
-        "init": init, "multiplier": multiplier, "rate_ratio": final["rate_ratio"],
-        "mean_gap": final["mean_gap"], "first_step_span_10": reached}
-    rows.append({"init": init, "gate lr ×": f"{multiplier:g}",
-                 "final span R(a)/R(b)": f"{final['rate_ratio']:.0f}",
-                 "final mean gap": f"{final['mean_gap']:+.0%}",
-                 "first step with span ≥ 10": str(reached) if reached is not None else "never"})
-display(pd.DataFrame(rows).set_index(["init", "gate lr ×"]))
+# %% tags=["hide-input"]
+display(pd.DataFrame([
+    {"init": v["init"], "gate lr ×": f"{v['multiplier']:g}", "final span R(a)/R(b)": f"{v['rate_ratio']:.0f}",
+     "final mean gap": f"{v['mean_gap']:+.0%}",
+     "first step with span ≥ 10": str(v["first_step_span_10"]) if v["first_step_span_10"] is not None else "never"}
+    for v in summary.values()]).set_index(["init", "gate lr ×"]))
 
 # %% [markdown]
-# **The rule for the default.** Among the variants whose final mean gap is within one
-# percentage point of the best, take the one that first reaches a rate span of 10 (the
-# learning speed); ties go to the smaller final gap.
+# **The rule for the default.** Among the variants whose final mean gap is within
+# {glue:text}`gap_tolerance_points:.0f` percentage point of the best, take the one that first
+# reaches a rate span of 10 (the learning speed); ties go to the smaller final gap.
 
-# %% tags=["hide-input", "nbval-ignore-output"]
-best_gap = min(v["mean_gap"] for v in summary.values())
-eligible = {k: v for k, v in summary.items() if v["mean_gap"] <= best_gap + 0.01}
-chosen = min(eligible, key=lambda k: (eligible[k]["first_step_span_10"] or float("inf"),
-                                      eligible[k]["mean_gap"]))
+# %% tags=["hide-input"]
+chosen = study["metrics"]["chosen"]
 package_default = f"{DEFAULT_GATE_INIT} x{DEFAULT_HYPER_LR_MULTIPLIER:g}"
-print(f"variants within 1 point of the best final gap: {sorted(eligible)}")
 print(f"chosen by the rule: {chosen}; the package default: {package_default}; "
       f"{'they agree' if chosen == package_default else 'they DIFFER'}")
 
-# %% tags=["hide-input", "nbval-ignore-output"]
+# %% tags=["hide-input"]
 # Two panels at the book's column width (about 7 in), so 8-pt text stays 8 pt on the page.
 fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.2), dpi=150)
-for init in INITS:
-    for j, multiplier in enumerate(MULTIPLIERS):
-        records = curves[(init, multiplier)]
-        style = {"color": f"C{j}", "ls": "-" if init == "open" else "--",
-                 "marker": "o" if init == "open" else "s", "ms": 3, "label": f"{init}, ×{multiplier:g}"}
-        axes[0].plot([r["step"] for r in records], [r["rate_ratio"] for r in records], **style)
-        axes[1].plot([r["step"] for r in records[1:]], [100 * r["mean_gap"] for r in records[1:]], **style)
-axes[0].set_yscale("log")
-axes[0].axhline(10, color="k", lw=0.8, ls=":")
-axes[0].set_ylabel("rate span R(a) / R(b)")
-axes[0].set_title("Response to β")
-axes[1].set_ylabel("mean gap in D + βR (%)")
-if all(r["mean_gap"] > 0 for records in curves.values() for r in records[1:]):
-    axes[1].set_yscale("log")  # the final gaps differ by a few points: log shows them apart
-axes[1].set_title("Gap to the β-VAEs")
-for ax in axes:
-    ax.set_xlabel("Adam steps")
-handles, labels = axes[0].get_legend_handles_labels()
-fig.tight_layout(rect=(0, 0.11, 1, 1))
-# One legend for both panels, below them: init (line style) × multiplier (colour).
-fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)
+plot_learning_study(fig, axes, curves)
 glue_figure("learning_the_beta_response", fig)
 
 # %% [markdown]
@@ -181,12 +140,17 @@ glue_figure("learning_the_beta_response", fig)
 # panel's MR-VAE, measured before training and after every epoch, for each gate
 # initialisation (open: solid; the authors' uniform: dashed) and gate learning-rate multiplier
 # (colour); the dotted line is a span of 10. Right: its mean gap in $D + \beta R$ to the
-# 10 constant-β β-VAEs, after every epoch (log scale when all gaps are positive). Quick profile: ResNet at 1/4 width on binary MNIST, 1,000 Adam steps
-# per model, one seed; the paper profile was not run.
+# 10 constant-β β-VAEs, after every epoch (log scale when all gaps are positive). Both measured
+# on validation images (training-split images outside the training subset). Quick profile:
+# ResNet at 1/4 width on binary MNIST, 1,000 Adam steps per model, one seed; the committed run
+# of `make learning-study`.
 # ```
 
-# %% tags=["remove-input", "nbval-ignore-output"]
-# The numbers the prose quotes, glued from this run (myst-nb) so that none is typed by hand.
+# %% tags=["remove-input"]
+# The numbers the prose quotes, glued from the committed run (myst-nb) so that none is typed by hand.
+INITS = list(dict.fromkeys(v["init"] for v in summary.values()))
+MULTIPLIERS = list(dict.fromkeys(v["multiplier"] for v in summary.values()))
+
 
 def gap_percent(init: str, multiplier: float) -> float:
     return 100 * summary[f"{init} x{multiplier:g}"]["mean_gap"]
@@ -198,7 +162,9 @@ glue_number("open_x1_first_step", open_x1_step if open_x1_step is not None else 
 glue_number("others_total", len(others))
 glue_number("others_reached", sum(s is not None for s in others))
 glue_number("others_first_step_max", max((s for s in others if s is not None), default=float("nan")))
-glue_number("steps_per_epoch", curves[(INITS[0], MULTIPLIERS[0])][1]["step"])
+glue_number("steps_per_epoch", next(iter(curves.values()))[1]["step"])
+glue_number("validation_images", study["metrics"]["validation_images"])
+glue_number("gap_tolerance_points", 100 * study["metrics"]["gap_tolerance"])
 for init in INITS:
     gaps = [gap_percent(init, m) for m in MULTIPLIERS]
     glue_number(f"{init}_gap_min", min(gaps))
@@ -207,13 +173,12 @@ for init in INITS:
         glue_number(f"{init}_x{m:g}_gap", gap_percent(init, m))
 glue_number("uniform_worse_count", sum(gap_percent("uniform", m) > gap_percent("open", m) for m in MULTIPLIERS))
 glue_number("n_multipliers", len(MULTIPLIERS))
-glue_number("gated_layers", sum(isinstance(m, BetaGate) for m in model.modules()))
+glue_number("gated_layers", study["metrics"]["gated_layers"])
 glue("chosen", chosen.replace(" x", " ×"), display=False)
 glue("package_default", package_default.replace(" x", " ×"), display=False)
 
 # %% [markdown]
-# **Reading the numbers.** *(The quick-profile run the book is built from; the checked outputs
-# above hold the numbers.)*
+# **Reading the numbers.** *(The committed run printed above.)*
 #
 # - **Open gates at the shared learning rate (×1)**: their rate span first reaches 10 at step
 #   {glue:text}`open_x1_first_step:.0f` ({numref}`fig-learning-the-beta-response`, left). With
@@ -234,19 +199,6 @@ glue("package_default", package_default.replace(" x", " ×"), display=False)
 #   `hyper_lr_multiplier`) is {glue:text}`package_default`, and the line above the figure says
 #   whether the two agree. One panel and one seed at one budget decided it, so treat it as a
 #   default to start from, not a law.
-
-# %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
-clock.__exit__()
-path = save_figure(
-    fig, "learning_the_beta_response", figure="Study: learning the β response",
-    notebook="07_learning_the_beta_response", profile=profile,
-    data={f"{init} x{multiplier:g}": records for (init, multiplier), records in curves.items()},
-    metrics={"final": summary, "chosen": chosen, "package_default": package_default,
-             "agrees_with_default": chosen == package_default},
-    provenance=provenance(seed=seed, config={"profile": profile, "experiment": base, "inits": INITS,
-                                             "multipliers": MULTIPLIERS}, device=device, wall_seconds=clock.seconds),
-)
-print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 
 # %% [markdown]
 # (gap-study)=
@@ -285,9 +237,6 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 # cell below prints where and when it ran. The table's rate span is $R(0.01)/R(10)$.
 
 # %% tags=["hide-input"]
-from mrvae.book.figures import committed_figure_dir, legend_below, load_figure_data, plot_gap_study
-from mrvae.book.seeds import SeedSummary
-
 gap_study = load_figure_data("gap_study", directory=committed_figure_dir())
 study_run = gap_study["provenance"]
 variants = gap_study["metrics"]["variants"]
@@ -429,9 +378,3 @@ glue_number("gap_longer_seed_high", 100 * longer_seeds.high)
 # on or below the β-VAEs. We cannot test that budget here. Where the 3% target is missed, it
 # comes with a shortfall at small β, not with gates that fail to learn.
 
-# %% tags=["remove-cell"]
-# The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
-
-print_checks("learning_the_beta_response")

@@ -369,3 +369,54 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
                                  color=line.get_color(), alpha=0.18, lw=0)
     axes[1].axhline(0, color="k", lw=0.8)
     axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap at each β")
+
+
+def plot_gap_over_seeds(ax: Axes, rows_by_seed: Mapping[int, Sequence[Mapping[str, float]]]) -> None:
+    """The MR-VAE's gap in D + βR to the constant-β β-VAE at each β, over seeds: each seed a
+    point, the median over seeds a bar, the range over seeds a line (seaborn).
+
+    ``rows_by_seed`` maps each seed to its per-β comparison (``compare_at_betas`` rows, each
+    with ``beta`` and ``gap``); every seed must compare at the same β.
+    """
+    import pandas as pd
+    import seaborn as sns
+
+    betas = {tuple(round(r["beta"], 6) for r in rows) for rows in rows_by_seed.values()}
+    if len(betas) != 1:
+        raise ValueError(f"every seed must be compared at the same β, got {len(betas)} different grids")
+    frame = pd.DataFrame([{"β": f"{row['beta']:.2g}", "seed": seed, "gap (%)": 100 * row["gap"]}
+                          for seed, rows in rows_by_seed.items() for row in rows])
+    sns.stripplot(data=frame, x="β", y="gap (%)", ax=ax, color="0.35", size=3.5, jitter=0.12, zorder=3)
+    sns.pointplot(data=frame, x="β", y="gap (%)", ax=ax, estimator="median", errorbar=("pi", 100),
+                  linestyle="none", marker="_", markersize=14, color="C3", err_kws={"linewidth": 1.2})
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel="β", ylabel="gap in D + βR (%)",
+           title=f"Gap at each β, {len(rows_by_seed)} seeds (bar: median, line: range)")
+
+
+def plot_learning_study(fig: Figure, axes: Sequence[Axes], curves: Mapping[str, Sequence[Mapping[str, float]]]) -> None:
+    """The learning study (``scripts/run_learning_study.py``) on two axes: the rate span (left)
+    and the mean gap to the β-VAEs (right) after every epoch, one line per variant.
+
+    ``curves`` maps ``"<init> x<multiplier>"`` to its per-epoch records (``step``,
+    ``rate_ratio``, ``mean_gap``); line style and marker show the initialisation, colour the
+    multiplier. One legend for both, below them.
+    """
+    multipliers = list(dict.fromkeys(name.split(" x")[1] for name in curves))
+    for name, records in curves.items():
+        init, multiplier = name.split(" x")
+        style = {"color": f"C{multipliers.index(multiplier)}", "ls": "-" if init == "open" else "--",
+                 "marker": "o" if init == "open" else "s", "ms": 3, "label": f"{init}, ×{multiplier}"}
+        axes[0].plot([r["step"] for r in records], [r["rate_ratio"] for r in records], **style)
+        axes[1].plot([r["step"] for r in records[1:]], [100 * r["mean_gap"] for r in records[1:]], **style)
+    axes[0].set_yscale("log")
+    axes[0].axhline(10, color="k", lw=0.8, ls=":")
+    axes[0].set(ylabel="rate span R(a) / R(b)", title="Response to β")
+    axes[1].set(ylabel="mean gap in D + βR (%)", title="Gap to the β-VAEs")
+    if all(r["mean_gap"] > 0 for records in curves.values() for r in records[1:]):
+        axes[1].set_yscale("log")  # the final gaps differ by a few points: log shows them apart
+    for ax in axes:
+        ax.set_xlabel("Adam steps")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.11, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False)

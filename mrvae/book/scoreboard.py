@@ -24,6 +24,10 @@ reproducing page gives each with its reason):
 ``differs``
     it misses the rule where the budget is no excuse: a closed-form check, a measurement, a
     run at the paper's budget, or a budget trend that has stopped moving (a plateau);
+``pipeline check``
+    every panel the row rests on is one its profile trains too briefly to test the claim
+    (``ImageProfile.pipeline_checks``, written to ``metrics.pipeline_checks`` of the Figure 5
+    file): it shows that the code runs, and the bottom line does not count it;
 ``not run``
     the figure file or the metric the rule needs is missing.
 
@@ -49,9 +53,12 @@ from typing import Any, Literal
 from mrvae.book.seeds import PLATEAU_PROGRESS, BudgetTrend, Rule, SeedSummary, order_statistic_coverage, summarize
 from mrvae.models.linear import ACTIVE_LATENT_THRESHOLD
 
-Verdict = Literal["reproduced", "partly", "not at this budget", "missed", "differs", "not run"]
+Verdict = Literal["reproduced", "partly", "not at this budget", "missed", "differs", "pipeline check", "not run"]
 #: Every verdict a row can have, best first.
-VERDICTS: tuple[Verdict, ...] = ("reproduced", "partly", "not at this budget", "missed", "differs", "not run")
+VERDICTS: tuple[Verdict, ...] = ("reproduced", "partly", "not at this budget", "missed", "differs", "pipeline check",
+                                 "not run")
+#: Verdicts that grade no claim: the bottom line counts the others.
+UNGRADED: frozenset[str] = frozenset({"pipeline check", "not run"})
 #: Seeds an empirical verdict needs before it can read *reproduced*: with 3 seeds their range
 #: covers the median of the run-to-run distribution with probability 75%
 #: (:func:`mrvae.book.seeds.order_statistic_coverage`); one seed covers nothing.
@@ -89,6 +96,8 @@ SCRIPT_CHAPTERS: Mapping[str, str] = {
     "scripts/benchmark_overhead.py": "08_cost_of_an_mr_vae",
     "scripts/run_cpu_profile.py": "03_figure5_rate_distortion",
     "scripts/run_gap_study.py": "07_learning_the_beta_response",
+    "scripts/run_learning_study.py": "07_learning_the_beta_response",
+    "scripts/run_rgb_budget.py": "03_figure5_rate_distortion",
 }
 
 DATASET_NAMES: Mapping[str, str] = {
@@ -193,6 +202,26 @@ def load_figure(figure_dir: Path, name: str) -> dict[str, Any]:
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), Mapping):
         raise NotRun(f"figures/{name}.json has no metrics")
     return record
+
+
+def pipeline_panels(figure_dir: Path) -> frozenset[str]:
+    """The image panels their profile trains only to check the pipeline (``metrics.pipeline_checks``
+    of the Figure 5 file; empty where that file or list is absent)."""
+    try:
+        listed = load_figure(figure_dir, "figure5_rate_distortion")["metrics"].get("pipeline_checks", [])
+    except NotRun:
+        return frozenset()
+    return frozenset(str(tag) for tag in listed) if isinstance(listed, list) else frozenset()
+
+
+def is_pipeline_panel(tag: str, pipeline: frozenset[str]) -> bool:
+    """Whether ``tag`` (``cifar10-resnet-w0.125``, or a figure's ``...-FCD`` entry for it) is one of ``pipeline``."""
+    return any(tag == p or tag.startswith(p + "-") for p in pipeline)
+
+
+def _pipeline_note(tags: Sequence[str]) -> str:
+    names = sorted({panel_name(t, with_kind=True) for t in tags})
+    return f"; {', '.join(names)}: pipeline check{'s' if len(names) > 1 else ''}, not graded" if names else ""
 
 
 def chapter_of(record: Mapping[str, Any]) -> str | None:
@@ -347,6 +376,7 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
         raise NotRun("a non-finite rate span or gap")
     coverage = rate_coverage(response, data)
     baselines_monotone = all(_per_sweep_bool(response.get("beta_vae_monotone")).values())
+    worse_over_seeds = (seeds or {}).get("worse_at")
     seeds = {k: v for k, v in (seeds or {}).items() if k in ("rate_ratio", "median_gap", "rate_coverage")}
     if seeds and len(seeds) < 3:
         raise NotRun(f"seed summaries of {sorted(seeds)} only; need rate_ratio, median_gap and rate_coverage")
@@ -364,7 +394,11 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     parts.append("coverage not recorded" if "rate_coverage" not in seeds
                  else f"coverage {plain(seeds['rate_coverage'], _fmt_coverage)}")
     worse = _worse_at(data)
-    if worse is not None:
+    seed_betas = record.get("metrics", {}).get("seed_betas")
+    if worse_over_seeds is not None and worse_over_seeds.n > 1 and not one_seed and isinstance(seed_betas, list):
+        parts.append(f"MR-VAE worse at {worse_over_seeds.median:.0f} of {len(seed_betas)} β (median of "
+                     f"{worse_over_seeds.n} seeds, range {worse_over_seeds.low:.0f}–{worse_over_seeds.high:.0f})")
+    elif worse is not None:
         parts.append(f"MR-VAE worse at {worse[0]} of {worse[1]} β")
     if not monotone:
         parts.append("rate not monotone in β")
@@ -564,14 +598,19 @@ def _figure5(name: str, kind: str) -> Callable[[Path], tuple[str, Verdict, tuple
     def build(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
         """Every panel of one family: the response rule, combined with :func:`combine_verdicts`."""
         record = load_figure(figure_dir, name)
-        panels = _panels(record, kind)
-        if not panels:
+        pipeline = pipeline_panels(figure_dir)
+        every = _panels(record, kind)
+        if not every:
             raise NotRun(f"no {kind} panel in figures/{name}.json")
+        panels = [p for p in every if not is_pipeline_panel(p[0], pipeline)]
+        checks = [tag for tag, _, _ in every if is_pipeline_panel(tag, pipeline)]
         text = "; ".join(f"{panel_name(tag)} ({v}): {t.removesuffix(', 1 seed')}" for tag, v, t in panels)
+        text = (text + _pipeline_note(checks)).removeprefix("; ")
         not_run = record["metrics"].get("not_run")
         if isinstance(not_run, Mapping) and not_run:
             text += "; " + ", ".join(DATASET_NAMES.get(d, d) for d in sorted(not_run)) + " not run"
-        return text, combine_verdicts([v for _, v, _ in panels]), (record,)
+        verdict: Verdict = combine_verdicts([v for _, v, _ in panels]) if panels else "pipeline check"
+        return text, verdict, (record,)
     return build
 
 
@@ -582,8 +621,12 @@ def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[st
     the profile's shortfall."""
     record = load_figure(figure_dir, "figure6_active_units_fcd")
     panels = _get(record, "metrics", "active_units")
+    pipeline = pipeline_panels(figure_dir)
+    checks = [tag for tag in sorted(panels) if is_pipeline_panel(tag, pipeline)]
     held, informative, collapsed, one_sweep, beta = [], [], [], 0, None
     for tag in sorted(panels):
+        if tag in checks:
+            continue
         panel = panels[tag]
         mr = _get(panel, "mrvae_at_betas")
         sweeps = [panel[k] for k in ("constant", "annealed") if isinstance(panel.get(k), list) and panel[k]]
@@ -598,6 +641,8 @@ def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[st
         if mr[-1] >= max(s[-1] for s in sweeps):
             held.append(tag)
     if not informative:
+        if checks:
+            return "pipeline checks only" + _pipeline_note(checks), "pipeline check", (record,)
         raise NotRun("no active-unit panel")
     text = (f"at β = {fmt_beta(beta)} the MR-VAE keeps at least as many units active as the β-VAEs "
             f"on {len(held)} of {len(informative)} panels")
@@ -606,7 +651,7 @@ def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[st
         text += " (not on " + ", ".join(missed) + ")"
     if collapsed:
         text += "; collapsed at every β, left out: " + ", ".join(collapsed)
-    text += _one_sweep_note(one_sweep)
+    text += _one_sweep_note(one_sweep) + _pipeline_note(checks)
     verdict: Verdict = ("reproduced" if len(held) == len(informative) else "partly" if held else shortfall(record))
     verdict = settle(verdict, seed_count(record))
     return text, verdict, (record,)
@@ -624,8 +669,12 @@ def _figure6_sample_quality(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[
     sweep's. *reproduced* on every panel, *partly* on some, else the profile's shortfall."""
     record = load_figure(figure_dir, "figure6_active_units_fcd")
     panels = _get(record, "metrics", "frechet_distance")
+    pipeline = pipeline_panels(figure_dir)
+    checks = [tag for tag in sorted(panels) if is_pipeline_panel(tag, pipeline)]
     held, total, metrics, one_sweep, beta = [], 0, set(), 0, None
     for tag in sorted(panels):
+        if tag in checks:
+            continue
         panel = panels[tag]
         mr, grid, betas = _get(panel, "mrvae"), _get(panel, "grid"), _get(panel, "betas")
         sweeps = [panel[k] for k in ("constant", "annealed") if isinstance(panel.get(k), list) and panel[k]]
@@ -638,6 +687,9 @@ def _figure6_sample_quality(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[
         if mr[0] < min(s[0] for s in sweeps):
             held.append(tag)
     if not total:
+        if checks:
+            return ("measured on pipeline-check panels only" + _pipeline_note(checks), "pipeline check",
+                    (record,))
         raise NotRun("no Fréchet-distance panel")
     metric = "/".join(sorted(metrics))
     text = (f"{metric} at β = {fmt_beta(beta)} lower for the MR-VAE than for the β-VAEs on {len(held)} of "
@@ -660,8 +712,15 @@ def _figure7(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     source = load_figure(figure_dir, "figure5_rate_distortion")
     responses = _get(source, "metrics", "response")
     data = source.get("data") if isinstance(source.get("data"), Mapping) else {}
+    pipeline = pipeline_panels(figure_dir)
+    if tags and all(is_pipeline_panel(tag, pipeline) for tag in tags):
+        return (f"prior samples at β = {', '.join(fmt_beta(b) for b in betas)}, judged by eye, from "
+                f"pipeline-check panels only" + _pipeline_note(tags), "pipeline check", (record, source))
     verdicts, parts = [], []
     for tag in tags:
+        if is_pipeline_panel(tag, pipeline):
+            parts.append(f"{panel_name(tag, with_kind=True)}: pipeline check, not graded")
+            continue
         response = _get(responses, tag)
         verdict, _ = judge_response(response, data.get(tag), source)
         verdicts.append(verdict)
@@ -864,7 +923,7 @@ def scoreboard(figure_dir: Path, claims: Sequence[ClaimSpec] = CLAIMS) -> list[C
             rows.append(Claim(spec.claim, spec.paper, f"not run ({reason})", "—", "not run", None, spec.sources))
             continue
         main = records[0]
-        if spec.seeded:
+        if spec.seeded and verdict not in UNGRADED:
             seeds = seed_count(main)
             verdict = settle(verdict, seeds)
             if seeds == 1 and "1 seed" not in measured:
@@ -921,6 +980,10 @@ def rules_markdown() -> str:
         ("Section 5.3", f"every range's median gap at most {100 * MAX_MEDIAN_GAP:g}%", "as for Figure 5"),
         ("Figure 9", f"the paper's default within {100 * ABLATION_TOLERANCE:g} points of the best variant's median "
          f"gap", "about the spread between our constant and annealed sweeps of one panel"),
+        ("panels a profile lists as pipeline checks", "named in their rows, not graded, and not counted in the "
+         "bottom line; a row that rests on them alone reads *pipeline check*", "the quick profile's RGB panels "
+         "train for a small fraction of the 28×28 panels' steps, so that CI can afford them; chapter 3 measures "
+         "them at larger budgets (`make rgb-budget`) against the Figure 5 rule"),
         ("Overhead", f"parameters and step time at most ×{MAX_OVERHEAD_RATIO:g}, the step time over the whole "
          f"95% interval of its median, on a GPU", "the paper's words; a timing on a CPU is not the GPU "
          "wall-clock the paper reports, so it reads at best *partly*"),
@@ -941,6 +1004,7 @@ VERDICT_MEANINGS: Mapping[str, str] = {
     "not at this budget": "misses, but moves toward the rule as the budget grows",
     "missed": "misses, and no budget trend yet tells a short budget from a real difference",
     "differs": "misses where budget is no excuse (a closed form, a measurement, a plateau)",
+    "pipeline check": "rests only on panels trained too briefly to test the claim; shows the code runs, not graded",
     "not run": "its figure was not produced",
 }
 
@@ -972,10 +1036,17 @@ def _and(names: Sequence[str]) -> str:
 
 def bottom_line(rows: Sequence[Claim], figure_dir: Path | None = None) -> str:
     """The paragraph above the table: how many claims hold, at what scale, what would change them."""
-    counts = {v: sum(row.verdict == v for row in rows) for v in VERDICTS}
+    graded = [row for row in rows if row.verdict not in UNGRADED]
+    counts = {v: sum(row.verdict == v for row in graded) for v in VERDICTS}
     said = ", ".join(f"{counts[v]} *{v}*" for v in VERDICTS if counts[v])
-    seeded = sorted({row.claim for row in rows if re.search(r"\b([3-9]|\d\d+) seeds\b", row.measured)})
-    text = (f"**Bottom line.** Of the paper's {len(rows)} claims checked here: {said}. "
+    seeded = sorted({row.claim for row in graded if re.search(r"\b([3-9]|\d\d+) seeds\b", row.measured)})
+    ungraded = [row for row in rows if row.verdict in UNGRADED]
+    aside = ""
+    if ungraded:
+        kinds = ", ".join(f"{sum(r.verdict == v for r in ungraded)} *{v}*" for v in sorted(UNGRADED)
+                          if any(r.verdict == v for r in ungraded))
+        aside = f" ({kinds}: {_and([r.claim for r in ungraded])}, not counted)"
+    text = (f"**Bottom line.** Of the paper's {len(graded)} claims graded here: {said}{aside}. "
             + _scale(figure_dir)
             + (f"Verdicts on {_and(seeded)} rest on several seeds and give their intervals; the others on "
                f"one run each, and one run reads at best *partly*. " if seeded else

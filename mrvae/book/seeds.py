@@ -180,3 +180,26 @@ class BudgetTrend:
             raise ValueError(f"a budget trend needs {missing}; got keys {sorted(record)}")
         return cls(tuple(float(b) for b in record["budgets"]), tuple(float(v) for v in record["values"]),
                    str(record["unit"]))
+
+
+def summarize_responses(responses: Mapping[int, Mapping[str, Any]],
+                        rows: Mapping[int, Sequence[Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """One rate–distortion panel over seeds, as ``metrics.seeds`` JSON.
+
+    ``responses`` maps each seed to the panel's ``response_metrics`` at that seed and ``rows`` to
+    its per-β comparison with the constant-β sweep (``compare_at_betas``). Returns a
+    :class:`SeedSummary` (as JSON) of the ``rate_ratio``, the ``median_gap`` and ``worst_gap`` to
+    the constant-β sweep, its ``rate_coverage`` and ``worse_at``, the number of β at which the
+    MR-VAE's ``D + βR`` is above that β-VAE's. The constant-β sweep is the one every seed trains.
+    """
+    seeds = sorted(responses)
+    if not seeds or sorted(rows) != seeds:
+        raise ValueError(f"responses and rows must cover the same seeds, got {sorted(responses)} and {sorted(rows)}")
+    per_metric = {
+        "rate_ratio": [float(responses[s]["rate_ratio"]) for s in seeds],
+        "median_gap": [float(responses[s]["median_gap"]["constant"]) for s in seeds],
+        "worst_gap": [float(responses[s]["worst_gap"]["constant"]) for s in seeds],
+        "rate_coverage": [float(responses[s]["rate_coverage"]["constant"]) for s in seeds],
+        "worse_at": [float(sum(float(row["gap"]) > 0 for row in rows[s])) for s in seeds],
+    }
+    return {name: summarize(values, seeds).to_json() for name, values in per_metric.items()}

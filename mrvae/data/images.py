@@ -44,6 +44,7 @@ __all__ = [
     "ImageData",
     "area_resample",
     "dynamic_binarize",
+    "held_out",
     "load_binarized_mnist",
     "load_celeba64",
     "load_cifar10",
@@ -240,15 +241,28 @@ def subset(data: ImageData, n: int, seed: int = 0) -> ImageData:
     total = len(data)
     if not 1 <= n <= total:
         raise ValueError(f"n must lie in [1, {total}] (the dataset size), got {n}")
-    gen = torch.Generator().manual_seed(seed)
-    keep = torch.randperm(total, generator=gen)[:n].sort().values
-    index = data.index[keep] if data.index is not None else keep
+    keep = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n].sort().values
+    return _take(data, keep, f"fixed-seed subset of {n} of {total} images (seed {seed})")
+
+
+def held_out(data: ImageData, n: int, m: int, seed: int = 0) -> ImageData:
+    """``m`` images that :func:`subset` ``(data, n, seed)`` leaves out, fixed by ``seed``: a
+    validation set drawn from the same split as the training images, disjoint from them."""
+    total = len(data)
+    if not (1 <= n < total and 1 <= m <= total - n):
+        raise ValueError(f"need 1 <= n < {total} and 1 <= m <= {total} - n (the images subset() leaves), got n={n}, "
+                         f"m={m}; train on fewer images or hold out fewer")
+    keep = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[n:n + m].sort().values
+    return _take(data, keep, f"fixed-seed {m} of the {total - n} images left out of the training subset (seed {seed})")
+
+
+def _take(data: ImageData, keep: Tensor, how: str) -> ImageData:
     return ImageData(
         images=data.images[keep],
         labels=data.labels[keep] if data.labels is not None else None,
-        source=f"{data.source}; fixed-seed subset of {n} of {total} images (seed {seed})",
+        source=f"{data.source}; {how}",
         binarized=data.binarized,
-        index=index,
+        index=data.index[keep] if data.index is not None else keep,
     )
 
 

@@ -18,6 +18,7 @@ from mrvae.book.experiments import (
     fit_mr_vaes,
     image_profile,
     likelihood_for,
+    load_experiment_data,
 )
 from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import BetaGate
@@ -160,7 +161,7 @@ def test_a_profile_is_batched_or_parallel_not_both() -> None:
 
 
 def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tiny, tmp_path) -> None:
-    from mrvae.book.experiments import ImageProfile, _load_panels, _panel_jobs
+    from mrvae.book.experiments import ImageProfile, _load_panel, _panel_jobs
 
     quick = image_profile("quick")
     assert quick.trains_annealed(quick.experiment(*quick.headline))
@@ -177,10 +178,39 @@ def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tin
     profile = ImageProfile(datasets=("binary_mnist", "omniglot"), base={}, annealed_sweeps="headline")
     assert len(_panel_jobs(headline, data, tmp_path, None, annealed=True)) == 21
     assert len(_panel_jobs(other, data, tmp_path, None, annealed=False)) == 11
-    panels = _load_panels([(headline, data), (other, data)], profile, tmp_path, None, lambda line: None)
-    assert len(panels[("binary_mnist", "resnet")].annealed) == 10
-    assert panels[("omniglot", "resnet")].annealed is None
-    assert len(panels[("omniglot", "resnet")].constant) == 10
+    with_annealed = _load_panel(headline, data, True, profile, tmp_path, None, lambda line: None)
+    without = _load_panel(other, data, False, profile, tmp_path, None, lambda line: None)
+    assert len(with_annealed.annealed) == 10
+    assert without.annealed is None and len(without.constant) == 10
+
+
+def test_the_quick_profile_trains_figure_1s_panel_on_three_seeds() -> None:
+    from mrvae.book.experiments import ImageProfile
+
+    assert image_profile("quick").headline_seeds >= 3
+    assert image_profile("quick").describe()["headline_seeds"] == image_profile("quick").headline_seeds
+    for bad in (0, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="headline_seeds"):
+            ImageProfile(datasets=("omniglot",), base={}, headline_seeds=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="replicate_every"):
+            ImageProfile(datasets=("omniglot",), base={}, replicate_every=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pipeline_checks"):
+        ImageProfile(datasets=("omniglot",), base={}, pipeline_checks=("cifar10",))
+
+
+def test_a_member_of_a_sweep_is_the_same_model_whether_or_not_the_others_train(tiny, tmp_path) -> None:
+    exp, data = tiny
+    betas = [0.1, 1.0, 10.0]
+    alone = fit_beta_vaes(exp, data, betas, annealed=False, members=[2], log=lambda line: None)
+    every = fit_beta_vaes(exp, data, betas, annealed=False, log=lambda line: None)
+    assert list(alone) == [10.0]
+    for p, q in zip(alone[10.0].parameters(), every[10.0].parameters(), strict=True):
+        assert torch.equal(p, q)
+    for bad in ([], [3], [1, 1], [-1]):
+        with pytest.raises(ValueError, match="members must be distinct positions"):
+            fit_beta_vaes(exp, data, betas, annealed=False, members=bad, log=lambda line: None)
+    with pytest.raises(ValueError, match="batched sweep trains every member"):
+        fit_beta_vaes(exp, data, betas, annealed=False, members=[0], batched=True, log=lambda line: None)
 
 
 def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
@@ -245,3 +275,56 @@ def test_loading_what_workers_trained_never_trains_in_this_process(tiny, tmp_pat
     fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
     with collecting():
         fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)  # finished: loaded
+
+
+def test_replicates_of_the_headline_panel_have_their_own_seed_data_and_constant_sweep_only(tmp_path) -> None:
+    from mrvae.book.experiments import ImageProfile, train_image_experiments
+    from mrvae.data import DatasetNotFoundError
+
+    profile = ImageProfile(datasets=("binary_mnist",), annealed_sweeps="headline", headline_seeds=3, replicate_every=2,
+                           base={"width": 1 / 32, "latent_dim": 4, "epochs": 1, "batch_size": 16, "train_images": 32,
+                                 "test_images": 16, "lr_warmup_epochs": 0})
+    try:
+        panels, not_run = train_image_experiments(profile, ("resnet",), seed=5, replicates=True, run_dir=tmp_path,
+                                                  log=lambda line: None)
+    except DatasetNotFoundError as error:
+        pytest.skip(f"binary MNIST is not available: {error}")
+    assert not not_run and set(panels) == {("binary_mnist", "resnet")}
+    headline = panels[("binary_mnist", "resnet")]
+    assert headline.annealed is not None and set(headline.replicates) == {6, 7}
+    for seed, replicate in headline.replicates.items():
+        assert replicate.experiment.seed == seed and replicate.annealed is None
+        assert list(replicate.constant) == baseline_betas()[::2] == [baseline_betas()[i] for i in
+                                                                     profile.replicate_members()]
+        assert not torch.equal(replicate.data.train, headline.data.train)  # its own subset
+    without, _ = train_image_experiments(profile, ("resnet",), seed=5, run_dir=tmp_path, log=lambda line: None)
+    assert without[("binary_mnist", "resnet")].replicates == {}
+
+
+def test_a_learning_curve_on_validation_images_needs_them(tiny) -> None:
+    from mrvae.book.experiments import response_learning_curve
+
+    exp, data = tiny
+    with pytest.raises(ValueError, match="validation_images=n"):
+        response_learning_curve(exp, data, {}, split="validation")
+    with pytest.raises(ValueError, match="'test' or 'validation'"):
+        response_learning_curve(exp, data, {}, split="train")  # type: ignore[arg-type]
+
+
+def test_validation_images_come_from_the_training_split_outside_the_training_subset() -> None:
+    from mrvae.data import DatasetNotFoundError
+
+    exp = ImageExperiment("binary_mnist", "resnet", train_images=200, test_images=50)
+    try:
+        data = load_experiment_data(exp, validation_images=100)
+    except DatasetNotFoundError as error:
+        pytest.skip(f"binary MNIST is not available: {error}")
+    assert data.validation is not None and data.validation.shape == (100, 1, 28, 28)
+    assert torch.equal(data.train, load_experiment_data(exp).train)  # holding out changes no training image
+    rows = {tuple(row.flatten().tolist()) for row in data.train}
+    assert sum(tuple(row.flatten().tolist()) in rows for row in data.validation) < 10  # duplicates only by chance
+    assert "| validation: " in data.source and "fixed-seed 100 of the 49800 images left out" in data.source
+    with pytest.raises(ValueError, match="whole training split"):
+        load_experiment_data(ImageExperiment("binary_mnist", "resnet", test_images=50), validation_images=10)
+    with pytest.raises(ValueError, match="validation_images must be"):
+        load_experiment_data(exp, validation_images=-1)

@@ -61,6 +61,13 @@ def test_a_perfect_panel_is_reproduced_only_over_three_seeds(tmp_path: Path) -> 
     assert row.verdict == "reproduced"
     assert row.measured == ("span 100× [90×, 120×], 3 seeds, median gap +2.0% [+1.0%, +3.0%], 3 seeds, "
                             "coverage 0.90 [0.80, 0.95], 3 seeds")
+    # the count of β at which the MR-VAE is worse, over the seeds and the β they all compared at
+    rows = [{"beta": b, "gap": g} for b, g in zip([0.01, 0.1, 1.0, 10.0], [0.1, 0.1, -0.1, 0.1], strict=True)]
+    seeds["worse_at"] = summarize([2.0, 3.0, 3.0]).to_json()
+    _write(tmp_path, "figure1_resnet_binary_mnist",
+           {"response": _response(), "seeds": seeds, "seed_betas": [0.01, 1.0, 5.0]}, data={"per_beta_constant": rows})
+    measured = _row(sb.scoreboard(tmp_path), "Figure 1").measured
+    assert "MR-VAE worse at 3 of 3 β (median of 3 seeds, range 2–3)" in measured
 
 
 def test_an_interval_that_straddles_a_rule_is_partly(tmp_path: Path) -> None:
@@ -198,8 +205,8 @@ def test_markdown_table_links_each_claim_to_its_figure_and_opens_with_the_bottom
             sb.Claim("Figure 8", "E* and C*", "not run (no file)", "—", "not run")]
     text = sb.scoreboard_markdown(rows)
     lines = text.splitlines()
-    assert lines[2].startswith("**Bottom line.** Of the paper's 3 claims checked here: 1 *reproduced*, 1 *partly*, "
-                               "1 *not run*.")
+    assert lines[2].startswith("**Bottom line.** Of the paper's 2 claims graded here: 1 *reproduced*, 1 *partly* "
+                               "(1 *not run*: *Figure 8*, not counted).")
     assert lines.index(lines[2]) < lines.index("| Claim | Paper says | We measured | Profile | Verdict |")
     assert "| {ref}`Figure 1 <fig-figure1-resnet>` | a \\| b | span 10× | quick | **reproduced** |" in lines
     assert "| [Figure 5](executed/03_figure5_rate_distortion) | x | span 10× | quick | **partly** |" in lines
@@ -335,3 +342,31 @@ def test_theorem1_learned_takes_the_worse_of_its_gap_and_its_latents(tmp_path: P
     assert "active latents (of 4) 3 [3, 3], 3 seeds; by budget: 3 at 250 → 3 at 1000 steps (plateau)" in row.measured
     assert "+73% at 250 → +64% at 1000 steps (improving)" in row.measured
     assert write([0.63, 0.64, 0.64], [3, 3, 3], {}).verdict == "missed"  # no budget trend: cannot tell why
+
+
+def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
+    responses = {"binary_mnist-resnet-w0.25": _response(), "cifar10-resnet-w0.125": _response(span=2.0),
+                 "celeba64-conv-w0.0625": _response(span=1.5)}
+    pipeline = ["celeba64-conv-w0.0625", "cifar10-resnet-w0.125"]
+    _write(tmp_path, "figure5_rate_distortion", {"response": responses, "pipeline_checks": pipeline})
+    betas = [0.01, 1.0, 10.0]
+    units = {"betas": betas, "mrvae_at_betas": [8, 6, 1], "constant": [8, 5, 2]}
+    frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 12.0, 20.0], "constant": [11.0, 12.0, 15.0]}
+    _write(tmp_path, "figure6_active_units_fcd",
+           {"active_units": {"binary_mnist-resnet-w0.25": units, "cifar10-resnet-w0.125": units},
+            "frechet_distance": {"cifar10-resnet-w0.125-FCD": frechet}}, notebook="04_figures6_7_active_units_samples")
+    _write(tmp_path, "figure7_samples", {"betas_shown": [0.01, 10.0]}, data={"panels": ["celeba64-conv-w0.0625"]},
+           notebook="04_figures6_7_active_units_samples")
+    rows = sb.scoreboard(tmp_path)
+    resnet, conv = _row(rows, "Figure 5, ResNet"), _row(rows, "Figure 5, conv")
+    assert resnet.verdict == "partly" and "CIFAR-10 ResNet: pipeline check, not graded" in resnet.measured
+    assert "CIFAR-10 (" not in resnet.measured  # graded only on binary MNIST
+    assert conv.verdict == "pipeline check" and conv.measured == "CelebA 64 conv: pipeline check, not graded"
+    units_row = _row(rows, "Figure 6, active units")
+    assert "on 0 of 1 panels" in units_row.measured and "CIFAR-10 ResNet: pipeline check" in units_row.measured
+    assert _row(rows, "Figure 6, FID").verdict == "pipeline check"
+    assert _row(rows, "Figure 7").verdict == "pipeline check"
+    line = sb.bottom_line(rows)
+    graded = sum(row.verdict not in sb.UNGRADED for row in rows)
+    assert f"Of the paper's {graded} claims graded here" in line and "*pipeline check*" in line
+    assert "*Figure 6, FID*" in line and "not counted" in line

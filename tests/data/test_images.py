@@ -355,6 +355,19 @@ def test_subset_is_seeded_and_ordered() -> None:
         D.subset(data, 11, seed=0)
 
 
+def test_held_out_images_are_disjoint_from_the_subset_and_seeded() -> None:
+    images = torch.arange(10, dtype=torch.float32).reshape(10, 1, 1, 1)
+    data = D.ImageData(images, torch.arange(10), "toy", False)
+    train, held = D.subset(data, 6, seed=3), D.held_out(data, 6, 3, seed=3)
+    assert len(held) == 3 and not set(held.index.tolist()) & set(train.index.tolist())
+    assert held.images.flatten().tolist() == held.index.float().tolist()
+    assert torch.equal(D.held_out(data, 6, 3, seed=3).index, held.index)
+    assert sorted(train.index.tolist() + D.held_out(data, 6, 4, seed=3).index.tolist()) == list(range(10))
+    for n, m in ((6, 5), (10, 1), (6, 0)):
+        with pytest.raises(ValueError, match="hold out fewer"):
+            D.held_out(data, n, m, seed=3)
+
+
 def test_registry(tmp_path: Path) -> None:
     assert set(D.DATASETS) == {"binary_mnist", "omniglot", "cifar10", "svhn", "celeba64"}
     with pytest.raises(ValueError, match="'binary_mnist'.*'celeba64'"):
