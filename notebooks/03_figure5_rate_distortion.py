@@ -28,7 +28,8 @@
 # of every residual block, and not on the μ/log σ² heads, the decoder's first linear layer or
 # its output layer. The gate is a sigmoid in the encoder and $\sqrt{\mathrm{ReLU}(1-e^{x})}$ in
 # the decoder (Eq. 7). Gates start open and β-independent, and train at 30× the learning rate of
-# the other weights: the defaults that the *Learning the β response* chapter measured. The
+# the other weights: the defaults that the *Learning the β response* chapter chose on
+# validation images, so the test images below score them for the first time. The
 # MR-VAE samples $\log\beta \sim U[\log 0.01, \log 10]$ per example. The baselines are 10
 # β-VAEs at $\beta = $ `logspace(-2, 1, 10)`, once with a constant β and once with KL annealing
 # (β rises linearly over the first 10% of training; in the quick profile, on Figure 1's panel
@@ -47,7 +48,7 @@
 # every model for 1,000 steps (8,000 images, batch 64, 8 epochs, learning rate 3e-3) at 1/8
 # (conv) and 1/4 (ResNet) of the paper's widths. The RGB panels cost several times more per
 # step, so they get 2,000 images (CelebA 1,000), 4 epochs and narrower networks: a pipeline
-# check, not a test of the claim. Only Figure 1's panel trains the KL-annealed sweep; every
+# check, not a test of the claim ({ref}`measured below <rgb-budget>`). Only Figure 1's panel trains the KL-annealed sweep; every
 # other panel compares the MR-VAE with the constant-β sweep alone, the sweep whose gap the
 # targets below are set on. These models are far from converged, so the figures test the
 # *comparison* under a small equal budget, not the paper's absolute numbers. A dataset whose
@@ -75,6 +76,7 @@ from mrvae.book.experiments import (
     evaluate_panel,
     image_profile,
     likelihood_for,
+    response_metrics,
     train_image_experiments,
 )
 from mrvae.book.figures import (
@@ -83,6 +85,7 @@ from mrvae.book.figures import (
     legend_below,
     load_figure_data,
     mark_not_run,
+    plot_gap_over_seeds,
     plot_rate_distortion,
     provenance,
     save_figure,
@@ -91,6 +94,7 @@ from mrvae.book.figures import (
 from mrvae.book.prose import glue_number, panel_title, two_digits
 from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.book.scoreboard import DATASET_NAMES
+from mrvae.book.seeds import SeedSummary, summarize_responses
 from mrvae.hyper.convert import count_parameters
 from mrvae.models.benchmark import SUPPORTED_SHAPES, ArchitectureConfig, build_mr_vae, build_vae
 from mrvae.training.timing import overhead_ratio
@@ -115,7 +119,7 @@ print(f"profile {profile}")
 # Section 5.3 notebooks reuse them rather than train again.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
-panels, not_run = train_image_experiments(settings, KINDS, seed=seed, run_dir=runs, device=device)
+panels, not_run = train_image_experiments(settings, KINDS, seed=seed, replicates=True, run_dir=runs, device=device)
 
 # %% tags=["hide-input"]
 budgets = {}
@@ -143,6 +147,9 @@ results: dict[tuple[str, str], dict] = {}
 for key, panel in panels.items():
     results[key] = {"experiment": panel.experiment, "data": panel.data,
                     **evaluate_panel(panel.mr_vae, panel.constant, panel.annealed, panel.data.test, seed=seed)}
+# Figure 1's panel at its other seeds: each scored on its own test subset.
+replicates = {extra: evaluate_panel(p.mr_vae, p.constant, None, p.data.test, seed=extra)
+              for extra, p in panels[settings.headline].replicates.items()} if settings.headline in panels else {}
 
 NOT_TRAINED = "—"  # a sweep this profile does not train for the panel
 
@@ -198,7 +205,7 @@ response_table.columns = pd.MultiIndex.from_tuples(response_table.columns)
 display(response_table.set_index(("panel", "")).rename_axis("panel"))
 
 # %% [markdown]
-# The targets this book sets for the quick profile (issue 8 of the project): on the Figure 1
+# The targets this book sets for the quick profile: on the Figure 1
 # panel a rate span of at least 10, a monotone rate, and a median gap to the constant-β β-VAEs
 # of at most 3%; on every other 28×28 panel a rate span of at least 5.
 
@@ -327,6 +334,55 @@ plt.close(fig)
 # β-VAEs only: a pipeline check, not a test of the claim. Not run (files not available offline):
 # {glue:text}`not_run_datasets`.
 # ```
+#
+# (rgb-budget)=
+# ### Why the RGB panels are pipeline checks
+#
+# Before calling the RGB panels pipeline checks we measured what more training gives them:
+# `make rgb-budget` (`scripts/run_rgb_budget.py`) trained the CIFAR-10 and CelebA ResNet panels
+# again, MR-VAE and 10 constant-β β-VAEs, at several multiples of the quick profile's epochs
+# (same images and widths). The table gives the committed run against the Figure 5 rule: a rate
+# span of at least 10 and a coverage of at least 0.5. The claims scoreboard names these panels
+# and does not grade them.
+
+# %% tags=["hide-input"]
+RGB_STUDY = "rgb_budget"
+try:
+    rgb_study = load_figure_data(RGB_STUDY, directory=committed_figure_dir())
+except FileNotFoundError:
+    rgb_study = None
+    print(f"figures/{RGB_STUDY}.json is missing: run `make rgb-budget`")
+if rgb_study is not None:
+    ran_rgb = rgb_study["provenance"]
+    print(f"ran {ran_rgb['finished_utc']} on {ran_rgb['machine']}, commit {ran_rgb['git_commit'][:10]}, "
+          f"{ran_rgb['wall_seconds'] / 60:.0f} min; command: {ran_rgb['command']}")
+    rgb_rows = [{"panel": tag, "epochs ×": r["multiplier"], "Adam steps": f"{r['steps']:,}",
+                 "rate span": two_digits(r["rate_ratio"]), "coverage": f"{r['rate_coverage']:.2f}",
+                 "median gap": f"{r['median_gap']:+.0%}", "monotone": r["monotone"]}
+                for tag, rows in rgb_study["metrics"]["panels"].items() for r in rows]
+    display(pd.DataFrame(rgb_rows).set_index(["panel", "epochs ×"]))
+
+# %% tags=["remove-input"]
+if rgb_study is not None:
+    largest = [rows[-1] for rows in rgb_study["metrics"]["panels"].values()]
+    glue_number("rgb_study_steps_max", max(r["steps"] for r in largest))
+    glue_number("rgb_study_span_max", max(r["rate_ratio"] for r in largest))
+    glue_number("rgb_study_coverage_max", max(r["rate_coverage"] for r in largest))
+    glue_number("rgb_study_rule_met", sum(r["rate_ratio"] >= 10 and r["rate_coverage"] >= 0.5 for r in largest))
+    glue_number("rgb_study_panels", len(largest))
+    glue_number("rgb_study_multiplier", largest[0]["multiplier"])
+    glue_number("rgb_study_minutes", ran_rgb["wall_seconds"] / 60)
+
+# %% [markdown]
+# Both spans and coverages grow with the budget: the panels are short of training, not of a
+# method that fails. At {glue:text}`rgb_study_multiplier:.0f`× the quick epochs (up to
+# {glue:text}`rgb_study_steps_max:,.0f` steps) the best span is
+# {glue:text}`rgb_study_span_max:.0f` and the best coverage
+# {glue:text}`rgb_study_coverage_max:.2f`, and {glue:text}`rgb_study_rule_met:.0f` of the
+# {glue:text}`rgb_study_panels:.0f` panels reach both a span of 10 and a coverage of 0.5. The
+# study took {glue:text}`rgb_study_minutes:.0f` minutes on 2 cores for these two panels alone;
+# at that budget the RGB panels would not fit in CI beside the 28×28 panels. So the quick
+# profile keeps them as pipeline checks, and the `paper` profile trains them at the paper's size.
 
 # %% [markdown]
 # ## Figure 1: ResNet on binary MNIST
@@ -334,8 +390,11 @@ plt.close(fig)
 # %% tags=["hide-input", "nbval-ignore-output"]
 headline = results[settings.headline]
 fig1, ax = plt.subplots(figsize=(5.6, 3.8), dpi=150)
+for extra, entry in replicates.items():  # the other seeds, faint, under seed 0's curve
+    ax.plot([p["rate"] for p in entry["curve"]], [p["distortion"] for p in entry["curve"]], color="C0", lw=0.8,
+            alpha=0.35, label=f"MR-VAE, seeds {', '.join(map(str, replicates))}" if extra == min(replicates) else None)
 plot_rate_distortion(ax, headline["curve"], headline["rows_constant"], headline["rows_annealed"],
-                     title="ResNet VAE, binary MNIST")
+                     title="ResNet VAE, binary MNIST", mr_label=f"MR-VAE (one run, seed {seed})")
 # Label the grid points nearest β = 0.01, 0.1, 1 and 10 only: the low-β end of the curve is
 # flat, so labelling more of it stacks the labels on each other.
 for target_beta in (0.01, 0.1, 1.0, 10.0):
@@ -352,8 +411,91 @@ glue_figure("figure1", fig1)
 #
 # **Figure 1.** The ResNet panel of {numref}`fig-figure5-28x28`: one MR-VAE read at 20 β (a few
 # labelled) against β-VAEs trained at each of 10 β, with a constant β and with KL annealing.
-# Quick profile: 1/4 of the paper's width, 8,000 training images, 1,000 Adam steps per model.
+# Faint lines: the MR-VAE trained again with {glue:text}`replicate_count:.0f` other seeds (their
+# own training and test images, initialisation and batch order), each read on its own test
+# images. Quick profile: 1/4 of the paper's width, 8,000 training images, 1,000 Adam steps per
+# model.
 # ```
+#
+# ### Over seeds
+#
+# A verdict that one more run could flip is not settled, so the quick profile trains Figure 1's
+# panel {glue:text}`seed_count:.0f` times: seed {glue:text}`first_seed:.0f` above, with both
+# β-VAE sweeps, and {glue:text}`replicate_count:.0f` more seeds with the MR-VAE and the
+# constant-β β-VAEs at every other β of the sweep ({glue:text}`shared_beta_count:.0f` β, to fit
+# the CI budget). Every seed is compared at those {glue:text}`shared_beta_count:.0f` β, so the
+# median gaps below are over them, not over the 10 of the table above. The table gives each
+# seed's numbers, and the last row their median and range. With 3 seeds the range covers the
+# median of further reruns with probability 75%, whatever their distribution
+# ({ref}`how-the-scoreboard-decides`); the claims scoreboard decides Figure 1 on these ranges.
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+by_seed = {seed: headline, **replicates}
+# Every seed is compared at the β its extra seeds trained β-VAEs at (every other β of the sweep).
+shared_betas = {row["beta"] for row in next(iter(replicates.values()), headline)["rows_constant"]}
+seed_rows = {s: [row for row in entry["rows_constant"] if row["beta"] in shared_betas] for s, entry in by_seed.items()}
+seed_responses = {s: response_metrics(entry["curve"], seed_rows[s]) for s, entry in by_seed.items()}
+seed_summary = summarize_responses(seed_responses, seed_rows)
+
+
+def seed_row(label: str, span: float, median: float, worst: float, coverage: float, worse: str) -> dict:
+    return {"seed": label, "rate span": two_digits(span), "median gap": f"{median:+.1%}", "worst gap": f"{worst:+.1%}",
+            "coverage": f"{coverage:.2f}", "MR-VAE worse at": worse}
+
+
+seed_table = [seed_row(str(s), r["rate_ratio"], r["median_gap"]["constant"], r["worst_gap"]["constant"],
+                       r["rate_coverage"]["constant"], f"{sum(row['gap'] > 0 for row in seed_rows[s])} of "
+                                                       f"{len(seed_rows[s])} β")
+              for s, r in seed_responses.items()]
+
+
+def median_and_range(name: str, fmt: str) -> str:
+    summary = SeedSummary.from_json(seed_summary[name])
+    return f"{summary.median:{fmt}} [{summary.low:{fmt}}, {summary.high:{fmt}}]"
+
+
+seed_table.append({"seed": f"median [range], {len(by_seed)} seeds",
+                   "rate span": median_and_range("rate_ratio", ".2g"),
+                   "median gap": median_and_range("median_gap", "+.1%"),
+                   "worst gap": median_and_range("worst_gap", "+.1%"),
+                   "coverage": median_and_range("rate_coverage", ".2f"),
+                   "MR-VAE worse at": median_and_range("worse_at", ".0f") + " β"})
+display(pd.DataFrame(seed_table).set_index("seed"))
+fig_seeds, ax = plt.subplots(figsize=(7.2, 3.0), dpi=150)
+plot_gap_over_seeds(ax, seed_rows)
+fig_seeds.tight_layout()
+glue_figure("figure1_seeds", fig_seeds)
+
+# %% tags=["remove-input", "nbval-ignore-output"]
+glue_number("seed_count", len(by_seed))
+glue_number("first_seed", seed)
+glue_number("replicate_count", len(replicates))
+glue_number("shared_beta_count", len(shared_betas))
+for name in ("median_gap", "worst_gap"):
+    summary = SeedSummary.from_json(seed_summary[name])
+    for end in ("median", "low", "high"):
+        glue_number(f"seeds_{name}_{end}", 100 * getattr(summary, end))
+coverage_summary = SeedSummary.from_json(seed_summary["rate_coverage"])
+glue_number("seeds_coverage_low", coverage_summary.low)
+glue_number("seeds_coverage_high", coverage_summary.high)
+
+# %% [markdown]
+# ```{glue:figure} figure1_seeds
+# :name: fig-figure1-seeds
+#
+# **Figure 1 over seeds.** The gap in $D + \beta R$ between the MR-VAE read at β and the
+# β-VAE trained at β (constant β), at each of the {glue:text}`shared_beta_count:.0f` β that
+# every seed trained, for each of the
+# {glue:text}`seed_count:.0f` seeds (points), with their median (bar) and range (line).
+# Positive: the MR-VAE is worse. Quick profile, as {numref}`fig-figure1-resnet`.
+# ```
+#
+# Over the {glue:text}`seed_count:.0f` seeds the median gap is
+# {glue:text}`seeds_median_gap_median:+.1f`% (range {glue:text}`seeds_median_gap_low:+.1f`% to
+# {glue:text}`seeds_median_gap_high:+.1f`%) and the worst gap
+# {glue:text}`seeds_worst_gap_median:+.1f`% ({glue:text}`seeds_worst_gap_low:+.1f`% to
+# {glue:text}`seeds_worst_gap_high:+.1f`%); the MR-VAE's rate at β = 0.01 reaches
+# {glue:text}`seeds_coverage_low:.2f`–{glue:text}`seeds_coverage_high:.2f` of the β-VAE's.
 
 # %% [markdown]
 # ## Figure 1 at the paper's width: the `cpu` profile
@@ -520,14 +662,16 @@ if step_time_ratios:
 #   {glue:text}`headline_low_beta_vae_rate:.0f`, a coverage of
 #   {glue:text}`headline_coverage:.2f` (1 would mean that the one shared network reaches the
 #   β-VAEs' high-rate end).
-#   A study in the chapter on learning the β response ({numref}`fig-gap-study`) reruns this
-#   setting with a second seed and checks what might close the gap: training both kinds
-#   longer, other gate learning rates and the authors' wider β range. Its seed-0 run is this
-#   panel, float for float. With the second seed (other training and test images, another
-#   initialisation and batch order) the study's median gap is above 3%, so whether the target
-#   is met at this budget depends on the run, not only on the method. No variant trained as
-#   long as its β-VAEs brings the gap to zero. On the paper's range the gap is largest at
-#   small β, where the MR-VAE's rate falls short of the β-VAEs'.
+#   Those are seed {glue:text}`first_seed:.0f`'s numbers. Over the {glue:text}`seed_count:.0f`
+#   seeds ({numref}`fig-figure1-seeds`) the median gap is
+#   {glue:text}`seeds_median_gap_median:+.1f`% with a range of
+#   {glue:text}`seeds_median_gap_low:+.1f`% to {glue:text}`seeds_median_gap_high:+.1f`%, so
+#   whether a 3% target is met at this budget depends on the run, not only on the method.
+#   A study in the chapter on learning the β response ({numref}`fig-gap-study`) checks what
+#   might close the gap: training both kinds longer, other gate learning rates and the
+#   authors' wider β range. Its 1× runs are this panel's seeds, float for float. No variant
+#   trained as long as its β-VAEs brings the gap to zero. On the paper's range the gap is
+#   largest at small β, where the MR-VAE's rate falls short of the β-VAEs'.
 # - **The `cpu` profile at its budget.** With the paper's full-width ResNet on all
 #   {glue:text}`cpu_train_images:,.0f` images for {glue:text}`cpu_steps:,.0f` steps per model
 #   (run once, committed, printed above with its provenance; {numref}`fig-figure1-cpu-profile`), the
@@ -590,16 +734,24 @@ panel_data = {
 run_config = {"profile": profile, "settings": settings.describe(), "budgets": budgets,
               "betas": PAPER_BETA_RANGE.grid(10).tolist(),
               "beta_range": [PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high]}
+pipeline_checks = sorted(entry["experiment"].tag for (dataset, _), entry in results.items()
+                         if dataset in settings.pipeline_checks)
 metrics = {"response": response, "targets": {"targets": targets, "met": target_met}, "not_run": not_run,
+           "pipeline_checks": pipeline_checks,
            "parameters": parameters,
            "overhead": {"parameter_ratio_full_width": parameter_ratios, "step_time_ratio": step_time_ratios}}
 path5 = save_figure(fig, "figure5_rate_distortion", figure="Figure 5", notebook="03_figure5_rate_distortion",
                     profile=profile, data=panel_data, metrics=metrics,
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),
                     notes="Panels of datasets listed in metrics.not_run were not run (files unavailable).")
+replicate_data = {str(extra): {"source": panels[settings.headline].replicates[extra].data.source,
+                                "mrvae_curve": {k: [p[k] for p in entry["curve"]] for k in ("beta", "rate", "distortion")},
+                                "per_beta_constant": entry["rows_constant"], "response": entry["response"]}
+                  for extra, entry in replicates.items()}
 path1 = save_figure(fig1, "figure1_resnet_binary_mnist", figure="Figure 1", notebook="03_figure5_rate_distortion",
-                    profile=profile, data=panel_data[headline["experiment"].tag],
-                    metrics={"response": response[headline_tag], "target_met": target_met[headline_tag]},
+                    profile=profile, data={**panel_data[headline["experiment"].tag], "replicates": replicate_data},
+                    metrics={"response": response[headline_tag], "target_met": target_met[headline_tag],
+                             "seeds": seed_summary, "seed_betas": sorted(shared_betas)},
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds))
 print(f"wrote {path5.name} and {path1.name}; wall time {clock.seconds:.1f} s")
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mrvae.book.figures import committed_figure_dir, figure_dir, load_figure_data, short_commit
+from mrvae.book.seeds import SeedSummary
 
 __all__ = ["CHECKS", "SAFETY", "UNCHECKED", "Band", "Claim", "Measured", "band_for", "check_figure", "checked_values",
            "flat_metrics", "load_spread", "print_checks", "record_run"]
@@ -163,12 +164,17 @@ def flat_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
     """``metrics`` as ``{dotted path: value}``.
 
     A list of numbers becomes its mean (a curve over β is checked through its level); a
-    list of records (``[{"epochs": 10, ...}, ...]``) is indexed by position.
+    list of records (``[{"epochs": 10, ...}, ...]``) is indexed by position; a summary over
+    seeds (:class:`~mrvae.book.seeds.SeedSummary` JSON) becomes its ``median``, ``low`` and
+    ``high``, the numbers a verdict decides on.
     """
     flat: dict[str, Any] = {}
     for key, value in metrics.items():
         path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if SeedSummary.is_summary(value):
+            summary = SeedSummary.from_json(value)
+            flat.update({f"{path}.median": summary.median, f"{path}.low": summary.low, f"{path}.high": summary.high})
+        elif isinstance(value, Mapping):
             flat.update(flat_metrics(value, path + "."))
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             for index, item in enumerate(value):

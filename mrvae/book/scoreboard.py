@@ -215,8 +215,9 @@ def pipeline_panels(figure_dir: Path) -> frozenset[str]:
 
 
 def is_pipeline_panel(tag: str, pipeline: frozenset[str]) -> bool:
-    """Whether ``tag`` (``cifar10-resnet-w0.125``, or a figure's ``...-FCD`` entry for it) is one of ``pipeline``."""
-    return any(tag == p or tag.startswith(p + "-") for p in pipeline)
+    """Whether ``tag`` names the same (dataset, kind) panel as one of ``pipeline``: figures name a
+    panel ``cifar10-resnet-w0.125``, ``cifar10-resnet`` or ``cifar10-resnet-FCD``."""
+    return tuple(tag.split("-")[:2]) in {tuple(p.split("-")[:2]) for p in pipeline}
 
 
 def _pipeline_note(tags: Sequence[str]) -> str:

@@ -353,8 +353,8 @@ def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
     units = {"betas": betas, "mrvae_at_betas": [8, 6, 1], "constant": [8, 5, 2]}
     frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 12.0, 20.0], "constant": [11.0, 12.0, 15.0]}
     _write(tmp_path, "figure6_active_units_fcd",
-           {"active_units": {"binary_mnist-resnet-w0.25": units, "cifar10-resnet-w0.125": units},
-            "frechet_distance": {"cifar10-resnet-w0.125-FCD": frechet}}, notebook="04_figures6_7_active_units_samples")
+           {"active_units": {"binary_mnist-resnet": units, "cifar10-resnet": units},  # chapter 4 names no width
+            "frechet_distance": {"cifar10-resnet-FCD": frechet}}, notebook="04_figures6_7_active_units_samples")
     _write(tmp_path, "figure7_samples", {"betas_shown": [0.01, 10.0]}, data={"panels": ["celeba64-conv-w0.0625"]},
            notebook="04_figures6_7_active_units_samples")
     rows = sb.scoreboard(tmp_path)
