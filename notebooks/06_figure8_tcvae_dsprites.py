@@ -34,7 +34,9 @@
 #   (a factor {glue:text}`mr_rate_factor:.1f`), where the β-TCVAEs' falls from
 #   {glue:text}`tc_rate_first:.1f` to {glue:text}`tc_rate_last:.1f` (a factor
 #   {glue:text}`tc_rate_factor:.1f`). A model that barely uses β is trivially robust to it, so its
-#   flat MIG is no evidence for the paper's claim that MR-VAEs are more robust to β.
+#   flat MIG is no evidence for the paper's claim that MR-VAEs are more robust to β. Trained
+#   {glue:text}`longer:.0f`× as long, its rate span is {glue:text}`span_longer:.1f`: the
+#   response does not come with training.
 # - **Best MIG: not matched.** The MR-VAE's best MIG, {glue:text}`mr_mig_max:.3f`, is below the
 #   best β-TCVAE seed mean ({glue:text}`tc_mean_max:.3f`, at β = {glue:text}`tc_best_mean_beta:.3g`)
 #   and the best single β-TCVAE run ({glue:text}`tc_best_run:.3f`), of which it reaches
@@ -92,6 +94,7 @@ from mrvae.book.runtime import (
     seed_everything,
     select_profile,
 )
+from mrvae.book.seeds import BudgetTrend
 from mrvae.data.dsprites import N_IMAGES, load_dsprites, subsample_indices
 from mrvae.hyper.convert import convert, count_parameters
 from mrvae.hyper.gates import BetaRange
@@ -164,6 +167,15 @@ for s in seeds:
 mr_seconds = sum(h["seconds"] for h in mr_result.history)
 print(f"MR-VAE: {mr_seconds:.0f} s; {len(baselines)} β-TCVAEs: {baseline_seconds:.0f} s in all")
 
+# The MR-VAE again at LONGER x the epochs: whether more training makes it respond to β (the
+# budget trend the scoreboard judges a miss by).
+LONGER = 4
+torch.manual_seed(seed)
+mr_longer = convert(chen_vae(), BETA_RANGE)
+train(mr_longer, images, MultiRateBeta(BETA_RANGE.low, BETA_RANGE.high),
+      dataclasses.replace(config, epochs=LONGER * config.epochs), checkpoint_dir=runs / f"mr_vae_x{LONGER}",
+      log=lambda line: None)
+
 # %% tags=["hide-input", "nbval-ignore-output"]
 print(f"trained 1 MR-VAE and {len(baselines)} β-TCVAEs ({len(baseline_betas)} β × {len(seeds)} seeds), "
       f"{config.epochs} epochs each")
@@ -210,6 +222,11 @@ display(pd.DataFrame([
 # %% tags=["hide-input", "nbval-ignore-output"]
 mr_rd = [evaluate(mr_vae, mig_images, b) for b in mr_betas]
 baseline_rd = {key: evaluate(model, mig_images, key[1]) for key, model in baselines.items()}
+longer_rd = [evaluate(mr_longer, mig_images, b) for b in (mr_betas[0], mr_betas[-1])]
+steps_per_epoch = -(-len(dsprites) // config.batch_size)
+span_trend = BudgetTrend((config.epochs * steps_per_epoch, LONGER * config.epochs * steps_per_epoch),
+                         (mr_rd[0]["rate"] / mr_rd[-1]["rate"], longer_rd[0]["rate"] / longer_rd[-1]["rate"]),
+                         "Adam steps")
 rd_table = []
 for b in baseline_betas:
     mr_point = mr_rd[mr_betas.index(b)]
@@ -285,6 +302,12 @@ glue_number("tc_rate_factor", tc_rates[0] / tc_rates[-1])
 glue_number("tc_dist_last", tc_dists[-1])
 glue_number("mr_other_gap_max", max(max(r.gap_per_factor["scale"], r.gap_per_factor["orientation"]) for r in mr_mig))
 glue_number("mr_pos_gap_min", min(min(r.gap_per_factor["pos_x"], r.gap_per_factor["pos_y"]) for r in mr_mig))
+glue_number("longer", LONGER)
+glue_number("longer_steps", span_trend.budgets[-1])
+glue_number("longer_rate_first", longer_rd[0]["rate"])
+glue_number("longer_rate_last", longer_rd[-1]["rate"])
+glue_number("span_first", span_trend.values[0])
+glue_number("span_longer", span_trend.values[-1])
 
 # %% [markdown]
 # **Reading the numbers.** *(The quick-profile run the book is built from: 8,192 procedurally
@@ -298,10 +321,17 @@ glue_number("mr_pos_gap_min", min(min(r.gap_per_factor["pos_x"], r.gap_per_facto
 #   falls only from {glue:text}`mr_rate_first:.1f` to {glue:text}`mr_rate_last:.1f` nats and its
 #   distortion rises from {glue:text}`mr_dist_first:.0f` to {glue:text}`mr_dist_last:.0f`; the
 #   β-TCVAEs' rate falls from {glue:text}`tc_rate_first:.1f` to {glue:text}`tc_rate_last:.1f`
-#   (seed means). With the authors' placement this MLP has only two gated layers in the encoder
-#   and two in the decoder, and it trains for 512 steps, so whether the MR-VAE's flat MIG is
-#   robustness or a response not yet learned cannot be told from this run. The paper's claim is
-#   not reproduced here.
+#   (seed means).
+# - **More training does not make it respond.** Trained {glue:text}`longer:.0f`× as long
+#   ({glue:text}`longer_steps:,.0f` steps), the MR-VAE's rate falls from
+#   {glue:text}`longer_rate_first:.1f` to {glue:text}`longer_rate_last:.1f` nats over the range:
+#   a span of {glue:text}`span_longer:.1f`, against {glue:text}`span_first:.1f` at the quick
+#   budget. The shortfall is a plateau, not a short budget, so its flat MIG is not evidence of
+#   robustness to β, and the scoreboard reads *differs*. At its low-β end the MR-VAE keeps much
+#   less information than the β-TCVAE trained there. The authors' own plotting script draws
+#   their MR-VAE's MIG almost flat over the same range, and their final β-TCVAE baselines were
+#   trained only at β ≥ 1 (`experiments/misc/tc_vae` in their repository), so their figure
+#   does not show whether their MR-VAE responds at small β either.
 # - **The MR-VAE's MIG comes from position alone.** At every β its gaps for x and y position
 #   are at least {glue:text}`mr_pos_gap_min:.3f`, while those for scale and orientation stay
 #   below {glue:text}`mr_other_gap_max:.3f`.
@@ -337,7 +367,8 @@ path = save_figure(
                      "beta_tcvae": {"beta": baseline_betas, "seeds": seeds, "mig": baseline_mig_array.tolist()}},
              "overhead": {"parameter_ratio": params_mr["total"] / params_plain["total"],
                           "extra_parameters": params_mr["hyper"]},
-             "train_seconds": {"mrvae": mr_seconds, "beta_tcvae_total": baseline_seconds}},
+             "train_seconds": {"mrvae": mr_seconds, "beta_tcvae_total": baseline_seconds},
+             "budget_trend": {"rate_ratio": span_trend.to_json()}},
     provenance=provenance(seed=seed, config={"profile": settings, "beta_range": [BETA_RANGE.low, BETA_RANGE.high],
                                              "latent_dim": LATENT_DIM, "estimator": "mws"},
                           device=device, wall_seconds=clock.seconds),

@@ -740,7 +740,7 @@ def _figure8(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     every β-TCVAE seed's, and its rate falls by at least :data:`MIN_RATE_SPAN` over β (a model
     that ignores β is trivially robust). *Competitive*: its best MIG is at least
     :data:`COMPETITIVE_FRACTION` of the best β-TCVAE run's. *reproduced* if both hold,
-    *partly* if one does, else the profile's shortfall."""
+    *partly* if one does, else the shortfall judged by the budget trend of the MR-VAE's span."""
     record = load_figure(figure_dir, "figure8_tcvae_dsprites")
     mr = [float(v) for v in _get(record, "metrics", "mig", "mrvae", "mig")]
     seeds = [[float(v) for v in seed] for seed in _get(record, "metrics", "mig", "beta_tcvae", "mig")]
@@ -757,9 +757,11 @@ def _figure8(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     if rates:
         text += f"; MR-VAE rate {fmt_number(float(rates[0]), 1)} → {fmt_number(float(rates[-1]), 1)} nats over β"
         if not responds:
-            text += ", too flat for its steady MIG to count as robustness"
+            text += (", too flat for its steady MIG to count as robustness"
+                     + trend_text(record, "rate_ratio", SPAN_RULE, fmt_span))
     held = int(robust) + int(competitive)
-    verdict: Verdict = "reproduced" if held == 2 else "partly" if held == 1 else shortfall(record)
+    verdict: Verdict = ("reproduced" if held == 2 else "partly" if held == 1
+                        else shortfall(record, "rate_ratio", SPAN_RULE))
     verdict = settle(verdict, seed_count(record))
     return text, verdict, (record,)
 

@@ -370,3 +370,19 @@ def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
     graded = sum(row.verdict not in sb.UNGRADED for row in rows)
     assert f"Of the paper's {graded} claims graded here" in line and "*pipeline check*" in line
     assert "*Figure 6, FID*" in line and "not counted" in line
+
+
+@pytest.mark.parametrize(("spans", "verdict"), [([1.6, 1.6], "differs"), ([1.6, 6.0], "not at this budget"),
+                                                (None, "missed")])
+def test_figure_8_with_a_flat_mr_vae_is_judged_by_the_budget_trend_of_its_span(tmp_path: Path, spans,
+                                                                              verdict: str) -> None:
+    mig = {"mrvae": {"mig": [0.12, 0.12, 0.12]}, "beta_tcvae": {"mig": [[0.03, 0.1, 0.2], [0.02, 0.12, 0.18]]}}
+    metrics: dict[str, Any] = {"mig": mig}
+    if spans is not None:
+        metrics["budget_trend"] = {"rate_ratio": BudgetTrend((512.0, 2048.0), tuple(spans), "Adam steps").to_json()}
+    _write(tmp_path, "figure8_tcvae_dsprites", metrics, data={"mrvae": {"rate": [12.5, 10.0, 7.6]}},
+           notebook="06_figure8_tcvae_dsprites")
+    row = _row(sb.scoreboard(tmp_path), "Figure 8")
+    assert row.verdict == verdict  # neither robust (no response) nor competitive (0.12 < 90% of 0.2)
+    if spans is not None:
+        assert "by budget: 1.6× at 512 →" in row.measured
