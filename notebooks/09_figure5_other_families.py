@@ -256,10 +256,18 @@ if settings.text is not None:
     glue_number("yahoo_mr_rate", low["constant"]["mr_rate"])
     glue_number("yahoo_constant_rate", low["constant"]["rate"])
     glue_number("yahoo_annealed_rate", low["annealed"]["rate"])
-    mr_ppl = [m["iw_ppl"] for (_, name), m in text_metrics.items() if name == "MR-VAE"]
-    glue_number("yahoo_best_beta_vae_ppl", min(m["iw_ppl"] for (_, name), m in text_metrics.items() if name != "MR-VAE"))
-    glue_number("yahoo_mr_ppl_low", min(mr_ppl))
-    glue_number("yahoo_mr_ppl_high", max(mr_ppl))
+    # Perplexities compared at the same β: the β at which a β-VAE's is lowest, and how often the
+    # MR-VAE at a β is at least as good as both β-VAEs trained there.
+    ppl_betas = sorted({beta for beta, _ in text_metrics})
+    best_beta = min(ppl_betas, key=lambda b: min(text_metrics[(b, n)]["iw_ppl"]
+                                                 for n in ("β-VAE, constant", "β-VAE, annealed")))
+    glue_number("yahoo_ppl_beta", best_beta)
+    glue_number("yahoo_ppl_mr", text_metrics[(best_beta, "MR-VAE")]["iw_ppl"])
+    glue_number("yahoo_ppl_constant", text_metrics[(best_beta, "β-VAE, constant")]["iw_ppl"])
+    glue_number("yahoo_ppl_annealed", text_metrics[(best_beta, "β-VAE, annealed")]["iw_ppl"])
+    glue_number("yahoo_ppl_mr_wins", sum(text_metrics[(b, "MR-VAE")]["iw_ppl"] <= min(
+        text_metrics[(b, n)]["iw_ppl"] for n in ("β-VAE, constant", "β-VAE, annealed")) for b in ppl_betas))
+    glue_number("yahoo_ppl_betas", len(ppl_betas))
 if budget_rows:
     glue_number("yahoo_budget_first_epochs", budget_rows[0]["epochs"])
     glue_number("yahoo_budget_first_rate", budget_rows[0]["rate"])
@@ -279,9 +287,9 @@ if budget_rows:
 #   {glue:text}`omniglot_median_gap:+.0f`% (Omniglot) away from the β-VAEs' in the median, and
 #   {glue:text}`binary_mnist_worst_gap:+.0f`% and {glue:text}`omniglot_worst_gap:+.0f`% in the
 #   worst case, at the low-β end, where it reaches {glue:text}`binary_mnist_coverage:.1f` and
-#   {glue:text}`omniglot_coverage:.1f` of the β-VAEs' rate. The paper's claim, a curve as good
-#   as the sweep, is not reproduced at 300 steps; the `cpu` and `paper` profiles test it at
-#   larger budgets.
+#   {glue:text}`omniglot_coverage:.1f` of the β-VAEs' rate. So the claim holds in part (the
+#   scoreboard's *partly*): one network learns the response, but its curve is not as good as
+#   the sweep's at 300 steps; the `cpu` and `paper` profiles test it at larger budgets.
 # - **Text VAE: a small gap that hides a missing high-rate end.** The median gap to either
 #   sweep is at most {glue:text}`yahoo_median_gap:.0f`% and the worst
 #   {glue:text}`yahoo_worst_gap:+.0f`%. Yet at β = {glue:text}`yahoo_low_beta:g` the MR-VAE's
@@ -290,9 +298,12 @@ if budget_rows:
 #   of {glue:text}`yahoo_coverage:.2f`: the rate–distortion curve is so flat here that the loss
 #   barely depends on the rate, and the gap cannot see it. From β = 1 on, every model has
 #   collapsed to a rate near 0, the well-known posterior collapse of LSTM VAEs
-#   {cite:p}`bowman2016generating,he2019lagging`. The best importance-weighted perplexity in the table is a β-VAE's
-#   ({glue:text}`yahoo_best_beta_vae_ppl:.0f`), against the MR-VAE's
-#   {glue:text}`yahoo_mr_ppl_low:.0f`–{glue:text}`yahoo_mr_ppl_high:.0f`.
+#   {cite:p}`bowman2016generating,he2019lagging`. Compared at the same β, the β-VAEs'
+#   importance-weighted perplexity is lowest at β = {glue:text}`yahoo_ppl_beta:g`: there it is
+#   {glue:text}`yahoo_ppl_constant:.0f` (constant β) and {glue:text}`yahoo_ppl_annealed:.0f`
+#   (annealed), against the MR-VAE's {glue:text}`yahoo_ppl_mr:.0f` at that β. The MR-VAE is
+#   at least as good as both β-VAEs at {glue:text}`yahoo_ppl_mr_wins:.0f` of the
+#   {glue:text}`yahoo_ppl_betas:.0f` β of the table.
 # - **More steps help, then stall.** Retrained alone (the table above), the MR-VAE's rate at
 #   β = 0.01 goes from {glue:text}`yahoo_budget_first_rate:.1f` nats at
 #   {glue:text}`yahoo_budget_first_epochs:.0f` epochs to {glue:text}`yahoo_budget_last_rate:.1f`
@@ -300,9 +311,10 @@ if budget_rows:
 #   {glue:text}`yahoo_budget_last_coverage:.2f`), while its distortion keeps falling: the longer
 #   runs fit the text better but put little more information into $z$. The β-VAE at β = 0.01
 #   reaches {glue:text}`yahoo_constant_rate:.1f` nats in {glue:text}`yahoo_budget_first_epochs:.0f`
-#   epochs. So at this network size the shortfall is not only a matter of budget; the claim is
-#   not reproduced here. The authors trained a network 4–8× wider for 100 epochs on 100,000
-#   documents, and the `paper` profile runs that set-up.
+#   epochs. So at this network size the shortfall is not only a matter of budget. The
+#   scoreboard's *partly* for this panel rests on the small gap; the missing high-rate end is
+#   the part of the claim that does not hold here. The authors trained a network 4–8× wider for
+#   100 epochs on 100,000 documents, and the `paper` profile runs that set-up.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()

@@ -30,7 +30,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import matplotlib
@@ -42,7 +41,7 @@ from torch import Tensor  # noqa: E402
 
 import mrvae  # noqa: E402
 from mrvae.book.experiments import DATA_SHAPES, image_profile  # noqa: E402
-from mrvae.book.figures import machine_description, provenance, save_figure  # noqa: E402
+from mrvae.book.figures import committed_run_provenance, save_figure  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
@@ -268,10 +267,9 @@ def main() -> None:
         data={"batch_size": args.batch_size, "steps": args.steps, "repeats": args.repeats, "seconds": args.seconds,
               "beta_range": [BETA_RANGE.low, BETA_RANGE.high]},
         metrics={**metrics, "loop": loops, "summary": summary},
-        provenance={**provenance(seed=0, config=vars(args), device=device, wall_seconds=wall),
-                    "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-                    "command": " ".join(["python", "scripts/benchmark_overhead.py", *sys.argv[1:]])},
+        provenance=committed_run_provenance(seed=0, config=vars(args), device=device, wall_seconds=wall,
+                                            command=" ".join(["python", "scripts/benchmark_overhead.py",
+                                                              *sys.argv[1:]])),
         directory=args.out_dir)
     print(f"worst full-width ratio: {summary['worst_full_width']}; wrote {path} in {wall:.0f} s")
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mrvae.book.figures import (
         committed_figure_dir,
-        machine_description,
-        provenance,
+        committed_run_provenance,
         save_figure,
         use_book_style,
     )
@@ -174,13 +172,11 @@ def main(argv: list[str] | None = None) -> int:
                                                 if r["model"] == "MR-VAE (authors)"},
                  "budget": {"train_images": data.train.shape[0], "test_images": data.test.shape[0],
                             "epochs": baseline.epochs, "batch_size": baseline.batch_size, "steps_per_model": steps}},
-        provenance={**provenance(seed=args.seed, config={name: {"experiment": exp, "placement": placement}
-                                                         for name, (exp, placement) in variants.items()},
-                                 device=device, wall_seconds=clock.seconds),
-                    "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-                    "command": "make authors-demo" if not argv else " ".join(["python", "scripts/run_authors_demo.py",
-                                                                             *argv])},
+        provenance=committed_run_provenance(
+            seed=args.seed, config={name: {"experiment": exp, "placement": placement}
+                                    for name, (exp, placement) in variants.items()},
+            device=device, wall_seconds=clock.seconds,
+            command="make authors-demo" if not argv else " ".join(["python", "scripts/run_authors_demo.py", *argv])),
         notes="Rates and distortions in nats on the whole binary MNIST test split (10,000 images), one "
               "reparameterised sample per image. The authors scored 640-2,560 shuffled test images.",
         directory=args.out_dir or committed_figure_dir(),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
 
     from mrvae.book.experiments import evaluate_panel, image_profile, train_image_experiments
-    from mrvae.book.figures import machine_description, plot_rate_distortion, provenance, save_figure
+    from mrvae.book.figures import (
+        committed_run_provenance,
+        plot_rate_distortion,
+        save_figure,
+    )
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)
@@ -72,10 +75,9 @@ def main(argv: list[str] | None = None) -> int:
                  "budget": {"train_images": panel.data.train.shape[0], "test_images": panel.data.test.shape[0],
                             "epochs": exp.epochs, "steps": exp.steps(panel.data.train.shape[0]),
                             "mr_vae_train_seconds": panel.mr_train_seconds}},
-        provenance={**provenance(seed=args.seed, config={"experiment": exp, "profile": settings.describe()},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
-                    "command": f"make cpu-profile PANEL=\"{args.dataset} {args.kind}\""},
+        provenance=committed_run_provenance(seed=args.seed, config={"experiment": exp, "profile": settings.describe()},
+                                            device=device, wall_seconds=clock.seconds,
+                                            command=f"make cpu-profile PANEL=\"{args.dataset} {args.kind}\""),
     )
     response = result["response"]
     print(f"{exp.tag}: R(a)/R(b) {response['rate_ratio']:.1f}, median gap {response['median_gap']['constant']:+.1%} "

@@ -31,7 +31,6 @@ import argparse
 import dataclasses
 import statistics
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mrvae.book.figures import (
         committed_figure_dir,
+        committed_run_provenance,
         legend_below,
-        machine_description,
         plot_gap_study,
-        provenance,
         save_figure,
         use_book_style,
     )
@@ -185,12 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         fig, "gap_study", figure="Study: the Figure 1 gap", notebook="scripts/run_gap_study.py",
         profile=args.profile, data={"source": data[base.seed].source},
         metrics={"variants": variants, "target_median_gap": 0.03, "seeds": seeds, "train_once": train_once},
-        provenance={**provenance(seed=first_seed, config={"experiment": base, "budgets": args.budgets,
-                                                          "seeds": args.seeds,
-                                                         "gate_multipliers": GATE_MULTIPLIERS,
-                                                         "wider_range": WIDER_RANGE},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"), "command": command},
+        provenance=committed_run_provenance(seed=first_seed, config={"experiment": base, "budgets": args.budgets,
+                                                                     "seeds": args.seeds,
+                                                                     "gate_multipliers": GATE_MULTIPLIERS,
+                                                                     "wider_range": WIDER_RANGE},
+                                            device=device, wall_seconds=clock.seconds, command=command),
         directory=args.out_dir or committed_figure_dir())
     print(f"wrote {path}; {clock.seconds / 60:.0f} min")
     return 0

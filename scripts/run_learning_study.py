@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mrvae.book.figures import (
         committed_figure_dir,
-        machine_description,
+        committed_run_provenance,
         plot_learning_study,
-        provenance,
         save_figure,
         use_book_style,
     )
@@ -134,10 +132,9 @@ def main(argv: list[str] | None = None) -> int:
                  "agrees_with_default": chosen == package_default, "scored_on": "validation",
                  "validation_images": args.validation_images, "gap_tolerance": GAP_TOLERANCE,
                  "gated_layers": sum(isinstance(m, BetaGate) for m in trained[-1][0].modules())},
-        provenance={**provenance(seed=args.seed, config={"profile": args.profile, "experiment": base, "inits": INITS,
-                                                         "multipliers": MULTIPLIERS},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"), "command": command},
+        provenance=committed_run_provenance(seed=args.seed, config={"profile": args.profile, "experiment": base,
+                                                                    "inits": INITS, "multipliers": MULTIPLIERS},
+                                            device=device, wall_seconds=clock.seconds, command=command),
         directory=args.out_dir or committed_figure_dir())
     print(f"wrote {path}; {clock.seconds / 60:.0f} min")
     return 0

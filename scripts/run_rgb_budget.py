@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     from mrvae.book.experiments import (
         baseline_betas,
@@ -56,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         load_experiment_data,
         mr_vae_job,
     )
-    from mrvae.book.figures import committed_figure_dir, machine_description, provenance, save_figure, use_book_style
+    from mrvae.book.figures import (
+        committed_figure_dir,
+        committed_run_provenance,
+        save_figure,
+        use_book_style,
+    )
     from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
     from mrvae.book.seeds import BudgetTrend
     from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
@@ -108,17 +113,22 @@ def main(argv: list[str] | None = None) -> int:
         axes[1].plot(steps, [r["rate_coverage"] for r in rows], marker="o", label=tag)
     axes[0].axhline(10, color="k", lw=0.8, ls=":")
     axes[1].axhline(0.5, color="k", lw=0.8, ls=":")
-    axes[0].set(xscale="log", yscale="log", xlabel="Adam steps per model", ylabel="rate span R(a)/R(b)")
-    axes[1].set(xscale="log", xlabel="Adam steps per model", ylabel="rate coverage at β = 0.01")
+    axes[0].set(xscale="log", yscale="log", xlabel="Adam steps per model", ylabel="rate span R(a)/R(b)",
+                title="Response to β (rule: ≥ 10)")
+    axes[0].set_yticks([1, 2, 5, 10, 20, 50, 100])
+    axes[0].yaxis.set_major_formatter(ScalarFormatter())  # 2, 10, 50 rather than 5×10¹
+    axes[0].yaxis.set_minor_formatter(NullFormatter())
+    axes[1].set(xscale="log", xlabel="Adam steps per model", ylabel="rate coverage at β = 0.01",
+                title="High-rate end (rule: ≥ 0.5)")
     axes[1].legend()
     command = "make rgb-budget" if not argv else " ".join(["python", "scripts/run_rgb_budget.py", *argv])
     path = save_figure(
         fig, "rgb_budget", figure="Study: the RGB panels at larger budgets", notebook="scripts/run_rgb_budget.py",
         profile=args.profile, data={tag: data[tag.split("-")[0]].source for tag in panels},
         metrics={"panels": panels, "budget_trend": trends},
-        provenance={**provenance(seed=args.seed, config={"experiments": bases, "multipliers": args.multipliers},
-                                 device=device, wall_seconds=clock.seconds), "machine": machine_description(),
-                    "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"), "command": command},
+        provenance=committed_run_provenance(seed=args.seed, config={"experiments": bases,
+                                                                    "multipliers": args.multipliers},
+                                            device=device, wall_seconds=clock.seconds, command=command),
         directory=args.out_dir or committed_figure_dir())
     print(f"wrote {path}; {clock.seconds / 60:.0f} min")
     return 0

@@ -98,6 +98,18 @@ def provenance(*, seed: int, config: Any, device: torch.device, wall_seconds: fl
     }
 
 
+def committed_run_provenance(*, seed: int, config: Any, device: torch.device, wall_seconds: float,
+                             command: str) -> dict[str, Any]:
+    """:func:`provenance` of a long run whose figure data are committed rather than rebuilt by CI,
+    with what a reader needs to judge and repeat it: the ``machine``
+    (:func:`machine_description`), when it ``finished_utc`` and the ``command`` that reruns it."""
+    from datetime import datetime, timezone
+
+    return {**provenance(seed=seed, config=config, device=device, wall_seconds=wall_seconds),
+            "machine": machine_description(), "finished_utc": datetime.now(timezone.utc).isoformat(timespec="minutes"),
+            "command": command}
+
+
 def machine_paths() -> list[tuple[str, str]]:
     """``(absolute prefix, placeholder)`` pairs that figure JSON must not contain: the data
     roots become ``<data root>`` and the checkout ``<repo>``, so committed files name data

@@ -40,17 +40,6 @@ def test_bands_follow_the_measured_range(check, measured, expected) -> None:
         assert (got is None and want is None) or math.isclose(got, want, rel_tol=1e-12)
 
 
-def test_a_metric_measured_once_borrows_the_range_of_its_like_on_each_side() -> None:
-    # one value 0.05; the like metric spans [0.02, 0.03]: 0.01 each side plus SAFETY x 0.01
-    band = band_for(Measured("g", like="h"), [0.05], [0.02, 0.03])
-    assert math.isclose(band.low, 0.05 - 0.01 - SAFETY * 0.01) and math.isclose(band.high, 0.05 + 0.01 + SAFETY * 0.01)
-    # log scale: ratios, with the floor where the like runs agree
-    band = band_for(Measured("r", "log", floor=0.05, like="s"), [10.0], [18.0, 18.0])
-    assert math.isclose(band.low, 10.0 * math.exp(-SAFETY * 0.05)) and band.holds(10.9) and not band.holds(12.0)
-    with pytest.raises(ValueError, match="at least 2 kernel paths"):  # nothing to borrow
-        band_for(Measured("g", like="h"), [0.05], [0.02])
-
-
 def test_a_band_needs_two_kernel_paths_and_log_scale_needs_positive_values() -> None:
     with pytest.raises(ValueError, match="at least 2 kernel paths"):
         band_for(Measured("r", "log"), [3.0])
@@ -132,10 +121,7 @@ def test_every_checked_metric_is_measured_on_at_least_two_kernel_paths() -> None
         assert paths, f"{figure}: no measured run"
         for path in paths:
             measured = checks.measured_values(spread, figure, path)
-            check = checks._check_for(figure, path)
-            borrowed = (len(measured) == 1 and isinstance(check, Measured) and check.like is not None
-                        and len(checks.measured_values(spread, figure, check.like)) >= 2)
-            assert len(measured) >= 2 or borrowed or isinstance(check, Claim), (figure, path, measured)
+            assert len(measured) >= 2 or isinstance(checks._check_for(figure, path), Claim), (figure, path, measured)
 
 
 def test_every_measured_run_lies_inside_its_own_bands() -> None:
@@ -143,9 +129,7 @@ def test_every_measured_run_lies_inside_its_own_bands() -> None:
     for run in spread["runs"]:
         for figure, values in run["values"].items():
             for path, value in values.items():
-                check = checks._check_for(figure, path)
-                like = checks.measured_values(spread, figure, check.like) if getattr(check, "like", None) else []
-                band = band_for(check, checks.measured_values(spread, figure, path), like)
+                band = band_for(checks._check_for(figure, path), checks.measured_values(spread, figure, path))
                 assert band.holds(value), (run["label"], figure, path, value, band)
 
 

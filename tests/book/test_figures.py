@@ -201,3 +201,15 @@ def test_short_commits_keep_the_dirty_marker() -> None:
     assert short_commit(head) == "0123456789"
     assert short_commit(head + "-dirty") == "0123456789-dirty"
     assert short_commit("unknown") == "unknown"
+
+
+def test_a_committed_run_records_its_machine_finish_time_and_command() -> None:
+    import torch
+
+    from mrvae.book.figures import committed_run_provenance
+
+    record = committed_run_provenance(seed=3, config={"epochs": 2}, device=torch.device("cpu"), wall_seconds=12.345,
+                                      command="make gap-study")
+    assert record["seed"] == 3 and record["config"] == {"epochs": 2} and record["wall_seconds"] == 12.35
+    assert record["command"] == "make gap-study" and "CPU cores" in record["machine"]
+    assert record["finished_utc"][:2] == "20" and record["finished_utc"].endswith("+00:00")
