@@ -383,27 +383,41 @@ def plot_gap_study(axes: Sequence[Axes], variants: Mapping[str, Mapping[str, Any
     axes[1].set(xscale="log", xlabel="β", ylabel="gap in D + βR (%)", title="Gap at each β")
 
 
+def plot_over_seeds(ax: Axes, values: Mapping[str, Mapping[int, float]], *, xlabel: str, ylabel: str,
+                    title: str) -> None:
+    """One metric per category over seeds: each seed a point, the median over seeds a bar, the
+    range over seeds a line (seaborn). ``values`` maps each category (drawn in order along x)
+    to ``{seed: value}``."""
+    import pandas as pd
+    import seaborn as sns
+
+    if not values or any(not by_seed for by_seed in values.values()):
+        raise ValueError("values needs at least one category, each with at least one seed")
+    frame = pd.DataFrame([{"category": category, "seed": seed, "value": value}
+                          for category, by_seed in values.items() for seed, value in by_seed.items()])
+    sns.stripplot(data=frame, x="category", y="value", ax=ax, color="0.35", size=3.5, jitter=0.12, zorder=3)
+    sns.pointplot(data=frame, x="category", y="value", ax=ax, estimator="median", errorbar=("pi", 100),
+                  linestyle="none", marker="_", markersize=14, color="C3", err_kws={"linewidth": 1.2})
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+
+
 def plot_gap_over_seeds(ax: Axes, rows_by_seed: Mapping[int, Sequence[Mapping[str, float]]]) -> None:
-    """The MR-VAE's gap in D + βR to the constant-β β-VAE at each β, over seeds: each seed a
-    point, the median over seeds a bar, the range over seeds a line (seaborn).
+    """The MR-VAE's gap in D + βR to the constant-β β-VAE at each β, over seeds
+    (:func:`plot_over_seeds`).
 
     ``rows_by_seed`` maps each seed to its per-β comparison (``compare_at_betas`` rows, each
     with ``beta`` and ``gap``); every seed must compare at the same β.
     """
-    import pandas as pd
-    import seaborn as sns
-
     betas = {tuple(round(r["beta"], 6) for r in rows) for rows in rows_by_seed.values()}
     if len(betas) != 1:
         raise ValueError(f"every seed must be compared at the same β, got {len(betas)} different grids")
-    frame = pd.DataFrame([{"β": f"{row['beta']:.2g}", "seed": seed, "gap (%)": 100 * row["gap"]}
-                          for seed, rows in rows_by_seed.items() for row in rows])
-    sns.stripplot(data=frame, x="β", y="gap (%)", ax=ax, color="0.35", size=3.5, jitter=0.12, zorder=3)
-    sns.pointplot(data=frame, x="β", y="gap (%)", ax=ax, estimator="median", errorbar=("pi", 100),
-                  linestyle="none", marker="_", markersize=14, color="C3", err_kws={"linewidth": 1.2})
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="β", ylabel="gap in D + βR (%)",
-           title=f"Gap at each β, {len(rows_by_seed)} seeds (bar: median, line: range)")
+    values: dict[str, dict[int, float]] = {}
+    for seed, rows in rows_by_seed.items():
+        for row in rows:
+            values.setdefault(f"{row['beta']:.2g}", {})[seed] = 100 * row["gap"]
+    plot_over_seeds(ax, values, xlabel="β", ylabel="gap in D + βR (%)",
+                    title=f"Gap at each β, {len(rows_by_seed)} seeds (bar: median, line: range)")
 
 
 def plot_learning_study(fig: Figure, axes: Sequence[Axes], curves: Mapping[str, Sequence[Mapping[str, float]]]) -> None:

@@ -111,8 +111,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
 #: Package files (or folders) whose code decides what a trained model is: its data, network,
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
-    "_compat.py", "book/experiments.py", "book/families.py", "data", "hyper", "metrics/fid.py", "models",
-    "training/checkpoints.py",
+    "_compat.py", "book/experiments.py", "book/families.py", "book/tcvae.py", "data", "hyper", "metrics/fid.py",
+    "models", "training/checkpoints.py",
     "training/distributed.py", "training/loop.py", "training/pool.py", "training/population.py",
     "training/schedules.py", "training/sweep.py",
 )

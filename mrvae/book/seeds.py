@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = ["PLATEAU_PROGRESS", "TARGET_COVERAGE", "BudgetTrend", "Rule", "SeedSummary", "order_statistic_coverage",
-           "summarize"]
+           "summarize", "summarize_mig_panel", "summarize_responses"]
 
 #: Coverage :func:`summarize` aims for when there are enough seeds to choose.
 TARGET_COVERAGE = 0.9
@@ -201,5 +201,37 @@ def summarize_responses(responses: Mapping[int, Mapping[str, Any]],
         "worst_gap": [float(responses[s]["worst_gap"]["constant"]) for s in seeds],
         "rate_coverage": [float(responses[s]["rate_coverage"]["constant"]) for s in seeds],
         "worse_at": [float(sum(float(row["gap"]) > 0 for row in rows[s])) for s in seeds],
+    }
+    return {name: summarize(values, seeds).to_json() for name, values in per_metric.items()}
+
+
+def summarize_mig_panel(mr_rates: Mapping[int, Sequence[float]], tcvae_rates: Mapping[int, Sequence[float]],
+                        mr_mig: Mapping[int, Sequence[float]],
+                        tcvae_mig: Mapping[int, Sequence[float]]) -> dict[str, dict[str, Any]]:
+    """Figure 8's MR-VAE against its β-TCVAEs over seeds, as ``metrics.seeds`` JSON.
+
+    Each mapping goes from a seed to that seed's values over β, in increasing β: the MR-VAE's
+    rates and MIGs at the β it is read at, the β-TCVAEs' at the β they were trained at. Both
+    lists of rates start at the range's lowest β. Returns a :class:`SeedSummary` (as JSON) of:
+
+    * ``rate_ratio``: the MR-VAE's rate at the lowest β over its rate at the highest (its span);
+    * ``rate_coverage``: its rate at the lowest β over the β-TCVAE's there (same seed);
+    * ``mig_spread`` and ``tcvae_mig_spread``: max − min MIG over β of each;
+    * ``best_mig_ratio``: the MR-VAE's best MIG over the best β-TCVAE's of the same seed.
+    """
+    seeds = sorted(mr_rates)
+    for name, values in (("tcvae_rates", tcvae_rates), ("mr_mig", mr_mig), ("tcvae_mig", tcvae_mig)):
+        if sorted(values) != seeds:
+            raise ValueError(f"{name} must cover the seeds of mr_rates {seeds}, got {sorted(values)}")
+        if any(not values[s] for s in seeds):
+            raise ValueError(f"{name} has a seed with no values")
+    if any(len(mr_rates[s]) < 2 for s in seeds):
+        raise ValueError("mr_rates needs the MR-VAE's rate at two β or more per seed")
+    per_metric = {
+        "rate_ratio": [mr_rates[s][0] / mr_rates[s][-1] for s in seeds],
+        "rate_coverage": [mr_rates[s][0] / tcvae_rates[s][0] for s in seeds],
+        "mig_spread": [max(mr_mig[s]) - min(mr_mig[s]) for s in seeds],
+        "tcvae_mig_spread": [max(tcvae_mig[s]) - min(tcvae_mig[s]) for s in seeds],
+        "best_mig_ratio": [max(mr_mig[s]) / max(tcvae_mig[s]) for s in seeds],
     }
     return {name: summarize(values, seeds).to_json() for name, values in per_metric.items()}

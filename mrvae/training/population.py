@@ -8,7 +8,7 @@ so a "batch" is a draw of β, not of examples: each step averages the loss over
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from torch import Tensor
 
@@ -17,7 +17,7 @@ from mrvae.training.checkpoints import Checkpoint
 from mrvae.training.loop import NonFiniteLossError, OneModel, TrainConfig, fit
 from mrvae.training.schedules import BetaSchedule
 
-__all__ = ["train_population"]
+__all__ = ["train_population", "trained_population"]
 
 
 class _BetaDraws:
@@ -72,3 +72,10 @@ def train_population(
     every = max(1, steps // 20)
     return [{"step": float(step), "loss": record["loss"]} for step, record in enumerate(history)
             if step % every == 0 or step == steps - 1]
+
+
+def trained_population(model: LinearVAE, covariance: Tensor, beta: BetaSchedule, **options: Any) -> LinearVAE:
+    """:func:`train_population` as a :func:`~mrvae.training.pool.run_jobs` job: trains ``model``
+    and returns it (a worker's model reaches the parent as the job's result)."""
+    train_population(model, covariance, beta, **options)
+    return model

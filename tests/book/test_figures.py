@@ -213,3 +213,21 @@ def test_a_committed_run_records_its_machine_finish_time_and_command() -> None:
     assert record["seed"] == 3 and record["config"] == {"epochs": 2} and record["wall_seconds"] == 12.35
     assert record["command"] == "make gap-study" and "CPU cores" in record["machine"]
     assert record["finished_utc"][:2] == "20" and record["finished_utc"].endswith("+00:00")
+
+
+def test_values_over_seeds_draw_a_point_per_seed_and_a_median_per_category() -> None:
+    import matplotlib.pyplot as plt
+
+    from mrvae.book.figures import plot_gap_over_seeds, plot_over_seeds
+
+    fig, ax = plt.subplots()
+    plot_over_seeds(ax, {"a": {0: 1.0, 1: 2.0, 2: 4.0}, "b": {0: -1.0, 1: 0.0, 2: 1.0}}, xlabel="x", ylabel="y",
+                    title="t")
+    points = [p for c in ax.collections for p in c.get_offsets().tolist()]
+    assert len([p for p in points if p[0] < 0.5]) >= 3  # the three seeds of "a" (the strip), at x = 0
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
+    with pytest.raises(ValueError, match="at least one category"):
+        plot_over_seeds(ax, {}, xlabel="x", ylabel="y", title="t")
+    with pytest.raises(ValueError, match="same β"):
+        plot_gap_over_seeds(ax, {0: [{"beta": 0.1, "gap": 0.0}], 1: [{"beta": 1.0, "gap": 0.0}]})
+    plt.close(fig)

@@ -251,7 +251,7 @@ def test_the_build_script_writes_the_include(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- committed figures
 
-NUMBER = re.compile(r"(?<![\w.,])([+\-−]?)(\d[\d,]*(?:\.\d+)?)(e[+\-]\d+)?(%|×)?")
+NUMBER = re.compile(r"(?<![\w.,])([+\-−]?)(\d[\d,]*(?:\.\d+)?)(e[+\-]\d+)?(%|×| pt)?")
 
 
 def _values(node: Any) -> list[float]:
@@ -276,7 +276,7 @@ def _appears(sign: str, digits: str, exponent: str, suffix: str, values: list[fl
     wanted = digits.replace(",", "") + exponent
     negative = sign in ("-", "−")
     for value in values:
-        scaled = 100 * value if suffix == "%" else value
+        scaled = 100 * value if suffix in ("%", " pt") else value  # percent, or percentage points
         text = f"{abs(scaled):.{decimals}e}" if exponent else f"{abs(scaled):.{decimals}f}"
         if text == wanted and (not sign or negative == (scaled < 0)):
             return True
@@ -372,17 +372,100 @@ def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
     assert "*Figure 6, FID*" in line and "not counted" in line
 
 
+def _figure8(tmp_path: Path, spans: list[float] | None = None, **values: list[float]) -> sb.Claim:
+    seeds = {"rate_ratio": [1.6, 1.8, 2.0], "rate_coverage": [0.3, 0.35, 0.4], "mig_spread": [0.01, 0.012, 0.015],
+             "tcvae_mig_spread": [0.1, 0.15, 0.2], "best_mig_ratio": [0.6, 0.7, 0.8], **values}
+    metrics: dict[str, Any] = {"seeds": _seeds(**seeds)}
+    if spans is not None:
+        metrics["budget_trend"] = {"rate_ratio": BudgetTrend((512.0, 2048.0), tuple(spans), "Adam steps").to_json()}
+    _write(tmp_path, "figure8_tcvae_dsprites", metrics, notebook="06_figure8_tcvae_dsprites")
+    return _row(sb.scoreboard(tmp_path), "Figure 8")
+
+
 @pytest.mark.parametrize(("spans", "verdict"), [([1.6, 1.6], "differs"), ([1.6, 6.0], "not at this budget"),
                                                 (None, "missed")])
 def test_figure_8_with_a_flat_mr_vae_is_judged_by_the_budget_trend_of_its_span(tmp_path: Path, spans,
                                                                               verdict: str) -> None:
-    mig = {"mrvae": {"mig": [0.12, 0.12, 0.12]}, "beta_tcvae": {"mig": [[0.03, 0.1, 0.2], [0.02, 0.12, 0.18]]}}
-    metrics: dict[str, Any] = {"mig": mig}
-    if spans is not None:
-        metrics["budget_trend"] = {"rate_ratio": BudgetTrend((512.0, 2048.0), tuple(spans), "Adam steps").to_json()}
-    _write(tmp_path, "figure8_tcvae_dsprites", metrics, data={"mrvae": {"rate": [12.5, 10.0, 7.6]}},
-           notebook="06_figure8_tcvae_dsprites")
-    row = _row(sb.scoreboard(tmp_path), "Figure 8")
-    assert row.verdict == verdict  # neither robust (no response) nor competitive (0.12 < 90% of 0.2)
+    row = _figure8(tmp_path, spans)
+    assert row.verdict == verdict  # neither robust (no response) nor competitive (at most 80% of the best)
+    assert row.measured.startswith("MR-VAE rate span 1.8× [1.6×, 2.0×], coverage 0.35 [0.30, 0.40], too flat")
+    assert row.measured.endswith("best MIG 70% [60%, 80%] of the β-TCVAEs'; 3 seeds")
     if spans is not None:
         assert "by budget: 1.6× at 512 →" in row.measured
+
+
+@pytest.mark.parametrize(("values", "verdict"), [
+    ({"rate_ratio": [20.0, 30.0, 40.0], "rate_coverage": [0.6, 0.7, 0.8], "best_mig_ratio": [0.9, 1.0, 1.1]},
+     "reproduced"),
+    # responds, steady and competitive, but one seed's span falls short: the interval straddles the rule
+    ({"rate_ratio": [5.0, 30.0, 40.0], "rate_coverage": [0.6, 0.7, 0.8], "best_mig_ratio": [0.9, 1.0, 1.1]}, "partly"),
+    # robust, not competitive
+    ({"rate_ratio": [20.0, 30.0, 40.0], "rate_coverage": [0.6, 0.7, 0.8]}, "partly"),
+    # responds, but its MIG moves as much as the β-TCVAEs': not robust, not competitive
+    ({"rate_ratio": [20.0, 30.0, 40.0], "rate_coverage": [0.6, 0.7, 0.8], "mig_spread": [0.2, 0.25, 0.3]},
+     "missed"),
+])
+def test_figure_8_reads_its_sub_claims_over_the_seed_intervals(tmp_path: Path, values: dict[str, list[float]],
+                                                               verdict: str) -> None:
+    assert _figure8(tmp_path, **values).verdict == verdict
+
+
+def test_figure_8_without_seed_summaries_is_not_run_and_says_what_is_missing(tmp_path: Path) -> None:
+    _write(tmp_path, "figure8_tcvae_dsprites", {"mig": {}}, notebook="06_figure8_tcvae_dsprites")
+    row = _row(sb.scoreboard(tmp_path), "Figure 8")
+    assert row.verdict == "not run" and "rate_ratio" in row.measured
+
+
+@pytest.mark.parametrize(("gaps", "verdict"), [
+    ({"[0.01, 10]": [0.01, 0.02, 0.03], "[1, 10]": [0.0, 0.01, 0.04]}, "reproduced"),
+    ({"[0.01, 10]": [0.01, 0.02, 0.03], "[1, 10]": [0.03, 0.06, 0.08]}, "partly"),  # one range straddles
+    ({"[0.01, 10]": [0.06, 0.07, 0.08], "[1, 10]": [0.03, 0.06, 0.08]}, "partly"),
+    ({"[0.01, 10]": [0.06, 0.07, 0.08], "[1, 10]": [0.09, 0.1, 0.2]}, "missed"),  # no trend: not a budget claim
+])
+def test_section_5_3_judges_every_range_over_its_interval(tmp_path: Path, gaps: dict[str, list[float]],
+                                                          verdict: str) -> None:
+    _write(tmp_path, "section53_sample_range", {"median_gap": _seeds(**gaps)},
+           notebook="05_sensitivity_and_gate_ablation")
+    row = _row(sb.scoreboard(tmp_path), "Section 5.3")
+    assert row.verdict == verdict
+    assert "(medians of 3 seeds)" in row.measured
+
+
+def test_section_5_3_from_a_one_seed_file_is_not_run_and_names_the_field(tmp_path: Path) -> None:
+    _write(tmp_path, "section53_sample_range", {"median_gap": {"[0.01, 10]": 0.02}},
+           notebook="05_sensitivity_and_gate_ablation")
+    row = _row(sb.scoreboard(tmp_path), "Section 5.3")
+    assert row.verdict == "not run" and "metrics.median_gap" in row.measured
+
+
+@pytest.mark.parametrize(("behind", "verdict"), [
+    ({"hypernetwork": [0.0, 0.0, 0.01], "encoder gate": [0.0, 0.005, 0.01]}, "reproduced"),
+    ({"hypernetwork": [0.0, 0.0, 0.01], "encoder gate": [0.01, 0.03, 0.05]}, "partly"),
+    ({"hypernetwork": [0.03, 0.04, 0.05], "encoder gate": [0.03, 0.05, 0.06]}, "missed"),
+])
+def test_figure_9_judges_how_far_each_default_is_behind_its_panels_best(tmp_path: Path,
+                                                                        behind: dict[str, list[float]],
+                                                                        verdict: str) -> None:
+    _write(tmp_path, "figure9_ablation", {"behind_best": _seeds(**behind)}, notebook="05_sensitivity_and_gate_ablation")
+    row = _row(sb.scoreboard(tmp_path), "Figure 9 (App. D)")
+    assert row.verdict == verdict
+    assert row.measured.startswith("default behind the best variant: hypernetwork ")
+    assert row.measured.endswith("; 3 seeds")
+
+
+@pytest.mark.parametrize(("mr", "bvae", "closer", "verdict"), [
+    ([0.03, 0.04, 0.05], [0.1, 0.11, 0.12], [6.0, 7.0, 8.0], "reproduced"),
+    ([0.03, 0.04, 0.13], [0.1, 0.11, 0.12], [6.0, 7.0, 8.0], "partly"),  # one seed's MR-VAE is the worse
+    ([0.13, 0.14, 0.15], [0.1, 0.11, 0.12], [5.0, 6.0, 7.0], "partly"),  # worse at its worst, closer at most β
+    ([0.13, 0.14, 0.15], [0.1, 0.11, 0.12], [2.0, 3.0, 4.0], "missed"),
+])
+def test_figure_4_compares_the_worst_gaps_at_every_seed(tmp_path: Path, mr: list[float], bvae: list[float],
+                                                        closer: list[float], verdict: str) -> None:
+    seeds = _seeds(mrvae_worst_gap=mr, beta_vae_worst_gap=bvae, closer_at=closer,
+                   worst_gap_excess=[m - b for m, b in zip(mr, bvae, strict=True)])
+    _write(tmp_path, "figure4_linear_mnist", {"seeds": seeds, "relative_gap_to_optimum": {"beta": list(range(10))}},
+           notebook="02_figure4_linear_mnist")
+    row = _row(sb.scoreboard(tmp_path), "Figure 4")
+    assert row.verdict == verdict
+    assert row.measured.startswith(f"worst gap to the exact optimum: MR-VAE {sb.fmt_percent(mr[1])} [")
+    assert row.measured.endswith("of 10 β; 3 seeds")

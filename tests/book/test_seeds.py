@@ -98,3 +98,20 @@ def test_a_budget_trend_refuses_bad_budgets(budgets: tuple[float, ...], values: 
 def test_a_budget_trend_round_trips_through_json() -> None:
     trend = BudgetTrend((1.0, 10.0, 100.0), (2.6, 1.36, 1.35), "epochs")
     assert BudgetTrend.from_json(json.loads(json.dumps(trend.to_json()))) == trend
+
+
+def test_the_mig_panel_summary_reads_span_coverage_spreads_and_best_ratio_per_seed() -> None:
+    from mrvae.book.seeds import summarize_mig_panel
+
+    summary = summarize_mig_panel(
+        mr_rates={0: [20.0, 10.0, 2.0], 1: [30.0, 3.0]}, tcvae_rates={0: [40.0, 1.0], 1: [30.0, 2.0]},
+        mr_mig={0: [0.1, 0.2], 1: [0.3, 0.3]}, tcvae_mig={0: [0.1, 0.4], 1: [0.2, 0.6]})
+    assert summary["rate_ratio"]["values"] == [10.0, 10.0]
+    assert summary["rate_coverage"]["values"] == [0.5, 1.0]
+    assert summary["mig_spread"]["values"] == pytest.approx([0.1, 0.0])
+    assert summary["tcvae_mig_spread"]["values"] == pytest.approx([0.3, 0.4])
+    assert summary["best_mig_ratio"]["values"] == pytest.approx([0.5, 0.5])
+    with pytest.raises(ValueError, match="tcvae_rates must cover the seeds"):
+        summarize_mig_panel({0: [2.0, 1.0]}, {1: [2.0]}, {0: [0.1]}, {0: [0.1]})
+    with pytest.raises(ValueError, match="two β or more"):
+        summarize_mig_panel({0: [2.0]}, {0: [2.0]}, {0: [0.1]}, {0: [0.1]})

@@ -142,6 +142,27 @@ def test_population_training_runs_the_shared_loop_and_stops_on_a_non_finite_loss
         train_population(model, spectrum.covariance(), ConstantBeta(1.0), steps=5, lr=1e-2, log_lines=0)
 
 
+def test_a_population_job_returns_the_model_it_trained_the_same_in_a_worker_as_here() -> None:
+    from functools import partial
+
+    from mrvae.training.pool import one_thread, run_jobs
+    from mrvae.training.population import trained_population
+
+    spectrum = Spectrum(torch.tensor([3.0, 2.0, 1.0, 0.5], dtype=torch.float64), torch.eye(4, dtype=torch.float64))
+
+    def job() -> partial:
+        torch.manual_seed(0)
+        return partial(trained_population, LinearVAE(4, 2, sigma2=0.5, dtype=torch.float64), spectrum.covariance(),
+                       ConstantBeta(1.0), steps=20, lr=1e-2, log_lines=0)
+
+    with one_thread():  # as a worker trains
+        here = job()()
+    before = job().args[0].state_dict()
+    there, _ = run_jobs([job(), job()], workers=2)
+    assert any(not torch.equal(value, before[name]) for name, value in here.state_dict().items())
+    for name, value in here.state_dict().items():
+        assert torch.equal(value, there.state_dict()[name])
+
 def test_theorem1_placement_leaves_the_decoder_output_plain_and_init_is_passed_on() -> None:
     from mrvae.hyper.layers import BetaGate
 
