@@ -124,14 +124,13 @@ def beta_vae_job(i: int, run_seed: int):
 jobs = {("mrvae", s): mr_vae_job("sigmoid", s) for s in seeds}
 jobs[("mrvae_sqrt_encoder", seed)] = mr_vae_job("sqrt", seed)
 jobs.update({("beta_vae", s, i): beta_vae_job(i, s) for s in seeds for i in range(len(baseline_betas))})
-with Stopwatch() as training_clock:
-    trained = dict(zip(jobs, run_jobs(list(jobs.values()), default_workers()), strict=True))
+trained = dict(zip(jobs, run_jobs(list(jobs.values()), default_workers()), strict=True))
 mr_vaes_by_seed = {s: trained[("mrvae", s)] for s in seeds}
 beta_vaes_by_seed = {s: [trained[("beta_vae", s, i)] for i in range(len(baseline_betas))] for s in seeds}
 mr_vaes = {"mrvae": mr_vaes_by_seed[seed], "mrvae_sqrt_encoder": trained[("mrvae_sqrt_encoder", seed)]}
 mr_vae, beta_vaes = mr_vaes["mrvae"], beta_vaes_by_seed[seed]
 print(f"trained {len(seeds) + 1} MR-VAEs ({settings['mrvae_steps']} steps each) and {len(seeds) * len(baseline_betas)} "
-      f"β-VAEs ({settings['beta_vae_steps']} steps each) over seeds {seeds} in {training_clock.seconds:.0f} s")
+      f"β-VAEs ({settings['beta_vae_steps']} steps each) over seeds {seeds}")
 
 # %% [markdown]
 # ## The rate–distortion curves and the gap to the optimum

@@ -382,7 +382,6 @@ path = save_figure(
              "seeds": over_seeds,
              "overhead": {"parameter_ratio": params_mr["total"] / params_plain["total"],
                           "extra_parameters": params_mr["hyper"]},
-             "train_seconds": training_clock.seconds,
              "budget_trend": {"rate_ratio": span_trend.to_json()}},
     provenance=provenance(seed=seed, config={"profile": settings, "panel": panel, "seeds": seeds,
                                              "latent_dim": LATENT_DIM, "estimator": "mws"},

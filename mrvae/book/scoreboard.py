@@ -301,7 +301,12 @@ def fmt_summary(summary: SeedSummary, fmt: Callable[[float], str]) -> str:
     """``+3.2% [+2.4%, +4.3%], 3 seeds``; one seed: ``+3.2% (1 seed)``."""
     if summary.n == 1:
         return f"{fmt(summary.median)} (1 seed)"
-    return f"{fmt(summary.median)} [{fmt(summary.low)}, {fmt(summary.high)}], {summary.n} seeds"
+    return f"{fmt_interval(summary, fmt)}, {summary.n} seeds"
+
+
+def fmt_interval(summary: SeedSummary, fmt: Callable[[float], str]) -> str:
+    """``+3.2% [+2.4%, +4.3%]``: the median and its interval, for a row that counts its seeds once."""
+    return f"{fmt(summary.median)} [{fmt(summary.low)}, {fmt(summary.high)}]"
 
 
 def judge_seeded(summary: SeedSummary, rule: Rule, record: Mapping[str, Any], metric: str) -> Verdict:
@@ -549,9 +554,9 @@ def _figure4(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
         raise NotRun(f"metrics.seeds lacks {missing}")
     betas = len(_get(record, "metrics", "relative_gap_to_optimum", "beta"))
     mr, bvae, closer = summaries["mrvae_worst_gap"], summaries["beta_vae_worst_gap"], summaries["closer_at"]
-    text = (f"worst gap to the exact optimum: MR-VAE {fmt_summary(mr, fmt_percent).removesuffix(f', {mr.n} seeds')}, "
-            f"β-VAEs {fmt_summary(bvae, fmt_percent).removesuffix(f', {bvae.n} seeds')}; MR-VAE closer at "
-            f"{fmt_number(closer.median, 0)} [{fmt_number(closer.low, 0)}, {fmt_number(closer.high, 0)}] of "
+    text = (f"worst gap to the exact optimum: MR-VAE {fmt_interval(mr, fmt_percent)}, "
+            f"β-VAEs {fmt_interval(bvae, fmt_percent)}; MR-VAE closer at "
+            f"{fmt_interval(closer, lambda v: fmt_number(v, 0))} of "
             f"{betas} β; {mr.n} seeds")
     verdict = judge_seeded(summaries["worst_gap_excess"], Rule(0.0, "at_most"), record, "worst_gap_excess")
     if verdict not in ("reproduced", "partly") and 2 * closer.median >= betas:
@@ -771,16 +776,18 @@ def _figure8(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     else:
         robust = "straddles"
     competitive = Rule(COMPETITIVE_FRACTION, "at_least").judge(best)
+
     def three(v: float) -> str:
         return fmt_number(v, 3)
-    text = (f"MR-VAE rate span {fmt_summary(span, fmt_span).removesuffix(f', {span.n} seeds')}, coverage "
-            f"{fmt_summary(coverage, lambda v: fmt_number(v, 2)).removesuffix(f', {coverage.n} seeds')}")
+
+    text = (f"MR-VAE rate span {fmt_interval(span, fmt_span)}, coverage "
+            f"{fmt_interval(coverage, lambda v: fmt_number(v, 2))}")
     if "missed" in responds:
         text += ", too flat for a steady MIG to count as robustness" + trend_text(record, "rate_ratio", SPAN_RULE,
                                                                                    fmt_span)
-    text += (f"; MIG spread over β: MR-VAE {fmt_summary(spread, three).removesuffix(f', {spread.n} seeds')}, "
-             f"β-TCVAEs {fmt_summary(tc_spread, three).removesuffix(f', {tc_spread.n} seeds')}; best MIG "
-             f"{fmt_summary(best, lambda v: f'{100 * v:.0f}%').removesuffix(f', {best.n} seeds')} of the "
+    text += (f"; MIG spread over β: MR-VAE {fmt_interval(spread, three)}, "
+             f"β-TCVAEs {fmt_interval(tc_spread, three)}; best MIG "
+             f"{fmt_interval(best, lambda v: f'{100 * v:.0f}%')} of the "
              f"β-TCVAEs'; {best.n} seeds")
     judged = (robust, competitive)
     if judged == ("met", "met"):
@@ -840,7 +847,7 @@ def _figure9(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     rule = Rule(ABLATION_TOLERANCE, "at_most")
     judged = [rule.judge(summary) for summary in behind.values()]
     seeds = min(summary.n for summary in behind.values())
-    parts = [f"{panel} {fmt_summary(summary, _points).removesuffix(f', {summary.n} seeds')}"
+    parts = [f"{panel} {fmt_interval(summary, _points)}"
              for panel, summary in behind.items()]
     text = f"default behind the best variant: {'; '.join(parts)}; {seeds} seeds"
     return text, _judge_parts(judged, record, seeds), (record,)
