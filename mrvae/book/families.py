@@ -59,7 +59,7 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import collecting, cpu_workers, default_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, cpu_workers, default_workers, discarding_result, handoff_dir, run_jobs
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = [
@@ -322,23 +322,17 @@ def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: b
                          folder, batches=batches, validation=data.valid.to(target))
 
 
-def _discard(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-    """A :func:`~mrvae.training.pool.run_jobs` job: ``fit(*args, **kwargs)``, whose model reaches
-    the parent through its checkpoint, not through a pickle."""
-    fit(*args, **kwargs)
-
-
 def _hierarchical_jobs(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path,
                        device: torch.device | str | None) -> list[Callable[[], None]]:
-    return [partial(_discard, _hierarchical_mr_vae, exp, data, run_dir, device),
-            *(partial(_discard, _hierarchical_beta_vae, exp, data, b, run_dir, device)
+    return [partial(discarding_result, _hierarchical_mr_vae, exp, data, run_dir, device),
+            *(partial(discarding_result, _hierarchical_beta_vae, exp, data, b, run_dir, device)
               for b in baseline_betas(HIERARCHICAL_BASELINES))]
 
 
 def _text_jobs(exp: TextExperiment, data: TextData, run_dir: Path,
                device: torch.device | str | None) -> list[Callable[[], None]]:
-    return [partial(_discard, fit_text_mr_vae, exp, data, run_dir=run_dir, device=device),
-            *(partial(_discard, _text_beta_vae, exp, data, b, annealed, run_dir, device)
+    return [partial(discarding_result, fit_text_mr_vae, exp, data, run_dir=run_dir, device=device),
+            *(partial(discarding_result, _text_beta_vae, exp, data, b, annealed, run_dir, device)
               for annealed in (False, True) for b in baseline_betas(TEXT_BASELINES))]
 
 

@@ -19,13 +19,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from mrvae.book.families import _discard
 from mrvae.hyper.convert import convert
 from mrvae.hyper.gates import BetaRange
 from mrvae.models.base import VAE
 from mrvae.models.tcvae import ChenMLPVAE
 from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
-from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, cpu_workers, discarding_result, handoff_dir, run_jobs
 
 __all__ = ["TCVAEExperiment", "TCVAERun", "fit_tcvae_models"]
 
@@ -118,6 +117,7 @@ def fit_tcvae_models(exp: TCVAEExperiment, images: Tensor, runs: Sequence[TCVAER
     workers = cpu_workers(workers, device)
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
-            run_jobs([partial(_discard, _fit, exp, images, run, root, device) for run in dict.fromkeys(runs)], workers)
+            run_jobs([partial(discarding_result, _fit, exp, images, run, root, device)
+                      for run in dict.fromkeys(runs)], workers)
         with collecting(workers is not None):  # loads what the workers trained
             return [_fit(exp, images, run, root, device) for run in runs]

@@ -38,7 +38,8 @@ from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["check_collected", "collecting", "cpu_workers", "default_workers", "handoff_dir", "one_thread", "run_jobs"]
+__all__ = ["check_collected", "collecting", "cpu_workers", "default_workers", "discarding_result", "handoff_dir",
+           "one_thread", "run_jobs"]
 
 T = TypeVar("T")
 
@@ -105,6 +106,12 @@ def check_collected(start_epoch: int, epochs: int, where: Path | None) -> None:
             f"a model that a worker trained is not finished at {where or 'its checkpoint (none given)'} "
             f"(epoch {start_epoch} of {epochs}): the file was removed or another run overwrote it; delete "
             f"that folder and run again")
+
+
+def discarding_result(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """A :func:`run_jobs` job: ``fit(*args, **kwargs)``, whose model reaches the parent through
+    its checkpoint, not through a pickle."""
+    fit(*args, **kwargs)
 
 
 class _ByValue:
