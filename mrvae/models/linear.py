@@ -392,13 +392,20 @@ class LinearVAE(VAE):
         return float(rate), float(distortion)
 
 
-def _factor(layer: nn.Module, beta: Tensor) -> Tensor:
-    """A bias-free (gated) linear layer as a matrix per β: ``(B, out, in)``."""
+def _weight_and_gate(layer: nn.Module, beta: Tensor) -> tuple[Tensor, Tensor]:
+    """A bias-free (gated) linear layer as its weight ``(out, in)`` and its gate per β ``(B, out)``
+    (ones where the layer is plain)."""
     if isinstance(layer, Gated):
         assert isinstance(layer.inner, nn.Linear) and layer.inner.bias is None
-        return layer.gate.gate_values(beta)[:, :, None] * layer.inner.weight
+        return layer.inner.weight, layer.gate.gate_values(beta)
     assert isinstance(layer, nn.Linear) and layer.bias is None
-    return layer.weight.expand(beta.shape[0], -1, -1)
+    return layer.weight, layer.weight.new_ones(beta.shape[0], layer.weight.shape[0])
+
+
+def _factor(layer: nn.Module, beta: Tensor) -> Tensor:
+    """A bias-free (gated) linear layer as a matrix per β: ``(B, out, in)``."""
+    weight, gate = _weight_and_gate(layer, beta)
+    return gate[:, :, None] * weight
 
 
 def _variance(model: LinearVAE, beta: Tensor) -> Tensor:
@@ -410,19 +417,26 @@ def population_objective(model: LinearVAE, covariance: Tensor, beta: Tensor) -> 
     """Exact expected ``rate``, ``distortion`` and ``loss`` over the data for each β: ``(B,)``.
 
     Uses ``E_x`` in closed form for data of covariance ``S`` centred at the model's
-    ``data_mean``: ``tr((I-DE)S(I-DE)ᵀ) = tr S - 2 tr(E S D) + tr(E S Eᵀ DᵀD)``, so a
-    step costs ``O(B n² k)`` whatever the dataset size.
+    ``data_mean``: ``tr((I-DE)S(I-DE)ᵀ) = tr S - 2 tr(E S D) + tr(E S Eᵀ DᵀD)``.
+
+    The gates only scale rows, so with ``E(β) = M_E(β) W₁`` (``W₁ = E1``'s weight, ``(k, n)``) and
+    ``D(β) = diag(g(β)) W₂ M_D(β)`` (``W₂ = D2``'s weight, ``(n, k)``), every ``n × n`` product
+    is ``W₁ S``, shared by all β of a step: a step costs ``O(n² k + B n k²)``, not ``O(B n² k)``
+    (8x faster for chapter 2's MR-VAE, which averages 8 β per step).
     """
     beta = beta.to(covariance.dtype)
-    encoder = _factor(model.encoder["E2"], beta) @ _factor(model.encoder["E1"], beta)  # (B, k, n)
-    decoder = _factor(model.decoder["D2"], beta) @ _factor(model.decoder["D1"], beta)  # (B, n, k)
+    e1, e1_gate = _weight_and_gate(model.encoder["E1"], beta)  # (k, n), (B, k)
+    d2, d2_gate = _weight_and_gate(model.decoder["D2"], beta)  # (n, k), (B, n)
+    mix_e = _factor(model.encoder["E2"], beta) * e1_gate[:, None, :]  # M_E: (B, k, k)
+    mix_d = _factor(model.decoder["D1"], beta)  # M_D: (B, k, k)
     variance = _variance(model, beta)  # (B, k)
-    es = encoder @ covariance
-    ese = es @ encoder.transpose(1, 2)
-    dtd = decoder.transpose(1, 2) @ decoder
+    projected = e1 @ covariance  # W₁ S: (k, n), once per step
+    ese = mix_e @ (projected @ e1.T) @ mix_e.transpose(1, 2)  # E S Eᵀ: (B, k, k)
+    dtd = mix_d.transpose(1, 2) @ torch.einsum("nk,bn,nl->bkl", d2, d2_gate.square(), d2) @ mix_d  # DᵀD
+    esd = mix_e @ torch.einsum("kn,bn,nl->bkl", projected, d2_gate, d2) @ mix_d  # E S D: (B, k, k)
     trace_ese = ese.diagonal(dim1=1, dim2=2).sum(-1)
     rate = 0.5 * (variance.sum(-1) + trace_ese - model.latent_dim - variance.log().sum(-1))
-    recon = (torch.trace(covariance) - 2.0 * (es * decoder.transpose(1, 2)).sum((1, 2))
+    recon = (torch.trace(covariance) - 2.0 * esd.diagonal(dim1=1, dim2=2).sum(-1)
              + (ese * dtd).sum((1, 2)) + (variance * dtd.diagonal(dim1=1, dim2=2)).sum(-1))
     distortion = recon / (2.0 * model.sigma2)
     return beta_vae_loss(distortion, rate, beta)

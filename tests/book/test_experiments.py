@@ -194,8 +194,24 @@ def test_the_quick_profile_trains_figure_1s_panel_on_three_seeds() -> None:
             ImageProfile(datasets=("omniglot",), base={}, headline_seeds=bad)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="replicate_every"):
             ImageProfile(datasets=("omniglot",), base={}, replicate_every=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="pipeline_sweep_every"):
+            ImageProfile(datasets=("omniglot",), base={}, pipeline_sweep_every=bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="pipeline_checks"):
         ImageProfile(datasets=("omniglot",), base={}, pipeline_checks=("cifar10",))
+
+
+def test_pipeline_checks_train_their_beta_vaes_at_the_decades_and_graded_panels_at_every_beta() -> None:
+    from mrvae.book.experiments import ImageProfile
+
+    quick = image_profile("quick")
+    decades = [baseline_betas()[i] for i in quick.sweep_members(quick.experiment("cifar10", "resnet"))]
+    assert decades == pytest.approx([0.01, 0.1, 1.0, 10.0])
+    for dataset in ("binary_mnist", "omniglot"):  # graded: every β, as the verdicts are read over them
+        for kind in ("conv", "resnet"):
+            assert quick.sweep_members(quick.experiment(dataset, kind)) is None
+    every = ImageProfile(datasets=("cifar10",), base={}, pipeline_checks=("cifar10",))
+    assert every.sweep_members(every.experiment("cifar10", "conv")) is None  # pipeline_sweep_every=1: all
+    assert quick.describe()["pipeline_sweep_every"] == 3
 
 
 def test_a_member_of_a_sweep_is_the_same_model_whether_or_not_the_others_train(tiny, tmp_path) -> None:

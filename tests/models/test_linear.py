@@ -92,12 +92,19 @@ def test_theorem1_sigmoid_gates_only_approximate(spectrum, constructions) -> Non
     assert 1e-3 < exact["C"] < 0.2 and paper["C"] == pytest.approx(exact["C"])  # no gate is exact for C
 
 
-def test_population_objective_is_the_mean_of_the_minibatch_objective() -> None:
+# The objective shares W₁ S across β and factors the gates out: every placement must give the
+# same numbers as the minibatch objective and the per-β closed form.
+@pytest.mark.parametrize("conversion", [None, {}, {"encoder_gate": "sqrt"}, {"gate_decoder_output": False},
+                                        {"init": "uniform"}], ids=["plain", "default", "sqrt-encoder",
+                                                                   "plain-output", "uniform-init"])
+def test_population_objective_is_the_mean_of_the_minibatch_objective(conversion) -> None:
     torch.manual_seed(0)
     x = torch.randn(4000, 5, dtype=torch.float64) @ torch.diag(torch.tensor([3.0, 2.0, 1.0, 0.5, 0.1],
                                                                           dtype=torch.float64))
     mean, cov = data_covariance(x)
-    model = LinearVAE(5, 2, 0.5, mean, dtype=torch.float64).multi_rate(BetaRange(0.1, 10))
+    model = LinearVAE(5, 2, 0.5, mean, dtype=torch.float64)
+    if conversion is not None:
+        model.multi_rate(BetaRange(0.1, 10), **conversion)
     for p in model.parameters():
         p.data.add_(0.3 * torch.randn_like(p))
     betas = torch.tensor([0.2, 1.0, 7.0], dtype=torch.float64)
