@@ -134,16 +134,27 @@ def _train(args: argparse.Namespace) -> Path:
     from mrvae.training.pool import one_thread
 
     beta_range = BetaRange(*args.beta_range)
+    if args.betas < 2:
+        raise ValueError(f"--betas must be at least 2 (log-spaced β from A to B), got {args.betas}")
+    run_dir = getattr(args, "run_dir", run_root() / "cli").resolve()
+    for flag, folder in (("--out", args.out), ("--run-dir", run_dir)):
+        if folder.exists() and not folder.is_dir():  # found now, not after training
+            raise ValueError(f"{flag} {folder} is a file, not a folder; pass a folder (it is created if missing)")
     # gloo for CPU tensors even on a GPU node; NCCL (the default with CUDA) for GPUs.
     replica = init_from_env("gloo" if args.device == "cpu" else None)
     profile = image_profile(args.profile)
     overrides = {f.name: getattr(args, f.name) for f in _experiment_fields() if hasattr(args, f.name)}
-    exp = dataclasses.replace(profile.experiment(args.dataset, args.kind, seed=args.seed), **overrides)
+    base = profile.experiment(args.dataset, args.kind, seed=args.seed)
+    for name, value in overrides.items():  # each flag alone first, so that an error names its flag
+        try:
+            dataclasses.replace(base, **{name: value})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"--{name.replace('_', '-')} {value}: {error}") from error
+    exp = dataclasses.replace(base, **overrides)
     main_rank = replica is None or replica.is_main
     say = print if main_rank else (lambda line: None)
     seed_everything(args.seed)
     device = pick_device(args.device)
-    run_dir = getattr(args, "run_dir", run_root() / "cli").resolve()
     workers = _workers(args, profile.workers, distributed=replica is not None, device=device)
     say(f"{args.model} on {exp.tag}: {exp.epochs} epochs, batch {exp.batch_size}, lr {exp.lr:g}; "
         f"checkpoints below {run_dir}")
@@ -200,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         _train(args)
-    except (DatasetNotFoundError, ValueError) as error:
+    except (DatasetNotFoundError, TypeError, ValueError) as error:
         parser.exit(2, f"mrvae: error: {error}\n")
     finally:
         import torch.distributed as dist

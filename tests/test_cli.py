@@ -65,12 +65,47 @@ def test_sync_batchnorm_without_torchrun_trains_in_this_process(tmp_path) -> Non
     (["train", *TINY, "--workers", "0"], "--workers must be at least 1"),
     (["train", *TINY, "--beta-range", "10", "0.01"], "BetaRange"),
     (["train", *TINY, "--width", "0"], "width"),
+    (["train", *TINY, "--epochs", "0"], "--epochs 0: TrainConfig.epochs must be an int >= 1"),
+    (["train", *TINY, "--lr", "nan"], "--lr nan: TrainConfig.lr must be a finite number > 0"),
+    (["train", *TINY, "--device", "gpu"], "unknown device 'gpu'"),
+    (["train", *TINY, "--model", "beta-vaes", "--betas", "1"], "--betas must be at least 2"),
 ])
 def test_bad_input_exits_with_one_line_naming_the_fix(argv, message, capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--out", "--run-dir"])
+def test_a_folder_flag_that_names_a_file_is_refused_before_training(tmp_path, flag, capsys) -> None:
+    file = tmp_path / "taken"
+    file.write_text("not a folder")
+    argv = ["train", *TINY, "--run-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), flag, str(file)]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} {file} is a file, not a folder" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # refused before anything trained
+
+
+def test_more_training_images_than_the_split_holds_is_refused(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _run(tmp_path, "--train-images", "10000000")
+    assert exit_.value.code == 2
+    assert "train_images=10000000 exceeds the training split's" in capsys.readouterr().err
+
+
+def test_a_corrupt_checkpoint_is_named_with_the_fix(tmp_path, capsys) -> None:
+    _run(tmp_path)
+    (path,) = (tmp_path / "runs").rglob("checkpoint.pt")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(SystemExit) as exit_:
+        _run(tmp_path)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a usable checkpoint" in err and "--run-dir" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_missing_data_root_says_how_to_get_the_data(tmp_path, monkeypatch, capsys) -> None:

@@ -144,6 +144,7 @@ class ImageExperiment:
             if value is not None and value < 2:
                 raise ValueError(f"{name} must be None (whole split) or >= 2, got {value}")
         self.architecture()  # validates kind, width and latent_dim
+        self.train_config()  # and epochs, batch_size, lr, ...: before any data are loaded
 
     @property
     def tag(self) -> str:
@@ -207,6 +208,13 @@ def load_experiment_data(exp: ImageExperiment | Any, validation_images: int = 0)
         raise ValueError(f"validation_images must be an int >= 0, got {validation_images!r}")
     full_train = load_dataset(exp.dataset, "train")
     test_data = load_dataset(exp.dataset, "test")
+    splits = (("train_images", "training", len(full_train)), ("test_images", "test", len(test_data)))
+    for field_name, split, size in splits:
+        asked = getattr(exp, field_name)
+        if asked is not None and asked > size:  # would silently use the whole split and record the number asked
+            raise ValueError(f"{exp.dataset}: {field_name}={asked} exceeds the {split} split's {size:,} images; pass "
+                             f"{field_name} <= {size} or None for the whole split (command line: "
+                             f"--{field_name.replace('_', '-')})")
     train_data = full_train
     if exp.train_images is not None and exp.train_images < len(full_train):
         train_data = subset(full_train, exp.train_images, seed=exp.seed)

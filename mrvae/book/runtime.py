@@ -36,7 +36,11 @@ def pick_device(requested: str = "auto") -> torch.device:
     """``"auto"`` → CUDA when available, else CPU; otherwise exactly what was asked."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"unknown device {requested!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N' (command line: "
+                         f"--device)") from error
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but no GPU is visible; use device='cpu' or 'auto'")
     return device
@@ -111,7 +115,8 @@ _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
 #: Package files (or folders) whose code decides what a trained model is: its data, network,
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
-    "_compat.py", "book/experiments.py", "book/families.py", "book/tcvae.py", "data", "hyper", "metrics/fid.py",
+    "_compat.py", "_validate.py", "book/experiments.py", "book/families.py", "book/tcvae.py", "data", "hyper",
+    "metrics/fid.py",
     "models", "training/checkpoints.py",
     "training/distributed.py", "training/loop.py", "training/pool.py", "training/population.py",
     "training/schedules.py", "training/sweep.py",

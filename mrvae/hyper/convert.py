@@ -26,9 +26,12 @@ gate overwrites it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 from torch import nn
+
+from mrvae._validate import check_flag, describe
 
 from .gates import BetaRange, gate_function
 from .layers import (
@@ -71,15 +74,48 @@ def _is_under(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(p == "" or name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def _check_exclude(model: nn.Module, exclude: tuple[str, ...]) -> None:
-    # A misspelt exclusion would silently gate a layer the caller meant to keep plain.
+def _check_names(model: nn.Module, prefixes: tuple[str, ...], argument: str, example: str) -> None:
+    # A misspelt name would silently leave layers plain (or gate one the caller meant to keep plain).
     names = [name for name, _ in model.named_modules()]
-    unknown = [p for p in exclude if not any(_is_under(n, (p,)) for n in names)]
+    unknown = [p for p in prefixes if not any(_is_under(n, (p,)) for n in names)]
     if unknown:
+        children = [name for name, _ in model.named_children()]
         raise ValueError(
-            f"exclude={unknown} matches no submodule of the model; use names from "
-            f"model.named_modules(), e.g. exclude=('decoder.out',)"
+            f"{argument}={unknown} matches no submodule of the model (its top-level modules: {children}); use "
+            f"names from model.named_modules(), e.g. {argument}={example}"
         )
+
+
+def _check_exclude(model: nn.Module, exclude: tuple[str, ...]) -> None:
+    _check_names(model, exclude, "exclude", "('decoder.out',)")
+
+
+def _check_conversion(model: object, beta_range: object, encoder: Prefixes, decoder: Prefixes) -> None:
+    """What :func:`convert` refuses before it changes anything: a model that is not a VAE, a
+    range that is not a :class:`BetaRange` or differs from that of the model's gates, and
+    encoder or decoder names that match nothing."""
+    from mrvae.models.base import VAE
+
+    if not isinstance(model, VAE):
+        what = f"an {type(model).__name__}" if isinstance(model, nn.Module) else describe(model)
+        raise TypeError(f"convert() turns a mrvae.VAE into an MR-VAE, got {what}; subclass mrvae.VAE (encode, "
+                        f"decode and a likelihood) and convert that")
+    if not isinstance(beta_range, BetaRange):
+        hint = (f"mrvae.BetaRange({beta_range[0]!r}, {beta_range[1]!r})"
+                if isinstance(beta_range, (tuple, list)) and len(beta_range) == 2 else "mrvae.BetaRange(0.01, 10)")
+        raise TypeError(f"beta_range must be a mrvae.BetaRange, got {describe(beta_range)}; pass {hint}")
+    for argument, value in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(value, str) and not (isinstance(value, (tuple, list)) and
+                                               all(isinstance(v, str) for v in value)):
+            raise TypeError(f"{argument} must be a module name or a tuple of names, got {describe(value)}")
+        _check_names(model, _as_prefixes(value), argument, f"'{argument}'")
+    for gate in (m for m in model.modules() if isinstance(m, BetaGate)):
+        existing = gate.beta_range
+        if not (math.isclose(existing.low, beta_range.low, rel_tol=1e-5)
+                and math.isclose(existing.high, beta_range.high, rel_tol=1e-5)):
+            raise ValueError(f"this model was converted with BetaRange({existing.low:.3g}, {existing.high:.3g}); "
+                             f"converting it again with {beta_range} would leave gates of two ranges. Convert a "
+                             f"fresh copy of the plain model with the new range")
 
 
 def _gateable_layers(model: nn.Module) -> list[str]:
@@ -234,13 +270,25 @@ def convert(
         ValueError: a gateable layer lies in neither group (and is not excluded), an
             ``exclude`` entry matches no submodule, or a gate or init name is unknown.
     """
+    _check_conversion(model, beta_range, encoder, decoder)
     gates = {"encoder": encoder_gate, "decoder": decoder_gate}
     for gate in gates.values():
         gate_function(gate)
     check_hypernetwork(hypernetwork, hyper_hidden)
+    flags = {"gate_encoder_heads": gate_encoder_heads, "gate_decoder_input": gate_decoder_input,
+             "gate_decoder_output": gate_decoder_output, "fuse_relu": fuse_relu}
+    for name, value in flags.items():
+        check_flag(value, name)
     targets = gate_targets(model, encoder=encoder, decoder=decoder, exclude=exclude,
                            gate_encoder_heads=gate_encoder_heads, gate_decoder_input=gate_decoder_input,
                            gate_decoder_output=gate_decoder_output)
+    if not targets and not any(isinstance(m, BetaGate) for m in model.modules()):
+        raise ValueError(
+            f"{type(model).__name__} has no layer to gate under encoder={encoder!r} and decoder={decoder!r} "
+            f"(gateable: {sorted(t.__name__ for t in GATEABLE)}; the encoder's heads and the decoder's first "
+            f"and last layers stay plain unless gate_encoder_heads=True, gate_decoder_input=True or "
+            f"gate_decoder_output=True)"
+        )
     for name, group in targets:
         parent_name, _, child_name = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

@@ -21,6 +21,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from mrvae._validate import check_integer, check_real
+
 GateName = Literal["sigmoid", "sqrt", "film"]
 BetaLike = float | Tensor
 
@@ -83,9 +85,9 @@ class BetaRange:
     high: float
 
     def __post_init__(self) -> None:
-        for name, value in (("low", self.low), ("high", self.high)):
-            if not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"BetaRange.{name} must be a finite number, got {value!r}")
+        for name in ("low", "high"):  # numpy and 0-d torch scalars are stored as Python floats
+            object.__setattr__(self, name, check_real(getattr(self, name), f"BetaRange.{name}",
+                                                      example="0.01" if name == "low" else "10"))
         if self.low <= 0:
             raise ValueError(
                 f"BetaRange.low must be > 0 because the hypernetwork takes log(beta); "
@@ -120,8 +122,9 @@ class BetaRange:
 
     def grid(self, n: int = 20) -> Tensor:
         """``n`` log-spaced values from ``a`` to ``b`` inclusive (the paper evaluates 20)."""
+        n = check_integer(n, "n", example=20)
         if n < 2:
-            raise ValueError(f"a β grid needs at least 2 points, got n={n}")
+            raise ValueError(f"a β grid needs at least 2 points, got n={n}; pass e.g. n=20")
         return torch.logspace(math.log10(self.low), math.log10(self.high), n, dtype=torch.float64)
 
 

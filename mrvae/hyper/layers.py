@@ -33,6 +33,8 @@ import torch
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
+from mrvae._validate import check_integer, describe
+
 from .gates import OPEN_GATE_BIAS, SCALE_AND_SHIFT, BetaLike, BetaRange, as_beta_batch, gate_function
 
 #: The range used when a gate is built without one; models should pass their own.
@@ -130,8 +132,11 @@ class BetaGate(nn.Module):
         check_hypernetwork(hypernetwork, hidden)
         if init not in GATE_INITS:
             raise ValueError(f"unknown gate init {init!r}; choose one of {list(GATE_INITS)}")
-        if features < 1:
-            raise ValueError(f"a BetaGate needs features >= 1, got {features}")
+        features = check_integer(features, "BetaGate.features", minimum=1, example=64)
+        dim = check_integer(dim, "BetaGate.dim", example=1)
+        if not isinstance(beta_range, BetaRange):
+            raise TypeError(f"BetaGate.beta_range must be a mrvae.BetaRange, got {describe(beta_range)}; pass "
+                            f"mrvae.BetaRange(0.01, 10)")
         self.features, self.gate, self.init, self.dim = features, gate, init, dim
         self.hypernetwork, self.hidden = hypernetwork, hidden
         #: ``features``, or twice that for a scale and a shift (FiLM).
@@ -497,6 +502,9 @@ def beta_context(model: nn.Module, beta: Tensor) -> Iterator[None]:
         with beta_context(vae, beta):
             mu, logvar = vae.encode(x)
     """
+    if not isinstance(beta, Tensor) or beta.dim() != 1:
+        raise TypeError(f"beta_context needs one β per example, a tensor of shape (B,), got {describe(beta)}; "
+                        f"pass e.g. torch.full((batch,), 0.5)")
     gates = beta_gates(model)
     previous = [(gate.context_nu, gate.context_values) for gate in gates]
     nus: dict[tuple[float, float], Tensor] = {}

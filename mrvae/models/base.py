@@ -27,6 +27,8 @@ class VAE(nn.Module):
     #: Whether each example's objective depends on that example alone (so a shard of a batch
     #: gives the same per-example terms); data-parallel training requires it.
     examples_independent: bool = True
+    #: Whether the model reads integer token ids (the text VAEs) instead of floating-point data.
+    integer_data: bool = False
 
     def check_input(self, x: Tensor) -> None:
         """Raise a ``ValueError`` naming both shapes if ``x`` is not ``(B, *data_shape)``."""

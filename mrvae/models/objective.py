@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mrvae._validate import check_flag, check_real
+
 LikelihoodName = Literal["bernoulli", "gaussian"]
 
 
@@ -37,10 +39,11 @@ class Likelihood:
     include_constant: bool = False
 
     def __post_init__(self) -> None:
-        if self.name not in ("bernoulli", "gaussian"):
+        if not isinstance(self.name, str) or self.name not in ("bernoulli", "gaussian"):
             raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {self.name!r}")
-        if not self.sigma2 > 0:
-            raise ValueError(f"the Gaussian variance sigma2 must be > 0, got {self.sigma2}")
+        object.__setattr__(self, "sigma2", check_real(self.sigma2, "Likelihood.sigma2", minimum=0.0, exclusive=True,
+                                                      example="1.0"))
+        object.__setattr__(self, "include_constant", check_flag(self.include_constant, "Likelihood.include_constant"))
 
     def distortion(self, output: Tensor, x: Tensor) -> Tensor:
         """``-log p(x|z)`` per example: ``output, x (B, *data)`` → ``(B,)``."""

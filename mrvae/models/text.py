@@ -243,6 +243,8 @@ class LSTMTextVAE(VAE):
         gate_init: the gates' initialisation (:data:`mrvae.hyper.layers.GateInit`).
     """
 
+    integer_data = True
+
     #: Rows are padded ids of varying width: no fixed shape to check.
     data_shape = None
 

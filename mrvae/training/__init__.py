@@ -1,6 +1,7 @@
 """Training: β schedules, the one loop (:func:`train`), batched β-VAE sweeps, the linear VAE's
 exact-objective trainer, checkpoints and step timing."""
 
+from mrvae.training.checkpoints import CheckpointError
 from mrvae.training.loop import (
                                  DEFAULT_HYPER_LR_MULTIPLIER,
                                  NonFiniteLossError,
@@ -15,7 +16,7 @@ from mrvae.training.schedules import AnnealedBeta, BetaSchedule, ConstantBeta, M
 from mrvae.training.sweep import SweepDivergedError, SweepResult, train_sweep
 
 __all__ = [
-    "DEFAULT_HYPER_LR_MULTIPLIER", "AnnealedBeta", "BetaSchedule", "ConstantBeta", "MultiRateBeta",
+    "DEFAULT_HYPER_LR_MULTIPLIER", "AnnealedBeta", "BetaSchedule", "CheckpointError", "ConstantBeta", "MultiRateBeta",
     "NonFiniteLossError", "SweepDivergedError", "SweepResult", "TrainConfig", "TrainResult", "check_trainable",
     "parameter_groups", "train", "train_population", "train_sweep",
 ]

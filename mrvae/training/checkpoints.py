@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Checkpoint", "fingerprint"]
+__all__ = ["Checkpoint", "CheckpointError", "fingerprint", "read_checkpoint"]
 
 #: Bumped when the file layout changes, so older files are refused with a clear message.
 FORMAT = 2
@@ -36,6 +37,46 @@ def fingerprint(model: nn.Module, schedules: list[Any], config: Any, **extra: An
          "config": settings, **extra},
         sort_keys=True,
     )
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be resumed: corrupt, truncated, empty, not ours, or written by
+    a run with other settings. The message names the file and how to start afresh."""
+
+
+#: What every checkpoint this package writes holds.
+_KEYS = frozenset({"state", "optimizer", "scheduler", "rng", "epoch", "histories", "fingerprint"})
+
+
+def read_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint file written by this package, or raise :class:`CheckpointError`.
+
+    Loads with ``weights_only=True``: a file that needs arbitrary unpickling is not one of
+    ours, and is refused rather than executed.
+    """
+    path = Path(path)
+    fix = f"delete {_shown(path)} (or pass another checkpoint_dir / --run-dir) to start afresh"
+    if path.is_dir():
+        raise CheckpointError(f"{_shown(path)} is a folder, not a checkpoint file; {fix}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{_shown(path)} is empty, not a usable checkpoint (a run killed while writing "
+                              f"it?); {fix}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file; all mean the same
+        if isinstance(error, pickle.UnpicklingError) and "weights_only" in str(error).lower().replace(" ", "_"):
+            # torch's own hint here is to load with weights_only=False, which would run the file's code
+            reason = "it holds Python objects that only an unsafe full unpickling would load"
+        else:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = f"{type(error).__name__}: {reason[:117] + '...' if len(reason) > 120 else reason}"
+        raise CheckpointError(f"{_shown(path)} is not a usable checkpoint: it is corrupt, truncated or not "
+                              f"written by mrvae ({reason}); {fix}") from error
+    if not isinstance(ckpt, dict) or not _KEYS <= set(ckpt):
+        found = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{_shown(path)} is not an mrvae training checkpoint (it holds {found}, not "
+                              f"{sorted(_KEYS)}); {fix}")
+    return ckpt
 
 
 def _rng_state() -> dict[str, Any]:
@@ -84,9 +125,9 @@ class Checkpoint:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             return 0, None
-        ckpt = torch.load(self.path, map_location=device, weights_only=True)
+        ckpt = read_checkpoint(self.path, map_location=device)
         if ckpt.get("fingerprint") != self.fingerprint:
-            raise ValueError(
+            raise CheckpointError(
                 f"{self.path} was written by a run with different settings (or an older version of "
                 f"mrvae); pass another checkpoint_dir (--run-dir on the command line) or delete that "
                 f"file to start afresh"

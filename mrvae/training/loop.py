@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mrvae._validate import check_data, check_flag, check_integer, check_model, check_real, describe
 from mrvae.hyper.gates import BetaRange, trusted_betas
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.metrics.rate_distortion import evaluate
@@ -33,7 +34,7 @@ from mrvae.training.checkpoints import Checkpoint, fingerprint
 from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
 from mrvae.training.pool import check_collected
 from mrvae.training.progress import Progress, progress_wanted
-from mrvae.training.schedules import BetaSchedule, MultiRateBeta
+from mrvae.training.schedules import AnnealedBeta, BetaSchedule, ConstantBeta, MultiRateBeta
 
 #: Chosen by measurement (the book's "Learning the β response" study): with gates that start
 #: β-independent (``init="open"``), a 30× faster learning rate for ``w`` and ``c`` lets them
@@ -76,24 +77,27 @@ class TrainConfig:
     grad_clip_norm: float | None = None
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise ValueError(f"TrainConfig needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}")
-        if self.optimizer not in OPTIMIZERS:
+        # Numbers may arrive as numpy or 0-d torch scalars: stored as Python numbers, so that
+        # checkpoint fingerprints and JSON provenance read the same whatever the caller passed.
+        def store(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        for name, minimum in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("lr_warmup_epochs", 0),
+                              ("log_lines", 0), ("lr_plateau_patience", 0), ("lr_plateau_cooldown", 0)):
+            store(name, check_integer(getattr(self, name), f"TrainConfig.{name}", minimum=minimum))
+        store("lr", check_real(self.lr, "TrainConfig.lr", minimum=0.0, exclusive=True, example="1e-3"))
+        store("cosine_decay", check_flag(self.cosine_decay, "TrainConfig.cosine_decay"))
+        store("hyper_lr_multiplier", check_real(self.hyper_lr_multiplier, "TrainConfig.hyper_lr_multiplier",
+                                                minimum=0.0, exclusive=True, example="30"))
+        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
             raise ValueError(f"TrainConfig.optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"TrainConfig.weight_decay must be a finite number >= 0, got {self.weight_decay}")
-        if not (math.isfinite(self.eps) and self.eps > 0):
-            raise ValueError(f"TrainConfig.eps must be a finite number > 0, got {self.eps}")
-        if self.lr_plateau_patience < 0 or self.lr_plateau_cooldown < 0 or not 0 < self.lr_plateau_factor < 1:
-            raise ValueError(f"TrainConfig needs lr_plateau_patience >= 0, lr_plateau_cooldown >= 0 and "
-                             f"0 < lr_plateau_factor < 1; got {self.lr_plateau_patience}, "
-                             f"{self.lr_plateau_cooldown} and {self.lr_plateau_factor}")
-        if self.grad_clip_norm is not None and not (math.isfinite(self.grad_clip_norm) and self.grad_clip_norm > 0):
-            raise ValueError(f"TrainConfig.grad_clip_norm must be None (no clipping) or a finite number > 0, "
-                             f"got {self.grad_clip_norm}")
-        if not (math.isfinite(self.hyper_lr_multiplier) and self.hyper_lr_multiplier > 0):
-            raise ValueError(f"TrainConfig.hyper_lr_multiplier must be a finite number > 0, "
-                             f"got {self.hyper_lr_multiplier}")
+        store("weight_decay", check_real(self.weight_decay, "TrainConfig.weight_decay", minimum=0.0))
+        store("eps", check_real(self.eps, "TrainConfig.eps", minimum=0.0, exclusive=True, example="1e-8"))
+        store("lr_plateau_factor", check_real(self.lr_plateau_factor, "TrainConfig.lr_plateau_factor",
+                                              minimum=0.0, exclusive=True, maximum=1.0, below=True, example="0.5"))
+        if self.grad_clip_norm is not None:
+            store("grad_clip_norm", check_real(self.grad_clip_norm, "TrainConfig.grad_clip_norm", minimum=0.0,
+                                               exclusive=True, example="5.0 (or None: no clipping)"))
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -148,6 +152,20 @@ def make_optimizer(params: Any, config: TrainConfig, device: torch.device) -> to
     return adam(params, device, config.weight_decay, config.eps)
 
 
+def gradients_finite(parameters: list[Tensor], models: int = 1) -> Tensor:
+    """Whether each model's gradients are finite: ``(models,)`` bool, on the parameters' device.
+
+    With ``models > 1`` every parameter is stacked along a leading model axis (a sweep). Reads
+    one norm per tensor (a NaN or inf anywhere makes it non-finite), without a host sync.
+    """
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.ones(models, dtype=torch.bool, device=parameters[0].device if parameters else None)
+    if models == 1:
+        return torch.stack(torch._foreach_norm(grads)).isfinite().all().reshape(1)
+    return torch.stack([g.reshape(models, -1).norm(dim=1) for g in grads]).isfinite().all(0)
+
+
 class _Divergence:
     """Which models' losses were non-finite, and the first such step, kept on the device.
 
@@ -182,10 +200,42 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, An
     return groups
 
 
+def check_schedule(beta: Any, model: VAE | None = None) -> BetaSchedule:
+    """``beta`` if it is a β schedule that ``model`` can train with, else an error naming the fix."""
+    if isinstance(beta, BetaRange):
+        raise TypeError(f"beta must be a schedule, got the range {beta}; an MR-VAE samples it with "
+                        f"mrvae.MultiRateBeta({beta.low:g}, {beta.high:g})")
+    if not isinstance(beta, (ConstantBeta, AnnealedBeta, MultiRateBeta)):
+        raise TypeError(f"beta must be a schedule, got {describe(beta)}; pass mrvae.ConstantBeta(1.0) for a "
+                        f"β-VAE, mrvae.AnnealedBeta(1.0, warmup_steps=...) for KL annealing or "
+                        f"mrvae.MultiRateBeta(0.01, 10) for an MR-VAE")
+    if model is None or not isinstance(beta, MultiRateBeta):
+        return beta
+    gates = beta_gates(model)
+    if not gates:
+        raise ValueError(
+            f"MultiRateBeta trains an MR-VAE, but this {type(model).__name__} has no β gates, so it "
+            f"would silently train one β-VAE on a mixture of β. Convert it first: "
+            f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
+        )
+    # The gates keep their range as float32 log-midpoint and half-width buffers: equal within 1e-5.
+    ranges = [(g.beta_range.low, g.beta_range.high) for g in gates]
+    if not all(math.isclose(low, beta.low, rel_tol=1e-5) and math.isclose(high, beta.high, rel_tol=1e-5)
+               for low, high in ranges):
+        shown = ", ".join(dict.fromkeys(f"[{low:.3g}, {high:.3g}]" for low, high in ranges))
+        raise ValueError(
+            f"MultiRateBeta({beta.low:g}, {beta.high:g}) samples β outside the range the gates were converted "
+            f"with ({shown}), so their input standardisation would not match what they see; pass "
+            f"MultiRateBeta({ranges[0][0]:.3g}, {ranges[0][1]:.3g}), or convert a fresh model with "
+            f"BetaRange({beta.low:g}, {beta.high:g})"
+        )
+    return beta
+
+
 def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
     """Fail early, naming the fix, on a model that cannot learn from ``data`` with ``beta``."""
-    if data.dim() < 2 or data.shape[0] == 0:
-        raise ValueError(f"data must be a non-empty batch-first tensor, got shape {tuple(data.shape)}")
+    check_model(model)
+    check_data(data, model=model)
     expected = getattr(model, "data_shape", None)
     if expected is not None and tuple(data.shape[1:]) != tuple(expected):
         raise ValueError(
@@ -193,12 +243,7 @@ def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
             f"{type(model).__name__} was built for data_shape={tuple(expected)}; reshape the data "
             f"(e.g. data.view(-1, {', '.join(map(str, expected))})) or build the model for this shape"
         )
-    if isinstance(beta, MultiRateBeta) and not beta_gates(model):
-        raise ValueError(
-            f"MultiRateBeta trains an MR-VAE, but this {type(model).__name__} has no β gates, so it "
-            f"would silently train one β-VAE on a mixture of β. Convert it first: "
-            f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
-        )
+    check_schedule(beta, model)
 
 
 class LearningRateFactor:
@@ -412,6 +457,7 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
         optimizer.found_inf = divergence.found_inf  # type: ignore[attr-defined]
     lr_at: LearningRateFactor = scheduler.lr_lambdas[0]  # type: ignore[attr-defined]
     clip = _gradient_clipper(optimizer, config.grad_clip_norm, len(histories))
+    parameters = [p for group in optimizer.param_groups for p in group["params"]]
 
     def where(step: int) -> str:
         epoch, i = divmod(step, batches.steps_per_epoch)
@@ -438,6 +484,14 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
             optimizer.zero_grad(set_to_none=True)
             # Model m's parameters only enter term m, so the sum's gradient is M separate ones.
             per_model_loss.sum().backward()
+            # A finite loss can still give a non-finite gradient (e.g. at a gate's edge); refusing
+            # that step too is what keeps the promise that a diverged model holds finite parameters.
+            gradients_ok = gradients_finite(parameters, len(histories))
+            if check_every == 1:
+                if not bool(gradients_ok.all()):
+                    trainee.diverged(gradients_ok, where(step) + ", in the gradient")
+            else:
+                divergence.record(gradients_ok, step)
             if clip is not None:
                 clip()
             optimizer.step()
@@ -556,7 +610,8 @@ class OneModel:
 
     def diverged(self, finite: Tensor, where: str) -> NoReturn:
         raise NonFiniteLossError(
-            f"non-finite loss {where}. The model keeps its last finite parameters. Try a lower lr, "
+            f"non-finite loss or gradient {where}. The model keeps the parameters of the last step whose loss and "
+            f"gradient were finite (this step was not applied). Try a lower lr, "
             f"check the data range for the likelihood, or a narrower β range."
         )
 
@@ -627,7 +682,14 @@ def train(
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
         ValueError: bad data for the likelihood, or a checkpoint from different settings.
     """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a mrvae.TrainConfig, got {describe(config)}; pass e.g. "
+                        f"mrvae.TrainConfig(epochs=10, lr=1e-3)")
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be a function of a batch, or None, got {describe(transform)}")
     check_trainable(model, data, beta)
+    if validation is not None:
+        check_data(validation, "validation", model=model)
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
     checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(model, [beta], config))

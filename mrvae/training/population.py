@@ -45,7 +45,8 @@ class _Population(OneModel):
         return out["loss"][None], out["rate"][None], out["distortion"][None]
 
     def diverged(self, finite: Tensor, where: str) -> NoReturn:
-        raise NonFiniteLossError(f"non-finite loss {where}; lower the lr or check sigma2")
+        raise NonFiniteLossError(f"non-finite loss or gradient {where}; the model keeps the parameters from before "
+                                 f"this step. Lower the lr or check sigma2")
 
 
 def train_population(

@@ -10,9 +10,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from mrvae._validate import check_flag, check_integer, check_real
 from mrvae.hyper.gates import BetaRange
 
 __all__ = ["AnnealedBeta", "BetaSchedule", "ConstantBeta", "MultiRateBeta"]
+
+
+def _beta(value: object, name: str) -> float:
+    return check_real(value, name, minimum=0.0, exclusive=True, example="1.0")
 
 
 @dataclass(frozen=True)
@@ -22,8 +27,7 @@ class ConstantBeta:
     value: float
 
     def __post_init__(self) -> None:
-        if not self.value > 0:
-            raise ValueError(f"ConstantBeta needs value > 0, got {self.value}")
+        object.__setattr__(self, "value", _beta(self.value, "ConstantBeta.value"))
 
     def __call__(self, step: int, batch_size: int) -> Tensor:
         return torch.full((batch_size,), self.value)
@@ -37,10 +41,9 @@ class AnnealedBeta:
     warmup_steps: int
 
     def __post_init__(self) -> None:
-        if not self.value > 0 or self.warmup_steps < 1:
-            raise ValueError(
-                f"AnnealedBeta needs value > 0 and warmup_steps >= 1, got {self.value}, {self.warmup_steps}"
-            )
+        object.__setattr__(self, "value", _beta(self.value, "AnnealedBeta.value"))
+        object.__setattr__(self, "warmup_steps", check_integer(self.warmup_steps, "AnnealedBeta.warmup_steps",
+                                                               minimum=1, example=1000))
 
     def __call__(self, step: int, batch_size: int) -> Tensor:
         return torch.full((batch_size,), self.value * min(1.0, (step + 1) / self.warmup_steps))
@@ -55,7 +58,10 @@ class MultiRateBeta:
     per_example: bool = True
 
     def __post_init__(self) -> None:
-        BetaRange(self.low, self.high)  # same validation and messages
+        checked = BetaRange(self.low, self.high)  # same validation and messages
+        object.__setattr__(self, "low", checked.low)
+        object.__setattr__(self, "high", checked.high)
+        object.__setattr__(self, "per_example", check_flag(self.per_example, "MultiRateBeta.per_example"))
 
     @property
     def range(self) -> BetaRange:

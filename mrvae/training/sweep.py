@@ -376,7 +376,7 @@ def _raise_diverged(sweep: SweepResult, stacked: _StackedModels, finite: Tensor,
         for i in diverged
     )
     raise SweepDivergedError(
-        f"non-finite loss for model(s) {which} {where}. All models keep their last finite "
+        f"non-finite loss or gradient for model(s) {which} {where}. All models keep their last finite "
         f"parameters in error.partial. Try a lower lr, check the data range for the likelihood, "
         f"or drop those β from the sweep.",
         diverged,

@@ -39,7 +39,7 @@ def test_default_leaves_heads_and_decoder_ends_plain_as_the_authors_do(beta_rang
 
 
 def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
-    class Net(nn.Module):
+    class Net(mrvae.VAE):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
@@ -56,7 +56,7 @@ def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
 
 
 def test_a_norm_of_another_size_is_not_taken_for_the_layers(beta_range) -> None:
-    class Net(nn.Module):
+    class Net(mrvae.VAE):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = nn.Sequential(nn.Linear(4, 3), nn.LayerNorm(4), nn.Linear(3, 2))
@@ -69,7 +69,7 @@ def test_gate_after_batchnorm_still_responds_to_a_shared_beta(beta_range) -> Non
     """Before a BatchNorm a gate shared by the batch would be divided out; after it, it is not."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU())
-    holder = nn.Module()
+    holder = mrvae.VAE()
     holder.encoder, holder.head, holder.decoder = model, nn.Linear(27, 2), nn.Linear(1, 1)
     mrvae.convert(holder, beta_range, encoder=("encoder", "head"), init="uniform")
     assert isinstance(model[1], Gated)
@@ -114,16 +114,21 @@ def test_fully_open_gates_reproduce_the_plain_model(plain_vae, beta_range, binar
 
 
 def test_ungrouped_layers_are_reported_with_the_fix(beta_range) -> None:
-    class Odd(nn.Module):
+    class Odd(mrvae.VAE):
         def __init__(self) -> None:
             super().__init__()
             self.enc = nn.Linear(2, 2)
             self.head = nn.Linear(2, 2)
 
-    with pytest.raises(ValueError, match=r"\['enc', 'head'\].*encoder=\.\.\."):
+    # The default names match nothing here: a typo or another naming must not leave the model plain.
+    with pytest.raises(ValueError, match=r"encoder=\['encoder'\] matches no submodule.*\['enc', 'head'\]"):
         mrvae.convert(Odd(), beta_range)
     model = mrvae.convert(Odd(), beta_range, encoder=("enc",), decoder="head", **EVERYWHERE)
     assert len(beta_gates(model)) == 2
+    stray = Odd()
+    stray.encoder, stray.decoder = nn.Linear(2, 2), nn.Linear(2, 2)
+    with pytest.raises(ValueError, match=r"\['enc', 'head'\].*encoder=\.\.\."):
+        mrvae.convert(stray, beta_range)
 
 
 def test_converting_twice_changes_nothing(plain_vae, beta_range) -> None:
@@ -139,7 +144,7 @@ def test_bad_gate_name_is_rejected(plain_vae, beta_range) -> None:
 
 
 def test_excluded_layers_stay_plain_and_need_no_group(beta_range) -> None:
-    class Odd(nn.Module):
+    class Odd(mrvae.VAE):
         def __init__(self) -> None:
             super().__init__()
             self.encoder = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 2))

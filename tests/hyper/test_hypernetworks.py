@@ -102,7 +102,9 @@ def test_film_is_scale_and_shift_and_starts_as_identity() -> None:
 def test_film_gates_train_through_convert_and_fused_relus() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(), nn.Linear(5, 5), nn.ReLU(), nn.Linear(5, 2))
-    mrvae.convert(model, R, encoder="", decoder=(), encoder_gate="film", gate_encoder_heads=False)
+    holder = mrvae.VAE()
+    holder.encoder = model
+    mrvae.convert(holder, R, encoder="encoder", decoder=(), encoder_gate="film", gate_encoder_heads=False)
     gates = beta_gates(model)
     assert len(gates) == 2 and all(g.gate == "film" and g.outputs == 10 for g in gates)
     x = torch.randn(6, 4)

@@ -53,10 +53,17 @@ def test_evaluation_does_not_disturb_the_global_rng(plain_vae, binary_images) ->
 
 
 def test_curve_defaults_to_twenty_log_spaced_betas(plain_vae, binary_images, beta_range) -> None:
-    curve = rate_distortion_curve(plain_vae, binary_images[:8], beta_range=beta_range)
+    mr_vae = mrvae.convert(plain_vae, beta_range)
+    curve = rate_distortion_curve(mr_vae, binary_images[:8], beta_range=beta_range)
     assert len(curve) == 20 and curve[0]["beta"] == pytest.approx(0.01) and curve[-1]["beta"] == pytest.approx(10)
     with pytest.raises(ValueError, match="beta_range"):
-        rate_distortion_curve(plain_vae, binary_images)
+        rate_distortion_curve(mr_vae, binary_images)
+
+
+def test_a_curve_of_a_model_without_gates_is_refused(plain_vae, binary_images, beta_range) -> None:
+    # Every β would read the same network: a flat curve that looks like a failed MR-VAE.
+    with pytest.raises(ValueError, match="no β gates"):
+        rate_distortion_curve(plain_vae, binary_images, beta_range=beta_range)
 
 
 def test_relative_gap() -> None:

@@ -145,7 +145,7 @@ def test_population_training_runs_the_shared_loop_and_stops_on_a_non_finite_loss
     assert trace[-1]["step"] == 39 and trace[-1]["loss"] < trace[0]["loss"]
     with torch.no_grad():
         model.encoder["E1"].weight.fill_(float("nan"))
-    with pytest.raises(NonFiniteLossError, match="non-finite loss at step 1 "):
+    with pytest.raises(NonFiniteLossError, match="non-finite loss or gradient at step 1 "):
         train_population(model, spectrum.covariance(), ConstantBeta(1.0), steps=5, lr=1e-2, log_lines=0)
 
 

@@ -90,6 +90,27 @@ def test_nan_loss_stops_with_the_model_and_checkpoint_intact(tmp_path, monkeypat
     assert saved["epoch"] == 1 and all(torch.isfinite(v).all() for v in saved["state"].values())
 
 
+@pytest.mark.parametrize("check_every", [1, 3])
+def test_a_finite_loss_with_a_nan_gradient_is_not_applied(monkeypatch, check_every) -> None:
+    # The loss stays finite; only the gradient of one weight turns NaN, from the 6th step on. The
+    # error's promise, that the model keeps finite parameters, must hold: the step is refused.
+    monkeypatch.setattr(loop_module, "host_check_interval", lambda device, fused=True: check_every)
+    torch.manual_seed(0)
+    model = MLPVAE((1, 8, 8), hidden=16, latent_dim=4)
+    steps = {"n": 0}
+
+    def poison(grad: torch.Tensor) -> torch.Tensor:
+        steps["n"] += 1
+        return grad * float("nan") if steps["n"] >= 6 else grad
+
+    next(model.parameters()).register_hook(poison)
+    data = (torch.rand(64, 1, 8, 8) > 0.5).float()
+    with pytest.raises(NonFiniteLossError, match="in the gradient|epoch 2, step 1") as info:
+        train(model, data, ConstantBeta(1.0), TrainConfig(epochs=3, batch_size=16, log_lines=0))
+    assert "epoch 2, step 1" in str(info.value)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
 def test_bad_data_is_rejected_before_training() -> None:
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         train(_model(False), torch.full((8, 1, 8, 8), 255.0), ConstantBeta(1.0), CONFIG)
