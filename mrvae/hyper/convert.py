@@ -26,7 +26,6 @@ gate overwrites it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 
 from torch import nn
@@ -111,8 +110,7 @@ def _check_conversion(model: object, beta_range: object, encoder: Prefixes, deco
         _check_names(model, _as_prefixes(value), argument, f"'{argument}'")
     for gate in (m for m in model.modules() if isinstance(m, BetaGate)):
         existing = gate.beta_range
-        if not (math.isclose(existing.low, beta_range.low, rel_tol=1e-5)
-                and math.isclose(existing.high, beta_range.high, rel_tol=1e-5)):
+        if not existing.matches(beta_range):
             raise ValueError(f"this model was converted with BetaRange({existing.low:.3g}, {existing.high:.3g}); "
                              f"converting it again with {beta_range} would leave gates of two ranges. Convert a "
                              f"fresh copy of the plain model with the new range")

@@ -99,6 +99,12 @@ class BetaRange:
                 f"Swap them or widen the range, e.g. BetaRange(0.01, 10)."
             )
 
+    def matches(self, other: BetaRange) -> bool:
+        """Whether ``other`` is this range up to the float32 precision a gate stores it at
+        (its log-midpoint and half-width buffers): equal within 1e-5, relative."""
+        return (math.isclose(self.low, other.low, rel_tol=1e-5)
+                and math.isclose(self.high, other.high, rel_tol=1e-5))
+
     @property
     def log_mid(self) -> float:
         """``m``: midpoint of ``[log a, log b]``."""

@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mrvae._validate import check_data, check_flag, check_integer, check_model, check_real, describe
 from mrvae.hyper.gates import BetaRange, trusted_betas
 from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
-from mrvae.metrics.rate_distortion import evaluate
+from mrvae.metrics.rate_distortion import _evaluate
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
 from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
@@ -218,15 +218,13 @@ def check_schedule(beta: Any, model: VAE | None = None) -> BetaSchedule:
             f"would silently train one β-VAE on a mixture of β. Convert it first: "
             f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
         )
-    # The gates keep their range as float32 log-midpoint and half-width buffers: equal within 1e-5.
-    ranges = [(g.beta_range.low, g.beta_range.high) for g in gates]
-    if not all(math.isclose(low, beta.low, rel_tol=1e-5) and math.isclose(high, beta.high, rel_tol=1e-5)
-               for low, high in ranges):
-        shown = ", ".join(dict.fromkeys(f"[{low:.3g}, {high:.3g}]" for low, high in ranges))
+    ranges = [g.beta_range for g in gates]
+    if not all(r.matches(beta.range) for r in ranges):
+        shown = ", ".join(dict.fromkeys(f"[{r.low:.3g}, {r.high:.3g}]" for r in ranges))
         raise ValueError(
             f"MultiRateBeta({beta.low:g}, {beta.high:g}) samples β outside the range the gates were converted "
             f"with ({shown}), so their input standardisation would not match what they see; pass "
-            f"MultiRateBeta({ranges[0][0]:.3g}, {ranges[0][1]:.3g}), or convert a fresh model with "
+            f"MultiRateBeta({ranges[0].low:.3g}, {ranges[0].high:.3g}), or convert a fresh model with "
             f"BetaRange({beta.low:g}, {beta.high:g})"
         )
     return beta
@@ -628,7 +626,8 @@ def _validation_loss(model: VAE, data: Tensor, beta: BetaSchedule, config: Train
             betas = BetaRange(beta.low, beta.high).grid(VALIDATION_BETAS).tolist()
         else:
             betas = [float(beta(step, 1)[0])]
-        total = sum(evaluate(model, data, b, batch_size=config.batch_size, seed=config.seed)["loss"] for b in betas)
+        # train() checked the validation data once; the private evaluation does not re-read them every epoch.
+        total = sum(_evaluate(model, data, b, config.batch_size, config.seed)["loss"] for b in betas)
         return total / len(betas)
 
     return loss
@@ -690,6 +689,7 @@ def train(
     check_trainable(model, data, beta)
     if validation is not None:
         check_data(validation, "validation", model=model)
+        model.likelihood.check_data(validation)
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
     checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(model, [beta], config))
