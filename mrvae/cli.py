@@ -200,6 +200,12 @@ def _train(args: argparse.Namespace) -> Path:
     return path
 
 
+def _one_line(message: str) -> str:
+    """A multi-line error (a refused checkpoint lists each differing field) as the one line a
+    command-line error is."""
+    return message.replace(":\n  ", ": ").replace("\n  ", "; ").replace("\n", ". ")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 with a one-line message on bad input)."""
     parser = _parser()
@@ -212,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _train(args)
     except (DatasetNotFoundError, TypeError, ValueError) as error:
-        parser.exit(2, f"mrvae: error: {error}\n")
+        parser.exit(2, f"mrvae: error: {_one_line(str(error))}\n")
     finally:
         import torch.distributed as dist
 

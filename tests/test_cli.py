@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from mrvae.cli import main
+from mrvae.training.checkpoints import FORMAT
 
 TINY = ["binary_mnist", "resnet", "--width", "0.0625", "--train-images", "128", "--test-images", "32",
         "--epochs", "1", "--batch-size", "64", "--no-progress"]
@@ -121,13 +122,14 @@ def test_a_stale_checkpoint_is_refused_naming_the_file(tmp_path, capsys) -> None
     _run(tmp_path)
     (path,) = (tmp_path / "runs").rglob("checkpoint.pt")
     saved = torch.load(path, weights_only=True)
-    saved["fingerprint"] = saved["fingerprint"].replace('"format": 2', '"format": 1')  # an older mrvae wrote it
+    saved["fingerprint"] = saved["fingerprint"].replace(f'"format": {FORMAT}', '"format": 1')  # an older mrvae wrote it
     torch.save(saved, path)
     with pytest.raises(SystemExit) as exit_:
         _run(tmp_path)
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "different settings" in err and str(path) in err and "delete that file" in err
+    assert "format: 1 -> " in err and err.count("\n") == 1  # one line, naming what differs
 
 
 def test_list_names_datasets_kinds_and_profiles(capsys) -> None:

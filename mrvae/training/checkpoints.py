@@ -1,14 +1,20 @@
 """Checkpoints that resume a run exactly, and refuse to resume a different one.
 
 A checkpoint holds the trained state, the optimiser and learning-rate schedule, torch's
-random generators and the per-epoch history, plus a *fingerprint* of the settings that
-wrote it. Resuming under other settings (another network, schedule, learning rate or
-checkpoint format) raises and names the fix, instead of silently mixing two runs.
+random generators and the per-epoch history, plus a *fingerprint* of everything that decides
+what the run trains (:func:`fingerprint`): the architecture, every gate's function, range,
+placement and initialisation, the objective and likelihood, the β schedule, the
+:class:`~mrvae.TrainConfig` and a checksum of the data. Resuming under anything else raises a
+:class:`CheckpointError` that lists each differing field, saved and current, and how to start
+afresh, instead of silently mixing two runs. So a resumed run is the run it claims to continue,
+and the book's model cache (which resumes finished runs) can never reuse a model trained with
+other settings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import pickle
@@ -17,26 +23,152 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-__all__ = ["Checkpoint", "CheckpointError", "fingerprint", "read_checkpoint"]
+from mrvae.hyper.layers import BetaGate, Gated
 
-#: Bumped when the file layout changes, so older files are refused with a clear message.
-FORMAT = 2
+__all__ = ["Checkpoint", "CheckpointError", "data_fingerprint", "fingerprint", "fingerprint_differences",
+           "read_checkpoint"]
+
+#: Bumped when the file layout or the fingerprint's fields change, so older files are refused
+#: with a clear message. 3: the fingerprint records every gate, the objective and the data.
+FORMAT = 3
+
+#: How many evenly spaced rows of the data the fingerprint's checksum reads: enough that
+#: another dataset, subset, order or preprocessing shows, cheap enough for any size.
+CHECKSUM_ROWS = 64
 
 
-def fingerprint(model: nn.Module, schedules: list[Any], config: Any, **extra: Any) -> str:
-    """The settings a checkpoint must match to be resumed (all but the epoch count)."""
+def fingerprint(model: nn.Module, schedules: list[Any], config: Any, *, data: Tensor | None = None,
+                transform: Callable[..., Any] | None = None, validation: Tensor | None = None,
+                **extra: Any) -> str:
+    """Everything that decides what a run trains, as sorted JSON: a checkpoint resumes only
+    under an equal fingerprint (all but the epoch count, which a finished run may extend).
+
+    Sections (each compared on its own by :func:`fingerprint_differences`):
+
+    * ``architecture``: the model's class, every submodule with its settings, and every
+      parameter's and buffer's shape;
+    * ``gates``: each :class:`~mrvae.hyper.layers.BetaGate` by name (its placement) with its
+      function, initialisation, feature dimension, hypernetwork and exact β range, and whether
+      its layer fuses the ReLU;
+    * ``objective``: the model's class and settings (e.g. the β-TCVAE's estimator) and its
+      likelihood;
+    * ``schedules`` and ``config`` (the :class:`~mrvae.TrainConfig` but ``epochs`` and
+      ``log_lines``);
+    * ``data`` and ``validation``: shape, dtype and a checksum of :data:`CHECKSUM_ROWS` fixed
+      rows (:func:`data_fingerprint`), and the batch transform's name.
+    """
     settings = dataclasses.asdict(config)
     settings.pop("epochs")  # a finished run may be extended
     settings.pop("log_lines")
-    return json.dumps(
-        {"format": FORMAT, "model": type(model).__name__,
-         "shapes": {k: list(v.shape) for k, v in model.state_dict().items()},
-         "schedules": [[type(s).__name__, dataclasses.asdict(s)] for s in schedules],
-         "config": settings, **extra},
-        sort_keys=True,
-    )
+    record = {
+        "format": FORMAT,
+        "architecture": _architecture(model),
+        "gates": _gates(model),
+        "objective": _objective(model),
+        "schedules": [[type(s).__name__, dataclasses.asdict(s)] for s in schedules],
+        "config": settings,
+        "data": None if data is None else {**data_fingerprint(data), "transform": _callable_name(transform)},
+        "validation": None if validation is None else data_fingerprint(validation),
+        **extra,
+    }
+    return json.dumps(record, sort_keys=True, default=repr)
+
+
+def data_fingerprint(data: Tensor) -> dict[str, Any]:
+    """``{"shape", "dtype", "checksum"}`` of a batch-first tensor: the SHA-256 of the bytes of
+    :data:`CHECKSUM_ROWS` evenly spaced rows (all rows of a smaller tensor), first 16 hex digits.
+
+    Reads those rows only, so it costs the same for any dataset size.
+    """
+    rows = data
+    if data.dim() > 0 and data.shape[0] > CHECKSUM_ROWS:
+        rows = data[torch.linspace(0, data.shape[0] - 1, CHECKSUM_ROWS, device=data.device).long()]
+    raw = rows.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    return {"shape": list(data.shape), "dtype": str(data.dtype).removeprefix("torch."),
+            "checksum": hashlib.sha256(raw).hexdigest()[:16]}
+
+
+def fingerprint_differences(saved: str, current: str) -> list[str]:
+    """The fields in which two fingerprints differ, each as ``"field: saved -> current"``."""
+    old, new = _parse(saved), _parse(current)
+    if old.get("format") != new.get("format"):
+        return [f"format: {old.get('format', 'unknown')} -> {new.get('format')} (written by "
+                f"{'an older' if isinstance(old.get('format'), int) and old['format'] < FORMAT else 'another'} "
+                f"version of mrvae, which recorded other settings)"]
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    keys = sorted(flat_old.keys() | flat_new.keys())
+    return [f"{key}: {_shown_value(flat_old, key)} -> {_shown_value(flat_new, key)}"
+            for key in keys if flat_old.get(key, _ABSENT) != flat_new.get(key, _ABSENT)]
+
+
+_ABSENT = object()
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{"a.b": leaf}``; module names (which hold dots) in brackets."""
+    if not isinstance(value, dict) or not value:
+        return {prefix: value}
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}[{key}]" if "." in key or prefix.endswith(("modules", "gates", "shapes")) else (
+            f"{prefix}.{key}" if prefix else key)
+        flat.update(_flatten(item, name))
+    return flat
+
+
+def _shown_value(flat: dict[str, Any], key: str) -> str:
+    if key not in flat:
+        return "(absent)"
+    text = json.dumps(flat[key], sort_keys=True)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def _architecture(model: nn.Module) -> dict[str, Any]:
+    return {
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "modules": {name or "(model)": f"{type(m).__name__}({m.extra_repr()})"
+                    for name, m in model.named_modules() if not isinstance(m, BetaGate)},
+        "shapes": {k: list(v.shape) for k, v in model.state_dict().items()},
+    }
+
+
+def _gates(model: nn.Module) -> dict[str, Any]:
+    fused = {f"{name}.gate": m.relu for name, m in model.named_modules() if isinstance(m, Gated)}
+    gates = {}
+    for name, gate in model.named_modules():
+        if isinstance(gate, BetaGate):
+            low, high = gate.beta_range.low, gate.beta_range.high
+            gates[name] = {"function": gate.gate, "init": gate.init, "dim": gate.dim,
+                           "hypernetwork": gate.hypernetwork, "hidden": gate.hidden,
+                           "beta_range": [float(f"{low:.6g}"), float(f"{high:.6g}")],
+                           "fused_relu": fused.get(name, False)}
+    return gates
+
+
+def _objective(model: nn.Module) -> dict[str, Any]:
+    likelihood = getattr(model, "likelihood", None)
+    return {
+        "class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "settings": model.extra_repr(),
+        "likelihood": dataclasses.asdict(likelihood) if dataclasses.is_dataclass(likelihood) else repr(likelihood),
+    }
+
+
+def _callable_name(function: Callable[..., Any] | None) -> str | None:
+    if function is None:
+        return None
+    inner = getattr(function, "func", function)  # functools.partial
+    return f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', type(inner).__qualname__)}"
 
 
 class CheckpointError(ValueError):
@@ -103,6 +235,17 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def _refusal(path: Path, saved: str, current: str, shown: int = 12) -> str:
+    """Why ``path`` cannot be resumed: each differing field, saved and current, and the fix."""
+    differences = fingerprint_differences(saved, current) or ["(the settings differ in a way not itemised)"]
+    listed = "\n  ".join(differences[:shown])
+    more = f"\n  ... and {len(differences) - shown} more" if len(differences) > shown else ""
+    return (f"{_shown(path)} was written by a run with different settings, so resuming it would not continue "
+            f"that run; {len(differences)} field(s) differ (saved -> now):\n  {listed}{more}\n"
+            f"To start afresh, pass another checkpoint_dir (--run-dir on the command line) or delete that file; "
+            f"to continue the saved run, use its settings")
+
+
 class Checkpoint:
     """``directory/name`` (or nothing when ``directory`` is ``None``), written after every epoch."""
 
@@ -127,11 +270,7 @@ class Checkpoint:
             return 0, None
         ckpt = read_checkpoint(self.path, map_location=device)
         if ckpt.get("fingerprint") != self.fingerprint:
-            raise CheckpointError(
-                f"{self.path} was written by a run with different settings (or an older version of "
-                f"mrvae); pass another checkpoint_dir (--run-dir on the command line) or delete that "
-                f"file to start afresh"
-            )
+            raise CheckpointError(_refusal(self.path, str(ckpt.get("fingerprint")), self.fingerprint))
         load_state(ckpt["state"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])

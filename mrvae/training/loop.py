@@ -692,7 +692,8 @@ def train(
         model.likelihood.check_data(validation)
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
-    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, fingerprint(model, [beta], config))
+    settings = fingerprint(model, [beta], config, data=data, transform=transform, validation=validation)
+    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, settings)
     replica = Replica.current()
     noise = None
     if replica is not None:

@@ -311,7 +311,8 @@ def train_sweep(
     failure: SweepDivergedError | None = None
     if mine:
         name = CHECKPOINT_NAME if replica is None else f"sweep_checkpoint.rank{replica.rank}of{replica.world_size}.pt"
-        checkpoint = Checkpoint(checkpoint_dir, name, fingerprint(models[0], part.schedules, config, noise=noise))
+        checkpoint = Checkpoint(checkpoint_dir, name, fingerprint(models[0], part.schedules, config, data=data,
+                                                                 transform=transform, noise=noise))
         stacked = _StackedModels(part.models, noise)
         try:
             done = fit(

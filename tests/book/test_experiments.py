@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
 import torch
 
 from mrvae.book.experiments import (
     IMAGE_PROFILES,
+    PAPER_BETA_RANGE,
     ExperimentData,
     ImageExperiment,
     baseline_betas,
@@ -19,10 +21,12 @@ from mrvae.book.experiments import (
     image_profile,
     likelihood_for,
     load_experiment_data,
+    mr_vae_checkpoint,
 )
 from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import BetaGate
 from mrvae.models.benchmark import GatePlacement, build_vae
+from mrvae.training import CheckpointError
 
 
 @pytest.fixture
@@ -237,6 +241,21 @@ def test_fits_resume_from_the_run_directory(tiny, tmp_path) -> None:
     for p, q in zip(first.parameters(), again.parameters(), strict=True):
         assert torch.equal(p, q)
     assert any(isinstance(m, BetaGate) for m in again.modules())
+
+
+def test_the_model_cache_refuses_a_model_trained_with_other_settings(tiny, tmp_path) -> None:
+    """The cache is the checkpoints' own check: a folder that another variant's name led to, or the
+    same experiment on other data, is refused, never silently reused."""
+    exp, data = tiny
+    fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    uniform = GatePlacement(init="uniform")  # the same parameter shapes as the default's
+    shutil.copytree(mr_vae_checkpoint(exp, PAPER_BETA_RANGE, GatePlacement(), tmp_path),
+                    mr_vae_checkpoint(exp, PAPER_BETA_RANGE, uniform, tmp_path))
+    with pytest.raises(CheckpointError, match=r"gates\[encoder\.[^\]]*\]\.init: \"open\" -> \"uniform\""):
+        fit_mr_vae(exp, data, placement=uniform, run_dir=tmp_path, log=lambda line: None)
+    reordered = ExperimentData(data.train.flip(0), data.test, None, "synthetic")
+    with pytest.raises(CheckpointError, match=r"data\.checksum"):
+        fit_mr_vae(exp, reordered, run_dir=tmp_path, log=lambda line: None)
 
 
 def test_comparison_gap_is_relative_and_signed(tiny) -> None:

@@ -40,7 +40,7 @@ def test_a_checkpoint_from_other_settings_is_refused_naming_the_fix(tmp_path, ch
         config = CONFIG
     else:
         config = TrainConfig(epochs=1, batch_size=16, lr=2e-3, seed=0, log_lines=0)
-    with pytest.raises(ValueError, match="different settings.*delete that file"):
+    with pytest.raises(ValueError, match="(?s)different settings.*delete that file"):
         train(_model(), _data(), ConstantBeta(1.0), config, checkpoint_dir=tmp_path, log=lambda line: None)
 
 
