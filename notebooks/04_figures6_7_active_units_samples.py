@@ -105,9 +105,9 @@ panels, not_run = train_image_experiments(settings, KINDS, seed=seed, run_dir=ru
 # %% [markdown]
 # ## Figure 6 (left): active units against β
 #
-# Active units of each panel's MR-VAE at the β of its sweep (10; the quick profile's RGB
-# pipeline checks: the 4 decades), and of the β-VAE trained at each of them; the figures below
-# also show the MR-VAE at its 20-point grid.
+# Active units of each panel's MR-VAE at the β of its constant-β sweep (10; in the quick
+# profile, the conv panels and the RGB pipeline checks: the 4 decades), and of the β-VAE trained
+# at each β of each sweep; the figures below also show the MR-VAE at its 20-point grid.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 def sweeps_of(panel) -> dict:
@@ -116,8 +116,14 @@ def sweeps_of(panel) -> dict:
 
 
 def sweep_betas(panel) -> list[float]:
-    """The β at which the panel trained its β-VAEs (every sweep of a panel trains the same β)."""
+    """The β of the panel's constant-β sweep, at which the MR-VAE is compared with it."""
     return sorted(panel.constant)
+
+
+def betas_of(values: dict, series: str) -> list[float]:
+    """The β of one series: a sweep trained at other β than the constant-β one (the quick
+    profile's annealed sweep, at the decades) records them as ``<sweep>_betas``."""
+    return values.get(f"{series}_betas", values["betas"])
 
 
 au = {}
@@ -127,13 +133,14 @@ for (dataset, kind), panel in panels.items():
         "grid": GRID, "betas": betas,
         "mrvae": [active_units(panel.mr_vae, test, b) for b in GRID],
         "mrvae_at_betas": [active_units(panel.mr_vae, test, b) for b in betas],
-        **{name: [active_units(sweep[b], test, b) for b in betas] for name, sweep in sweeps_of(panel).items()},
+        **{name: [active_units(sweep[b], test, b) for b in sorted(sweep)] for name, sweep in sweeps_of(panel).items()},
+        **{f"{name}_betas": sorted(sweep) for name, sweep in sweeps_of(panel).items() if sorted(sweep) != betas},
     }
 NOT_TRAINED = "—"  # no β-VAE at this β on this panel
 au_table = pd.DataFrame([
     {"panel": panels[key].experiment.tag, "latents": panels[key].experiment.architecture().latent, "model": model,
-     **{f"{b:.2g}": counts[series][counts["betas"].index(b)] if b in counts["betas"] else NOT_TRAINED
-        for b in BETAS}}
+     **{f"{b:.2g}": counts[series][betas_of(counts, series).index(b)] if b in betas_of(counts, series)
+        else NOT_TRAINED for b in BETAS}}
     for key, counts in au.items()
     for model, series in (("MR-VAE", "mrvae_at_betas"), ("β-VAE, constant β", "constant"),
                           ("β-VAE, KL annealing", "annealed")) if series in counts
@@ -192,7 +199,10 @@ for (dataset, kind) in rgb:
         distances[(dataset, kind, name)] = {
             "grid": betas, "betas": betas,
             "mrvae": [distance(panel.mr_vae, b) for b in betas],
-            **{sweep_name: [distance(sweep[b], b) for b in betas] for sweep_name, sweep in sweeps_of(panel).items()},
+            **{sweep_name: [distance(sweep[b], b) for b in sorted(sweep)]
+               for sweep_name, sweep in sweeps_of(panel).items()},
+            **{f"{sweep_name}_betas": sorted(sweep) for sweep_name, sweep in sweeps_of(panel).items()
+               if sorted(sweep) != betas},
         }
 if distances:
     display(pd.DataFrame([
@@ -213,7 +223,8 @@ if small:
     latents = {panels[key].experiment.architecture().latent for key in small}
     sweep_minima = [min(au[key][sweep]) for key in small for sweep in ("constant", "annealed") if sweep in au[key]]
     dropped = [b for key in small for sweep in ("constant", "annealed") if sweep in au[key]
-               for b, n in zip(au[key]["betas"], au[key][sweep]) if n < panels[key].experiment.architecture().latent]
+               for b, n in zip(betas_of(au[key], sweep), au[key][sweep], strict=True)
+               if n < panels[key].experiment.architecture().latent]
     glue_number("small_latents", max(latents))
     glue_number("small_panels", len(small))
     glue_number("small_mr_full_panels", sum(min(au[key]["mrvae"]) == panels[key].experiment.architecture().latent
@@ -249,9 +260,10 @@ def draw_against_beta(fig, rows: list[tuple[str, str]], datasets: list[str]) -> 
             ax = axes[row, col]
             values = au[(dataset, kind)] if metric == "active units" else distances[(dataset, kind, metric)]
             ax.plot(values["grid"], values["mrvae"], label="MR-VAE", **{**MR_STYLE, "ms": 2.5})
-            ax.plot(values["betas"], values["constant"], label="β-VAE, constant β", **{**CONSTANT_STYLE, "ms": 4.5})
+            ax.plot(betas_of(values, "constant"), values["constant"], label="β-VAE, constant β",
+                    **{**CONSTANT_STYLE, "ms": 4.5})
             if "annealed" in values:
-                ax.plot(values["betas"], values["annealed"], label="β-VAE, KL annealing",
+                ax.plot(betas_of(values, "annealed"), values["annealed"], label="β-VAE, KL annealing",
                         **{**ANNEALED_STYLE, "ms": 4.5})
             ax.set_xscale("log")
             if metric != "active units":

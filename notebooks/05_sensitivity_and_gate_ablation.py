@@ -87,7 +87,7 @@ from myst_nb import glue
 from mrvae.book.experiments import (
     PAPER_BETA_RANGE,
     compare_at_betas,
-    fit_mr_vaes,
+    fit_mr_vaes_on_panels,
     image_profile,
     load_experiment_data,
     sweep_gap_metrics,
@@ -136,20 +136,18 @@ omniglot = panels[("omniglot", "resnet")]
 ranges = list(dict.fromkeys(RANGES_A + RANGES_B))  # (0.01, 10) appears in both lists
 placements = list(dict.fromkeys(p for variants in FIGURE9.values() for p in variants.values()))
 variants = [(r, GatePlacement()) for r in ranges] + [(PAPER_BETA_RANGE, p) for p in placements]
-models = fit_mr_vaes(omniglot.experiment, omniglot.data, variants, run_dir=runs, device=device,
-                     workers=settings.workers)
+# The same MR-VAEs at the next seeds too (each its own data subset, initialisation and
+# batches), compared below with seed 0's β-VAE sweep; all seeds train side by side in one pool.
+seeds = [seed + k for k in range(settings.headline_seeds)]
+experiments = [omniglot.experiment, *(settings.experiment("omniglot", "resnet", seed=s) for s in seeds[1:])]
+panel_data = [omniglot.data, *(load_experiment_data(e) for e in experiments[1:])]
+trained = fit_mr_vaes_on_panels(list(zip(experiments, panel_data, strict=True)), variants, run_dir=runs,
+                                device=device, workers=settings.workers)
+models_by_seed = {s: dict(zip(variants, models, strict=True)) for s, models in zip(seeds, trained, strict=True)}
+models = trained[0]
 range_models = dict(zip(ranges, models[:len(ranges)], strict=True))
 variant_models = dict(zip(placements, models[len(ranges):], strict=True))
 print(f"{len(range_models)} sample-range and {len(variant_models)} Figure 9 MR-VAEs on Omniglot ready")
-# The same MR-VAEs at the next seeds (each its own data subset, initialisation and batches),
-# compared below with seed 0's β-VAE sweep.
-seeds = [seed + k for k in range(settings.headline_seeds)]
-models_by_seed = {seed: dict(zip(variants, models, strict=True))}
-for other in seeds[1:]:
-    experiment = settings.experiment("omniglot", "resnet", seed=other)
-    trained = fit_mr_vaes(experiment, load_experiment_data(experiment), variants, run_dir=runs, device=device,
-                          workers=settings.workers)
-    models_by_seed[other] = dict(zip(variants, trained, strict=True))
 print(f"seeds {seeds}: {len(dict.fromkeys(variants))} MR-VAEs each")
 
 
@@ -164,9 +162,12 @@ print(f"seeds {seeds}: {len(dict.fromkeys(variants))} MR-VAEs each")
 # coverage says whether it does.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
+sweep_points: dict = {}  # the β-VAEs' test evaluations by β, shared by every comparison below
+
+
 def range_comparison(model, beta_range):
     inside = {b: m for b, m in omniglot.constant.items() if beta_range.low * (1 - 1e-9) <= b <= beta_range.high * (1 + 1e-9)}
-    return compare_at_betas(model, inside, omniglot.data.test)
+    return compare_at_betas(model, inside, omniglot.data.test, baseline_points=sweep_points)
 
 
 def range_key(beta_range: BetaRange) -> str:
@@ -307,7 +308,7 @@ for panel, variants in FIGURE9.items():
     for name, placement in variants.items():
         model = variant_models[placement]
         curve = rate_distortion_curve(model, omniglot.data.test, beta_range=BetaRange(0.01, 10.0))
-        rows = compare_at_betas(model, omniglot.constant, omniglot.data.test)
+        rows = compare_at_betas(model, omniglot.constant, omniglot.data.test, baseline_points=sweep_points)
         variant_curves[(panel, name)] = {"curve": curve, "per_beta": rows}
         variant_metrics[(panel, name)] = sweep_gap_metrics(curve, rows)
         m = variant_metrics[(panel, name)]
@@ -436,7 +437,7 @@ for other in seeds[1:]:
         for name, placement in group.items():
             model = models_by_seed[other][(PAPER_BETA_RANGE, placement)]
             variant_gaps[variant_key(panel, name)][other] = median_gap(
-                compare_at_betas(model, omniglot.constant, omniglot.data.test))
+                compare_at_betas(model, omniglot.constant, omniglot.data.test, baseline_points=sweep_points))
 behind_best = {}
 for panel, group in FIGURE9.items():
     default = variant_key(panel, next(name for name, placement in group.items() if placement == GatePlacement()))

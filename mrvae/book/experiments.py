@@ -53,7 +53,8 @@ __all__ = [
     "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint",
     "response_learning_curve", "response_learning_curves", "image_profile", "lookup_profile", "train_config_from",
     "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
-    "beta_vae_jobs", "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "likelihood_for",
+    "beta_vae_jobs", "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels",
+    "likelihood_for",
     "load_experiment_data", "mr_vae_job",
 ]
 
@@ -418,36 +419,56 @@ def fit_mr_vaes(
     """:func:`fit_mr_vae` for each ``(beta_range, placement)``, in order; with ``workers`` (CPU
     only), each trains on one thread, that many side by side. A variant listed twice is
     trained once (``None`` is the default placement, so it is the same variant as ``GatePlacement()``)."""
+    return fit_mr_vaes_on_panels([(exp, data)], variants, run_dir=run_dir, device=device, workers=workers)[0]
+
+
+def fit_mr_vaes_on_panels(
+    panels: Sequence[tuple[ImageExperiment, ExperimentData]],
+    variants: Sequence[tuple[BetaRange, GatePlacement | None]],
+    *,
+    run_dir: Path | None = None,
+    device: torch.device | str | None = None,
+    workers: int | None = None,
+) -> list[list[VAE]]:
+    """:func:`fit_mr_vaes` on each ``(experiment, data)`` panel (e.g. one panel at several seeds),
+    all trained side by side in one pool: no core waits for one panel's last model before the
+    next panel's start. Returns one list of models per panel, in ``variants`` order."""
     variants = [(r, p or GatePlacement()) for r, p in variants]
     workers = cpu_workers(workers, device)
     if workers is not None:
         _check_local(False)
     with handoff_dir(run_dir, workers) as root:
         if workers is not None:
-            run_jobs([mr_vae_job(exp, data, r, p, run_dir=root, device=device) for r, p in dict.fromkeys(variants)],
-                     workers)
+            run_jobs([mr_vae_job(exp, data, r, p, run_dir=root, device=device)
+                      for exp, data in panels for r, p in dict.fromkeys(variants)], workers)
         with collecting(workers is not None):  # loads what the workers trained
-            return [fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
-                    for r, p in variants]
+            return [[fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
+                     for r, p in variants] for exp, data in panels]
 
 
 def compare_at_betas(
     mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
-    mr_points: dict[float, dict[str, float]] | None = None, batch_size: int = 1000,
+    mr_points: dict[float, dict[str, float]] | None = None,
+    baseline_points: dict[float, dict[str, float]] | None = None, batch_size: int = 1000,
 ) -> list[dict[str, float]]:
     """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
     β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
 
     ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
-    two sweeps evaluates it once per β. ``batch_size``: examples per evaluation batch.
+    two sweeps evaluates it once per β; ``baseline_points`` likewise the β-VAEs', so comparing
+    many MR-VAEs with one sweep on the same ``test`` and ``seed`` evaluates each β-VAE once
+    (the numbers are the same: an evaluation draws its noise from ``seed``). ``batch_size``:
+    examples per evaluation batch.
     """
     mr_points = {} if mr_points is None else mr_points
+    baseline_points = {} if baseline_points is None else baseline_points
     rows = []
     for beta, model in sorted(beta_vaes.items()):
         if beta not in mr_points:
             mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed, batch_size=batch_size)
-        mr = mr_points[beta]
-        base = evaluate(model, test, beta, seed=seed, batch_size=batch_size)
+        if beta not in baseline_points:
+            baseline_points[beta] = evaluate(model, test, beta, seed=seed, batch_size=batch_size)
+        mr, base = mr_points[beta], baseline_points[beta]
         rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
                      "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
                      "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
@@ -646,10 +667,13 @@ class ImageProfile:
     #: Datasets whose panels this profile trains too briefly to test the paper's claim: they
     #: check that the pipeline runs, and the claims scoreboard does not grade them.
     pipeline_checks: tuple[str, ...] = ()
-    #: Their constant-β sweeps train every ``pipeline_sweep_every``-th β (:meth:`sweep_members`;
-    #: 3 keeps the decades 0.01, 0.1, 1 and 10): a pipeline check needs the ends and the middle
-    #: of the range, not ten models that grade nothing.
-    pipeline_sweep_every: int = 1
+    #: Panels whose constant-β sweeps train every k-th β of :func:`baseline_betas`
+    #: (:meth:`sweep_members`), keyed like :attr:`overrides` (a dataset, a kind or a
+    #: ``(dataset, kind)`` panel; the last match wins); every other panel trains all ten. 3 keeps
+    #: the decades 0.01, 0.1, 1 and 10: the ends and the middle of the range.
+    sweep_every: Mapping[Any, int] = field(default_factory=dict)
+    #: Likewise for the KL-annealed sweep (:meth:`annealed_members`), on every panel that trains one.
+    annealed_every: int = 1
 
     def __post_init__(self) -> None:
         unknown = set(self.pipeline_checks) - set(self.datasets)
@@ -658,14 +682,15 @@ class ImageProfile:
                              f"{list(self.datasets)}")
         if self.annealed_sweeps not in ("all", "headline"):
             raise ValueError(f"annealed_sweeps must be 'all' or 'headline', got {self.annealed_sweeps!r}")
-        for name in ("headline_seeds", "replicate_every", "pipeline_sweep_every"):
-            value = getattr(self, name)
+        every = {f"sweep_every[{key!r}]": value for key, value in self.sweep_every.items()}
+        for name, value in {name: getattr(self, name) for name in ("headline_seeds", "replicate_every",
+                                                                     "annealed_every")}.items() | every.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if self.parallel and self.batched:
             raise ValueError("a profile trains its β-VAEs either batched (one vmapped model, for a GPU) or "
                              "parallel (one thread each, side by side on CPU cores); set one of them")
-        for key in self.overrides:
+        for key in [*self.overrides, *self.sweep_every]:
             if key not in DATA_SHAPES and key not in ("conv", "resnet") and not (
                     isinstance(key, tuple) and len(key) == 2 and key[0] in DATA_SHAPES):
                 raise ValueError(f"override key {key!r} is not a dataset, a kind or a (dataset, kind) pair")
@@ -696,7 +721,8 @@ class ImageProfile:
         return {"datasets": list(self.datasets), "base": dict(self.base), "overrides": overrides,
                 "batched": self.batched, "parallel": self.parallel, "annealed_sweeps": self.annealed_sweeps,
                 "headline_seeds": self.headline_seeds, "replicate_every": self.replicate_every,
-                "pipeline_checks": list(self.pipeline_checks), "pipeline_sweep_every": self.pipeline_sweep_every}
+                "pipeline_checks": list(self.pipeline_checks), "annealed_every": self.annealed_every,
+                "sweep_every": {"/".join(k) if isinstance(k, tuple) else k: v for k, v in self.sweep_every.items()}}
 
     def replicate_members(self) -> list[int]:
         """The positions of :func:`baseline_betas` whose β-VAEs the headline's extra seeds train."""
@@ -704,11 +730,25 @@ class ImageProfile:
 
     def sweep_members(self, experiment: ImageExperiment) -> list[int] | None:
         """The positions of :func:`baseline_betas` whose constant-β β-VAEs ``experiment``'s panel
-        trains: every ``pipeline_sweep_every``-th on a pipeline check, else all (``None``)."""
-        if experiment.dataset not in self.pipeline_checks or self.pipeline_sweep_every == 1:
-            return None
-        return list(range(0, len(baseline_betas()), self.pipeline_sweep_every))
+        trains (:attr:`sweep_every`), or ``None`` for all."""
+        every = 1
+        for key in (experiment.dataset, experiment.kind, (experiment.dataset, experiment.kind)):
+            every = self.sweep_every.get(key, every)
+        return _every(every)
 
+    def annealed_members(self) -> list[int] | None:
+        """The positions of :func:`baseline_betas` whose KL-annealed β-VAEs a panel trains
+        (:attr:`annealed_every`), or ``None`` for all."""
+        return _every(self.annealed_every)
+
+
+def _every(k: int) -> list[int] | None:
+    """Every ``k``-th position of :func:`baseline_betas`, or ``None`` (all) for ``k == 1``."""
+    return None if k == 1 else list(range(0, len(baseline_betas()), k))
+
+
+#: Positions of :func:`baseline_betas` a sweep trains; ``None`` for all.
+Members = list[int] | None
 
 _28 = ("binary_mnist", "omniglot")
 _RGB = ("cifar10", "svhn", "celeba64")
@@ -726,6 +766,10 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
     # Only Figure 1's panel trains the KL-annealed sweep: 10 fewer models on every other panel
     # (chapter 3 ran in 1,181 s instead of 1,671 s). The targets are set on the constant-β
     # sweep, and the cpu and paper profiles train both sweeps on every panel.
+    # For the 50-minute CI budget, the β-VAEs that verdicts lean on least train at the decades
+    # too: the conv panels' constant-β sweeps and Figure 1's annealed sweep (18 fewer models).
+    # The ResNet panels keep all ten constant-β β-VAEs: Figure 1's verdict is read over them
+    # (and over every other β at its extra seeds), and chapter 5 compares against Omniglot's.
     "quick": ImageProfile(
         datasets=_28 + _RGB,
         base={"train_images": 8000, "test_images": 1000, "epochs": 8, "batch_size": 64, "lr": 3e-3,
@@ -737,7 +781,7 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
                    ("cifar10", "resnet"): {"width": 1 / 8}, ("svhn", "resnet"): {"width": 1 / 8},
                    ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}},
         parallel=True, annealed_sweeps="headline", headline_seeds=3, replicate_every=2, pipeline_checks=_RGB,
-        pipeline_sweep_every=3),
+        sweep_every={"conv": 3, **{d: 3 for d in _RGB}}, annealed_every=3),
     # A long CPU run of the 28x28 panels: the paper's full-width networks on the full training
     # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
     "cpu": ImageProfile(
@@ -806,9 +850,9 @@ def train_image_experiments(
     kinds = tuple(dict.fromkeys(kinds))
     if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
         order.insert(0, order.pop(order.index(profile.headline[0])))
-    # (experiment, data, trains the annealed sweep, which constant-β members): the panels, then the
-    # headline's replicates.
-    experiments: list[tuple[ImageExperiment, ExperimentData, bool, list[int] | None]] = []
+    # (experiment, data, which annealed members or False for none, which constant-β members): the
+    # panels, then the headline's replicates.
+    experiments: list[tuple[ImageExperiment, ExperimentData, Members | Literal[False], Members]] = []
     for dataset in order:
         try:
             data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
@@ -818,7 +862,8 @@ def train_image_experiments(
             continue
         for kind in sorted(kinds, key=lambda k: k != profile.headline[1]):
             exp = profile.experiment(dataset, kind, seed)
-            experiments.append((exp, data, profile.trains_annealed(exp), profile.sweep_members(exp)))
+            annealed = profile.annealed_members() if profile.trains_annealed(exp) else False
+            experiments.append((exp, data, annealed, profile.sweep_members(exp)))
     main_panels = len(experiments)
     if replicates and any((e.dataset, e.kind) == profile.headline for e, *_ in experiments):
         for extra in range(seed + 1, seed + profile.headline_seeds):
@@ -843,15 +888,16 @@ def train_image_experiments(
     return panels, not_run
 
 
-def _load_panel(exp: ImageExperiment, data: ExperimentData, annealed: bool, profile: ImageProfile,
-                run_dir: Path | None, device: torch.device | str | None,
-                log: Callable[[str], None], members: list[int] | None = None) -> TrainedModels:
+def _load_panel(exp: ImageExperiment, data: ExperimentData, annealed: Members | Literal[False],
+                profile: ImageProfile, run_dir: Path | None, device: torch.device | str | None,
+                log: Callable[[str], None], members: Members = None) -> TrainedModels:
     started = time.perf_counter()
     mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=_quiet)
+    chosen = {False: members, **({} if annealed is False else {True: annealed})}
     sweeps = {schedule: fit_beta_vaes(exp, data, baseline_betas(), annealed=schedule,
-                                      batched=profile.batched and members is None, run_dir=run_dir, device=device,
-                                      log=_quiet, members=members)
-              for schedule in ((False, True) if annealed else (False,))}
+                                      batched=profile.batched and which is None, run_dir=run_dir, device=device,
+                                      log=_quiet, members=which)
+              for schedule, which in chosen.items()}
     mr_seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag} (seed {exp.seed}): {1 + sum(map(len, sweeps.values()))} models ready in "
         f"{time.perf_counter() - started:.0f} s (MR-VAE training took {mr_seconds:.0f} s)")
@@ -859,12 +905,12 @@ def _load_panel(exp: ImageExperiment, data: ExperimentData, annealed: bool, prof
 
 
 def _panel_jobs(exp: ImageExperiment, data: ExperimentData, run_dir: Path, device: torch.device | str | None, *,
-                annealed: bool = True, members: Sequence[int] | None = None) -> list[Callable[[], None]]:
+                annealed: Members | Literal[False] = None, members: Members = None) -> list[Callable[[], None]]:
     """The trainings of one panel as :func:`~mrvae.training.pool.run_jobs` jobs, MR-VAE first: the
-    MR-VAE, the constant-β sweep (its ``members``, default all) and, with ``annealed``, the
-    KL-annealed sweep (21 in all)."""
+    MR-VAE, the constant-β sweep (its ``members``, default all) and, unless ``annealed`` is
+    False, the KL-annealed sweep (those members; default all): 21 in all."""
     return [mr_vae_job(exp, data, run_dir=run_dir, device=device),
             *beta_vae_jobs(exp, data, baseline_betas(), annealed=False, run_dir=run_dir, device=device,
                            members=members),
-            *(beta_vae_jobs(exp, data, baseline_betas(), annealed=True, run_dir=run_dir, device=device)
-              if annealed else [])]
+            *(beta_vae_jobs(exp, data, baseline_betas(), annealed=True, run_dir=run_dir, device=device,
+                            members=annealed) if annealed is not False else [])]

@@ -213,12 +213,21 @@ class FamilyProfile:
     text_budget_multipliers: tuple[int, ...] = ()
     #: Train each model on one CPU thread, one per core side by side (as ``ImageProfile.parallel``).
     parallel: bool = False
+    #: The text panel's KL-annealed sweep trains every k-th β of its constant-β sweep (3: the
+    #: decades 0.01, 0.1, 1 and 10, where the text metrics are read).
+    text_annealed_every: int = 1
+
+    def __post_init__(self) -> None:
+        every = self.text_annealed_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"text_annealed_every must be an int >= 1, got {every!r}")
 
     def describe(self) -> dict[str, Any]:
         return {"hierarchical": [dataclasses.asdict(e) for e in self.hierarchical],
                 "text": None if self.text is None else dataclasses.asdict(self.text),
                 "iw_samples": self.iw_samples, "text_metric_documents": self.text_metric_documents,
-                "text_budget_multipliers": list(self.text_budget_multipliers), "parallel": self.parallel}
+                "text_budget_multipliers": list(self.text_budget_multipliers), "parallel": self.parallel,
+                "text_annealed_every": self.text_annealed_every}
 
 
 _QUICK_NVAE = {"network": "quick", "channels": 4, "train_images": 4800, "test_images": 1000, "epochs": 4,
@@ -237,7 +246,8 @@ FAMILY_PROFILES: dict[str, FamilyProfile] = {
         hierarchical=tuple(HierarchicalExperiment(d, **_QUICK_NVAE) for d in BINARY_DATASETS),  # type: ignore[arg-type]
         text=TextExperiment(max_vocab=2000, max_length=30, embed_dim=32, hidden_dim=64, test_documents=1000,
                             epochs=2, batch_size=64, lr=3e-3, cosine_decay=True, lr_plateau_patience=0),
-        iw_samples=10, text_metric_documents=250, text_budget_multipliers=(1, 2, 4), parallel=True),
+        iw_samples=10, text_metric_documents=250, text_budget_multipliers=(1, 2, 4), parallel=True,
+        text_annealed_every=3),
     "cpu": FamilyProfile(
         hierarchical=(HierarchicalExperiment("binary_mnist", epochs=1, batch_size=64, lr_warmup_epochs=0),),
         text=TextExperiment(max_vocab=10_000, epochs=2, cosine_decay=True, lr_plateau_patience=0),
@@ -329,11 +339,17 @@ def _hierarchical_jobs(exp: HierarchicalExperiment, data: ExperimentData, run_di
               for b in baseline_betas(HIERARCHICAL_BASELINES))]
 
 
-def _text_jobs(exp: TextExperiment, data: TextData, run_dir: Path,
-               device: torch.device | str | None) -> list[Callable[[], None]]:
+def _text_sweeps(annealed_every: int) -> dict[bool, list[float]]:
+    """The text panel's β-VAEs: ``{annealed: betas}``, the annealed sweep at every k-th β."""
+    betas = baseline_betas(TEXT_BASELINES)
+    return {False: betas, True: betas[::annealed_every]}
+
+
+def _text_jobs(exp: TextExperiment, data: TextData, run_dir: Path, device: torch.device | str | None,
+               annealed_every: int = 1) -> list[Callable[[], None]]:
     return [partial(discarding_result, fit_text_mr_vae, exp, data, run_dir=run_dir, device=device),
             *(partial(discarding_result, _text_beta_vae, exp, data, b, annealed, run_dir, device)
-              for annealed in (False, True) for b in baseline_betas(TEXT_BASELINES))]
+              for annealed, betas in _text_sweeps(annealed_every).items() for b in betas)]
 
 
 def fit_hierarchical_panel(exp: HierarchicalExperiment, *, run_dir: Path | None = None,
@@ -369,16 +385,19 @@ def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None
 
 
 def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir: Path | None = None,
-                   device: torch.device | str | None = None, log: Callable[[str], None] = print) -> FamilyPanel:
+                   device: torch.device | str | None = None, log: Callable[[str], None] = print,
+                   annealed_every: int = 1) -> FamilyPanel:
     """Train (or load from ``run_dir``) the Yahoo MR-VAE and its 10 + 10 β-VAEs (constant β and
-    KL annealing over ``exp.kl_warmup_fraction`` of training), on bucketed batches."""
+    KL annealing over ``exp.kl_warmup_fraction`` of training; the annealed ones at every
+    ``annealed_every``-th β only), on bucketed batches."""
     data = data or exp.load_data()
     target = _device(device)
     mr_vae, seconds = fit_text_mr_vae(exp, data, run_dir=run_dir, device=target)
     betas = baseline_betas(TEXT_BASELINES)
-    sweeps = {annealed: {b: _text_beta_vae(exp, data, b, annealed, run_dir, target) for b in betas}
-              for annealed in (False, True)}
-    log(f"{exp.tag}: 1 MR-VAE and {2 * len(betas)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
+    sweeps = {annealed: {b: _text_beta_vae(exp, data, b, annealed, run_dir, target) for b in chosen}
+              for annealed, chosen in _text_sweeps(annealed_every).items()}
+    log(f"{exp.tag}: 1 MR-VAE and {sum(map(len, sweeps.values()))} β-VAEs ready (MR-VAE training took "
+        f"{seconds:.0f} s)")
     test = data.test
     if exp.test_documents is not None and exp.test_documents < test.shape[0]:
         keep = torch.randperm(test.shape[0], generator=torch.Generator().manual_seed(exp.seed))[:exp.test_documents]
@@ -403,7 +422,7 @@ def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = 
             jobs = [job for exp in profile.hierarchical for job in _hierarchical_jobs(exp, load_experiment_data(exp),
                                                                                       root, device)]
             if profile.text is not None:
-                jobs += _text_jobs(profile.text, text_data, root, device)
+                jobs += _text_jobs(profile.text, text_data, root, device, profile.text_annealed_every)
             run_jobs(jobs, workers)
             log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
                 f"{time.perf_counter() - started:.0f} s")
@@ -411,7 +430,8 @@ def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = 
             panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log)
                       for exp in profile.hierarchical]
             if profile.text is not None:
-                panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log))
+                panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log,
+                                             annealed_every=profile.text_annealed_every))
     return panels
 
 

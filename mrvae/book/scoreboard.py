@@ -654,9 +654,10 @@ def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[st
             collapsed.append(panel_name(tag, with_kind=True))
             continue
         beta = _get(panel, "betas")[-1]
+        at_beta = _sweeps_at(panel, beta)
         informative.append(tag)
-        one_sweep += len(sweeps) == 1
-        if mr[-1] >= max(s[-1] for s in sweeps):
+        one_sweep += len(at_beta) == 1
+        if mr[-1] >= max(at_beta):
             held.append(tag)
     if not informative:
         if checks:
@@ -673,6 +674,21 @@ def _figure6_active_units(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[st
     verdict: Verdict = ("reproduced" if len(held) == len(informative) else "partly" if held else shortfall(record))
     verdict = settle(verdict, seed_count(record))
     return text, verdict, (record,)
+
+
+def _sweeps_at(panel: Mapping[str, Any], beta: float) -> list[float]:
+    """Each β-VAE sweep's value at ``beta``, for the sweeps that trained a β-VAE there. A sweep
+    trained at other β than the panel's ``betas`` lists its own as ``<sweep>_betas``."""
+    values = []
+    for sweep in ("constant", "annealed"):
+        series = panel.get(sweep)
+        if not isinstance(series, list) or not series:
+            continue
+        betas = panel.get(f"{sweep}_betas", _get(panel, "betas"))
+        if len(betas) != len(series):
+            raise ValueError(f"the {sweep} sweep has {len(series)} values for {len(betas)} β")
+        values += [value for b, value in zip(betas, series, strict=True) if math.isclose(b, beta, rel_tol=1e-9)]
+    return values
 
 
 def _one_sweep_note(panels: int) -> str:
@@ -695,14 +711,14 @@ def _figure6_sample_quality(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[
             continue
         panel = panels[tag]
         mr, grid, betas = _get(panel, "mrvae"), _get(panel, "grid"), _get(panel, "betas")
-        sweeps = [panel[k] for k in ("constant", "annealed") if isinstance(panel.get(k), list) and panel[k]]
-        if not mr or not sweeps or grid[0] != betas[0]:
+        at_beta = _sweeps_at(panel, betas[0])
+        if not mr or not at_beta or grid[0] != betas[0]:
             continue
         total += 1
-        one_sweep += len(sweeps) == 1
+        one_sweep += len(at_beta) == 1
         beta = betas[0]
         metrics.add(tag.rsplit("-", 1)[-1])
-        if mr[0] < min(s[0] for s in sweeps):
+        if mr[0] < min(at_beta):
             held.append(tag)
     if not total:
         if checks:

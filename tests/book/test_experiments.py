@@ -18,6 +18,7 @@ from mrvae.book.experiments import (
     fit_beta_vaes,
     fit_mr_vae,
     fit_mr_vaes,
+    fit_mr_vaes_on_panels,
     image_profile,
     likelihood_for,
     load_experiment_data,
@@ -148,6 +149,12 @@ def test_side_by_side_mr_vaes_match_in_process_fits(tiny, tmp_path, monkeypatch)
     side_by_side = fit_mr_vaes(exp, data, variants, workers=2, run_dir=tmp_path)
     _assert_same_models(in_process, side_by_side)
     assert len(list(tmp_path.glob("*/mrvae_*/checkpoint.pt"))) == 2 and submitted == [2, 2]  # per call
+    # several panels (here one at two seeds) in one pool: the same models as one call per panel
+    second = (dataclasses.replace(exp, seed=1), data)
+    both = fit_mr_vaes_on_panels([(exp, data), second], variants, workers=2, run_dir=tmp_path / "both")
+    assert submitted[-1] == 4
+    _assert_same_models(in_process, both[0])
+    _assert_same_models(fit_mr_vaes(*second, variants, workers=1), both[1])
 
 
 def test_workers_refuse_synchronised_batch_norm(tiny) -> None:
@@ -180,9 +187,10 @@ def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tin
     headline, data = tiny
     other = dataclasses.replace(headline, dataset="omniglot")
     profile = ImageProfile(datasets=("binary_mnist", "omniglot"), base={}, annealed_sweeps="headline")
-    assert len(_panel_jobs(headline, data, tmp_path, None, annealed=True)) == 21
+    assert len(_panel_jobs(headline, data, tmp_path, None, annealed=None)) == 21  # None: every annealed β-VAE
+    assert len(_panel_jobs(headline, data, tmp_path, None, annealed=[0, 3, 6, 9])) == 15
     assert len(_panel_jobs(other, data, tmp_path, None, annealed=False)) == 11
-    with_annealed = _load_panel(headline, data, True, profile, tmp_path, None, lambda line: None)
+    with_annealed = _load_panel(headline, data, None, profile, tmp_path, None, lambda line: None)
     without = _load_panel(other, data, False, profile, tmp_path, None, lambda line: None)
     assert len(with_annealed.annealed) == 10
     assert without.annealed is None and len(without.constant) == 10
@@ -198,24 +206,39 @@ def test_the_quick_profile_trains_figure_1s_panel_on_three_seeds() -> None:
             ImageProfile(datasets=("omniglot",), base={}, headline_seeds=bad)  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="replicate_every"):
             ImageProfile(datasets=("omniglot",), base={}, replicate_every=bad)  # type: ignore[arg-type]
-        with pytest.raises(ValueError, match="pipeline_sweep_every"):
-            ImageProfile(datasets=("omniglot",), base={}, pipeline_sweep_every=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="annealed_every"):
+            ImageProfile(datasets=("omniglot",), base={}, annealed_every=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"sweep_every\['conv'\]"):
+            ImageProfile(datasets=("omniglot",), base={}, sweep_every={"conv": bad})
+    with pytest.raises(ValueError, match="'mnist' is not a dataset"):
+        ImageProfile(datasets=("omniglot",), base={}, sweep_every={"mnist": 3})
     with pytest.raises(ValueError, match="pipeline_checks"):
         ImageProfile(datasets=("omniglot",), base={}, pipeline_checks=("cifar10",))
 
 
-def test_pipeline_checks_train_their_beta_vaes_at_the_decades_and_graded_panels_at_every_beta() -> None:
+def test_the_quick_profile_trains_every_beta_on_the_resnet_panels_and_the_decades_elsewhere() -> None:
+    """The CI budget's trade: the ResNet 28x28 panels (Figure 1's, whose verdict rests on its sweep,
+    and Omniglot's, which chapter 5 compares against) keep all ten β-VAEs and Figure 1's extra seeds
+    every other β; the conv panels, the RGB pipeline checks and the annealed sweep train the four
+    decades."""
     from mrvae.book.experiments import ImageProfile
 
     quick = image_profile("quick")
-    decades = [baseline_betas()[i] for i in quick.sweep_members(quick.experiment("cifar10", "resnet"))]
-    assert decades == pytest.approx([0.01, 0.1, 1.0, 10.0])
-    for dataset in ("binary_mnist", "omniglot"):  # graded: every β, as the verdicts are read over them
+    decades = pytest.approx([0.01, 0.1, 1.0, 10.0])
+    for dataset in quick.datasets:
         for kind in ("conv", "resnet"):
-            assert quick.sweep_members(quick.experiment(dataset, kind)) is None
+            members = quick.sweep_members(quick.experiment(dataset, kind))
+            if kind == "resnet" and dataset in ("binary_mnist", "omniglot"):
+                assert members is None
+            else:
+                assert [baseline_betas()[i] for i in members] == decades, (dataset, kind)
+    assert [baseline_betas()[i] for i in quick.annealed_members()] == decades
+    assert len(quick.replicate_members()) == 5  # the headline's seeds: its verdict is read over them
     every = ImageProfile(datasets=("cifar10",), base={}, pipeline_checks=("cifar10",))
-    assert every.sweep_members(every.experiment("cifar10", "conv")) is None  # pipeline_sweep_every=1: all
-    assert quick.describe()["pipeline_sweep_every"] == 3
+    assert every.sweep_members(every.experiment("cifar10", "conv")) is None and every.annealed_members() is None
+    last_wins = ImageProfile(datasets=("cifar10",), base={}, sweep_every={"cifar10": 3, ("cifar10", "conv"): 1})
+    assert last_wins.sweep_members(last_wins.experiment("cifar10", "conv")) is None
+    assert quick.describe()["sweep_every"] == {"conv": 3, "cifar10": 3, "svhn": 3, "celeba64": 3}
 
 
 def test_a_member_of_a_sweep_is_the_same_model_whether_or_not_the_others_train(tiny, tmp_path) -> None:
@@ -271,6 +294,12 @@ def test_comparison_gap_is_relative_and_signed(tiny) -> None:
     # the MR-VAE against itself has no gap
     rows_self = compare_at_betas(mr_vae, {0.5: mr_vae}, data.test)
     assert rows_self[0]["gap"] == pytest.approx(0.0, abs=1e-12)
+    # the β-VAEs' evaluations, cached across MR-VAEs, give the very same rows
+    other, _ = fit_mr_vae(dataclasses.replace(exp, seed=1), data, log=lambda line: None)
+    shared: dict = {}
+    cached = [compare_at_betas(m, sweep, data.test, baseline_points=shared) for m in (mr_vae, other, mr_vae)]
+    assert sorted(shared) == [0.1, 1.0] and cached[0] == rows == cached[2]
+    assert cached[1] == compare_at_betas(other, sweep, data.test)
 
 
 def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) -> None:

@@ -85,6 +85,23 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
         text_budget_study(panel, exp, _corpus(), (0,))
     with pytest.raises(ValueError, match="not one of the panel"):
         text_budget_study(panel, exp, _corpus(), (1,), beta=0.5)
+    # The annealed sweep at the decades only: the same models as in the full sweep, 4 of them.
+    decades = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None, annealed_every=3)
+    assert sorted(decades.annealed) == pytest.approx([0.01, 0.1, 1.0, 10.0]) and len(decades.constant) == 10
+    for beta, model in decades.annealed.items():
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), panel.annealed[beta].parameters(),
+                                                     strict=True))
+    assert len(evaluate_family_panel(decades)["rows_annealed"]) == 4
+
+
+def test_the_quick_profile_trains_the_text_annealed_sweep_at_the_decades() -> None:
+    from mrvae.book.families import FamilyProfile
+
+    assert family_profile("quick").text_annealed_every == 3
+    assert family_profile("quick").describe()["text_annealed_every"] == 3
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="text_annealed_every"):
+            FamilyProfile(hierarchical=(), text=None, text_annealed_every=bad)  # type: ignore[arg-type]
 
 
 def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:

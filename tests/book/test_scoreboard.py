@@ -325,6 +325,29 @@ def test_figure_6_rules_compare_with_every_sweep_trained_and_count_panels_with_o
     assert "on 1 of 2 panels" in quality.measured and "1 of them against one β-VAE sweep only" in quality.measured
 
 
+def test_figure_6_rules_read_a_sweep_trained_at_fewer_beta_at_the_panels_ends(tmp_path: Path) -> None:
+    """An annealed sweep at the decades only lists its own β: the rules compare at the same β, and a
+    sweep with no β-VAE at that β is left out of the comparison."""
+    betas = [0.01, 0.1, 1.0, 10.0]
+    units = {"betas": betas, "mrvae_at_betas": [8, 7, 6, 5], "constant": [8, 7, 5, 4],
+             "annealed": [8, 9], "annealed_betas": [0.1, 10.0]}  # 9 at β = 10 beats the MR-VAE's 5
+    frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 11.0, 12.0, 13.0], "constant": [11.0, 11.0, 12.0, 14.0],
+               "annealed": [1.0], "annealed_betas": [10.0]}  # no annealed β-VAE at β = 0.01: not compared there
+    _write(tmp_path, "figure6_active_units_fcd",
+           {"active_units": {"a-resnet": units}, "frechet_distance": {"a-resnet-FCD": frechet}},
+           notebook="04_figures6_7_active_units_samples")
+    rows = sb.scoreboard(tmp_path)
+    assert "on 0 of 1 panels" in _row(rows, "Figure 6, active units").measured
+    quality = _row(rows, "Figure 6, FID")
+    assert "on 1 of 1 panels" in quality.measured and "1 of them against one β-VAE sweep only" in quality.measured
+    misaligned = {**units, "annealed_betas": [10.0]}  # two values for one β: a broken record, not a verdict
+    _write(tmp_path, "figure6_active_units_fcd", {"active_units": {"a-resnet": misaligned},
+                                                  "frechet_distance": {"a-resnet-FCD": frechet}},
+           notebook="04_figures6_7_active_units_samples")
+    broken = _row(sb.scoreboard(tmp_path), "Figure 6, active units")
+    assert broken.verdict == "not run" and "ValueError" in broken.measured
+
+
 def test_theorem1_learned_takes_the_worse_of_its_gap_and_its_latents(tmp_path: Path) -> None:
     def write(gaps: list[float], active: list[float], trend: dict[str, Any]) -> sb.Claim:
         _write(tmp_path, "theorem1_training", {"latent_dim": 4, "seeds": _seeds(max_relative_gap=gaps,
