@@ -50,8 +50,8 @@ def fingerprint(model: nn.Module, schedules: list[Any], config: Any, *, data: Te
     * ``architecture``: the model's class, every submodule with its settings, and every
       parameter's and buffer's shape;
     * ``gates``: each :class:`~mrvae.hyper.layers.BetaGate` by name (its placement) with its
-      function, initialisation, feature dimension, hypernetwork and exact β range, and whether
-      its layer fuses the ReLU;
+      function, initialisation, feature dimension, hypernetwork and β range (to 6 significant
+      digits: the buffers are float32), and whether its layer fuses the ReLU;
     * ``objective``: the model's class and settings (e.g. the β-TCVAE's estimator) and its
       likelihood;
     * ``schedules`` and ``config`` (the :class:`~mrvae.TrainConfig` but ``epochs`` and
