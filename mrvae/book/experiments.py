@@ -682,9 +682,9 @@ class ImageProfile:
                              f"{list(self.datasets)}")
         if self.annealed_sweeps not in ("all", "headline"):
             raise ValueError(f"annealed_sweeps must be 'all' or 'headline', got {self.annealed_sweeps!r}")
-        every = {f"sweep_every[{key!r}]": value for key, value in self.sweep_every.items()}
-        for name, value in {name: getattr(self, name) for name in ("headline_seeds", "replicate_every",
-                                                                     "annealed_every")}.items() | every.items():
+        counts = [(name, getattr(self, name)) for name in ("headline_seeds", "replicate_every", "annealed_every")]
+        counts += [(f"sweep_every[{key!r}]", value) for key, value in self.sweep_every.items()]
+        for name, value in counts:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if self.parallel and self.batched:
