@@ -17,9 +17,9 @@ export MRVAE_DOWNLOAD ?= 1
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
 # "python3" kernelspec into the venv; --check-kernel fails early if papermill would
 # launch some other interpreter under that name.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml companion/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e ".[dev]"
+	$(VENV)/bin/pip install -e ".[test]" -e "./companion[dev]"
 	$(VPY) scripts/run_notebooks.py --check-kernel
 	touch $@
 
@@ -46,7 +46,7 @@ book-only: $(STAMP)
 # site from that one execution. Chapter 3's training cell takes most of the chapter's 20 min on
 # 2 cores, near nbval's default 2,000 s cell timeout on a slower or busier machine; hence 3,600 s.
 #
-# The references are checked by band, not digit (mrvae.book.checks), so they hold under any
+# The references are checked by band, not digit (mrvae_companion.checks), so they hold under any
 # CPU's kernels; to keep that tested at no extra cost, one chapter whose numbers move with the
 # kernels (KERNEL_CHECK_NOTEBOOK) runs under OTHER_KERNEL, a path other than this CPU's own.
 NBVAL := --nbval --nbval-sanitize-with tests/notebooks/sanitize.cfg --nbval-cell-timeout=3600 -q --durations=25
@@ -68,7 +68,7 @@ test: $(STAMP)
 
 # One chapter's (or a few chapters') regression checks alone, figures to a throwaway folder:
 #   make check-notebooks NOTEBOOKS="05_sensitivity_and_gate_ablation"
-# With KERNEL=avx2 or KERNEL=default, as such a CPU would run them (mrvae.book.runtime.EMULATED_CPUS);
+# With KERNEL=avx2 or KERNEL=default, as such a CPU would run them (mrvae_companion.runtime.EMULATED_CPUS);
 # the model cache is keyed by the kernel path, so those chapters train their own models.
 NOTEBOOKS ?= $(basename $(notdir $(wildcard tests/notebooks/*.ipynb)))
 KERNEL ?=
@@ -142,6 +142,6 @@ clean-runs:
 	rm -rf runs
 
 lint:
-	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae tests scripts book/_ext; \
-	elif command -v ruff >/dev/null 2>&1; then ruff check mrvae tests scripts book/_ext; \
+	@if [ -x $(VENV)/bin/ruff ]; then $(VENV)/bin/ruff check mrvae companion tests scripts book/_ext; \
+	elif command -v ruff >/dev/null 2>&1; then ruff check mrvae companion tests scripts book/_ext; \
 	else echo "ruff not installed; skipping lint"; fi

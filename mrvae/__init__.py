@@ -4,8 +4,9 @@ Train once with ``log β ~ U[log a, log b]`` and get the whole rate–distortion
 
 Layout: :mod:`mrvae.hyper` (β gates, gated layers, :func:`convert`), :mod:`mrvae.models`
 (one module per model family), :mod:`mrvae.data`, :mod:`mrvae.metrics`, :mod:`mrvae.training`
-(schedules, the loop, sweeps, checkpoints) and, apart from the library, :mod:`mrvae.book`
-(the companion book's experiments, figures and cache).
+(schedules, the loop, sweeps, checkpoints). The companion book's experiments, figures and
+command line are a separate distribution (``companion/``, package ``mrvae_companion``) built
+on this one; nothing here imports it.
 """
 
 from mrvae._compat import install_torchvision_shim

@@ -73,8 +73,8 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
-from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
+from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae_companion.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.hyper.gates import BetaRange
 from mrvae.models.linear import (
     LinearVAE,
@@ -368,7 +368,7 @@ path = save_figure(
 # $\|D_{:,i}\|^2$ exceeds $10^{-3}$ at some β.
 
 # %% tags=["hide-input", "nbval-ignore-output"]
-from mrvae.book.seeds import BudgetTrend, summarize
+from mrvae_companion.seeds import BudgetTrend, summarize
 from mrvae.models.linear import dead_gates, learned_response
 from mrvae.training import train_population
 
@@ -564,7 +564,7 @@ path = save_figure(
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("theorem1_linear_response", "theorem1_training")

@@ -48,10 +48,10 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from mrvae.book.figures import glue_figure, plot_over_seeds, provenance, save_figure, use_book_style
-from mrvae.book.prose import glue_number
-from mrvae.book.runtime import Stopwatch, seed_everything, select_profile
-from mrvae.book.seeds import summarize
+from mrvae_companion.figures import glue_figure, plot_over_seeds, provenance, save_figure, use_book_style
+from mrvae_companion.prose import glue_number
+from mrvae_companion.runtime import Stopwatch, seed_everything, select_profile
+from mrvae_companion.seeds import summarize
 from mrvae.data import load_mnist
 from mrvae.hyper.convert import count_parameters
 from mrvae.hyper.gates import BetaRange
@@ -366,7 +366,7 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("figure4_linear_mnist")

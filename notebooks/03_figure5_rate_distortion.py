@@ -73,7 +73,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.experiments import (
+from mrvae_companion.experiments import (
     BINARY_DATASETS,
     PAPER_BETA_RANGE,
     evaluate_panel,
@@ -81,7 +81,7 @@ from mrvae.book.experiments import (
     response_metrics,
     train_image_experiments,
 )
-from mrvae.book.figures import (
+from mrvae_companion.figures import (
     committed_figure_dir,
     glue_figure,
     legend_below,
@@ -93,10 +93,10 @@ from mrvae.book.figures import (
     save_figure,
     use_book_style,
 )
-from mrvae.book.prose import glue_number, panel_title, two_digits
-from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.book.scoreboard import DATASET_NAMES
-from mrvae.book.seeds import SeedSummary, summarize_responses
+from mrvae_companion.prose import glue_number, panel_title, two_digits
+from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae_companion.scoreboard import DATASET_NAMES
+from mrvae_companion.seeds import SeedSummary, summarize_responses
 from mrvae.hyper.convert import count_parameters
 from mrvae.models.benchmark import SUPPORTED_SHAPES, ArchitectureConfig, build_mr_vae, build_vae
 
@@ -748,7 +748,7 @@ print(f"wrote {path5.name} and {path1.name}; wall time {clock.seconds:.1f} s")
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("figure5_rate_distortion", "figure1_resnet_binary_mnist")

@@ -54,14 +54,14 @@ from IPython.display import display
 from myst_nb import glue
 from torchvision.utils import make_grid
 
-from mrvae.book.experiments import (
+from mrvae_companion.experiments import (
     BINARY_DATASETS,
     PAPER_BETA_RANGE,
     baseline_betas,
     image_profile,
     train_image_experiments,
 )
-from mrvae.book.figures import (
+from mrvae_companion.figures import (
     ANNEALED_STYLE,
     CONSTANT_STYLE,
     MR_STYLE,
@@ -72,9 +72,9 @@ from mrvae.book.figures import (
     save_figure,
     use_book_style,
 )
-from mrvae.book.prose import glue_number, panel_title
-from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.book.scoreboard import DATASET_NAMES
+from mrvae_companion.prose import glue_number, panel_title
+from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae_companion.scoreboard import DATASET_NAMES
 from mrvae.data.images import load_cifar10, subset
 from mrvae.metrics.fid import (
     InceptionFeatures,
@@ -425,7 +425,7 @@ print(f"wrote {path6.name} and {path7.name}; wall time {clock.seconds:.1f} s")
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("figure6_active_units_fcd")

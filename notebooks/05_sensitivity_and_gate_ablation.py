@@ -84,7 +84,7 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.experiments import (
+from mrvae_companion.experiments import (
     PAPER_BETA_RANGE,
     compare_at_betas,
     fit_mr_vaes_on_panels,
@@ -93,11 +93,11 @@ from mrvae.book.experiments import (
     sweep_gap_metrics,
     train_image_experiments,
 )
-from mrvae.book.figures import CONSTANT_STYLE, glue_figure, plot_over_seeds, provenance, save_figure, use_book_style
-from mrvae.book.prose import glue_number, two_digits
-from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-from mrvae.book.scoreboard import ABLATION_TOLERANCE, GAP_RULE, MAX_MEDIAN_GAP
-from mrvae.book.seeds import summarize
+from mrvae_companion.figures import CONSTANT_STYLE, glue_figure, plot_over_seeds, provenance, save_figure, use_book_style
+from mrvae_companion.prose import glue_number, two_digits
+from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae_companion.scoreboard import ABLATION_TOLERANCE, GAP_RULE, MAX_MEDIAN_GAP
+from mrvae_companion.seeds import summarize
 from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
 from mrvae.models.benchmark import GatePlacement
@@ -538,7 +538,7 @@ print(f"wrote {path.name} and {path_gates.name}; wall time {clock.seconds:.1f} s
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("section53_sample_range", "figure9_ablation")

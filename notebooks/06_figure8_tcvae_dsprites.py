@@ -82,17 +82,17 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from mrvae.book.figures import glue_figure, provenance, save_figure, use_book_style
-from mrvae.book.prose import glue_number
-from mrvae.book.runtime import (
+from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae_companion.prose import glue_number
+from mrvae_companion.runtime import (
     Stopwatch,
     pick_device,
     run_directory,
     seed_everything,
     select_profile,
 )
-from mrvae.book.seeds import BudgetTrend, summarize_mig_panel
-from mrvae.book.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
+from mrvae_companion.seeds import BudgetTrend, summarize_mig_panel
+from mrvae_companion.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
 from mrvae.data.dsprites import N_IMAGES, load_dsprites, subsample_indices
 from mrvae.hyper.convert import count_parameters
 from mrvae.hyper.gates import BetaRange
@@ -138,7 +138,7 @@ print(f"mean pixel occupancy: {images.mean().item():.4f}")
 # hidden layers to 256 units (stated in the figure's caption). Every model gets the same budget:
 # the same epochs, batch size and learning rate. Each seed draws a model's initialisation and
 # batch order; all seeds share the data subset. The models train side by side, one thread each
-# (`mrvae.book.tcvae`), and are cached under `runs/`, keyed by the package's source, so the
+# (`mrvae_companion.tcvae`), and are cached under `runs/`, keyed by the package's source, so the
 # book build reuses what the regression test trained.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
@@ -392,7 +392,7 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("figure8_tcvae_dsprites")

@@ -77,7 +77,7 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae.book.figures import (
+from mrvae_companion.figures import (
     committed_figure_dir,
     glue_figure,
     legend_below,
@@ -86,8 +86,8 @@ from mrvae.book.figures import (
     plot_learning_study,
     use_book_style,
 )
-from mrvae.book.prose import glue_number
-from mrvae.book.seeds import SeedSummary
+from mrvae_companion.prose import glue_number
+from mrvae_companion.seeds import SeedSummary
 from mrvae.hyper.layers import DEFAULT_GATE_INIT
 from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
 

@@ -75,8 +75,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from myst_nb import glue
 
-from mrvae.book.figures import committed_figure_dir, glue_figure, load_figure_data, short_commit, use_book_style
-from mrvae.book.prose import glue_number
+from mrvae_companion.figures import committed_figure_dir, glue_figure, load_figure_data, short_commit, use_book_style
+from mrvae_companion.prose import glue_number
 
 FIGURES = committed_figure_dir()
 record = load_figure_data("overhead", directory=FIGURES)

@@ -65,22 +65,22 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from mrvae.book.experiments import PAPER_BETA_RANGE
-from mrvae.book.families import (
+from mrvae_companion.experiments import PAPER_BETA_RANGE
+from mrvae_companion.families import (
     evaluate_family_panel,
     family_profile,
     text_budget_study,
     train_family_panels,
 )
-from mrvae.book.figures import (
+from mrvae_companion.figures import (
     glue_figure,
     plot_rate_distortion,
     provenance,
     save_figure,
     use_book_style,
 )
-from mrvae.book.prose import glue_number, two_digits
-from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+from mrvae_companion.prose import glue_number, two_digits
+from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.convert import count_parameters
 from mrvae.metrics.text import evaluate_text
 from mrvae.models.hierarchical import HierarchicalConfig, build_hierarchical_mr_vae
@@ -340,7 +340,7 @@ print(f"wrote {path.name}; wall time {clock.seconds:.1f} s")
 
 # %% tags=["remove-cell"]
 # The regression check that nbval compares: one line per checked metric of this chapter's
-# figures, "ok" inside the band measured across CPU kernel paths (mrvae.book.checks).
-from mrvae.book.checks import print_checks
+# figures, "ok" inside the band measured across CPU kernel paths (mrvae_companion.checks).
+from mrvae_companion.checks import print_checks
 
 print_checks("figure5_other_families")

@@ -40,13 +40,13 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
 import mrvae  # noqa: E402
-from mrvae.book.experiments import DATA_SHAPES, image_profile  # noqa: E402
-from mrvae.book.figures import committed_run_provenance, save_figure  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
 from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
 from mrvae.training.timing import _synchronize, compare_step_times, seconds_per_step  # noqa: E402
+from mrvae_companion.experiments import DATA_SHAPES, image_profile  # noqa: E402
+from mrvae_companion.figures import committed_run_provenance, save_figure  # noqa: E402
 
 BETA_RANGE = mrvae.BetaRange(0.01, 10.0)
 #: One dataset per data shape: the likelihood follows it (Bernoulli for binary MNIST).

@@ -2,7 +2,7 @@
 """Write the claims scoreboard of the book's first page from the figure files.
 
 Reads ``figures/*.json`` (``--figures``) and writes the MyST table of
-:mod:`mrvae.book.scoreboard` to ``book/_generated/scoreboard.md`` (``--out``), which
+:mod:`mrvae_companion.scoreboard` to ``book/_generated/scoreboard.md`` (``--out``), which
 ``book/intro.md`` includes, and the rules beside it (``rules.md``), which
 ``book/reproducing.md`` includes. The file is generated at build time and not committed; run this
 after the notebooks and before ``jupyter-book build``. A claim whose figure file or metric is
@@ -15,7 +15,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from mrvae.book.scoreboard import rules_markdown, scoreboard, scoreboard_markdown
+from mrvae_companion.scoreboard import rules_markdown, scoreboard, scoreboard_markdown
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,12 +4,12 @@
     record LABEL FIGURE_DIR   add one run's checked metrics, read from the figure JSON that a
                               quick-profile run wrote into FIGURE_DIR
     run NAME                  execute every notebook as CPU NAME would (avx2, default: the
-                              settings of mrvae.book.runtime.EMULATED_CPUS), with its own model
+                              settings of mrvae_companion.runtime.EMULATED_CPUS), with its own model
                               cache and figure folder, and record it as NAME
     env NAME                  print those settings as VAR=value words (for `env` in the Makefile)
     report                    print every checked metric: its value per run, its spread and band
 
-The runs land in ``figures/kernel_spread.json``, from which :mod:`mrvae.book.checks` draws the
+The runs land in ``figures/kernel_spread.json``, from which :mod:`mrvae_companion.checks` draws the
 bands that the notebooks' regression checks use.
 """
 
@@ -27,8 +27,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from mrvae.book.checks import CHECKS, Claim, Measured, _check_for, band_for, record_run, spread_path  # noqa: E402
-from mrvae.book.runtime import EMULATED_CPUS  # noqa: E402
+from mrvae_companion.checks import CHECKS, Claim, Measured, _check_for, band_for, record_run, spread_path  # noqa: E402
+from mrvae_companion.runtime import EMULATED_CPUS  # noqa: E402
 
 
 def record(label: str, figures: Path) -> None:

@@ -85,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.book.experiments import (
+    from mrvae.metrics import evaluate
+    from mrvae.models.benchmark import GatePlacement
+    from mrvae.training.pool import collecting, cpu_workers, run_jobs
+    from mrvae_companion.experiments import (
         PAPER_BETA_RANGE,
         ImageExperiment,
         beta_vae_jobs,
@@ -94,16 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         load_experiment_data,
         mr_vae_job,
     )
-    from mrvae.book.figures import (
+    from mrvae_companion.figures import (
         committed_figure_dir,
         committed_run_provenance,
         save_figure,
         use_book_style,
     )
-    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-    from mrvae.metrics import evaluate
-    from mrvae.models.benchmark import GatePlacement
-    from mrvae.training.pool import collecting, cpu_workers, run_jobs
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)
     device = pick_device()

@@ -35,13 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.book.experiments import evaluate_panel, image_profile, train_image_experiments
-    from mrvae.book.figures import (
+    from mrvae_companion.experiments import evaluate_panel, image_profile, train_image_experiments
+    from mrvae_companion.figures import (
         committed_run_provenance,
         plot_rate_distortion,
         save_figure,
     )
-    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)
     device = pick_device()

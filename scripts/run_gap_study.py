@@ -13,7 +13,7 @@ On the quick profile's headline panel (ResNet, binary MNIST) it trains:
 - ``seed``: the ``equal`` run at 1× and the ``mr_vae_longer`` run with each further seed of
   ``--seeds`` (other training and test subsets, another initialisation and batch order), which show
   how far the gap moves from one run to another. Both are summarised over the seeds
-  (``metrics.seeds``: median and order-statistic interval, :mod:`mrvae.book.seeds`), and
+  (``metrics.seeds``: median and order-statistic interval, :mod:`mrvae_companion.seeds`), and
   ``metrics.train_once`` gives each MR-VAE budget as a fraction of its sweep's steps: the evidence
   of the scoreboard's "Train once" row.
 
@@ -56,7 +56,7 @@ def _over_seeds(variants: dict[str, dict[str, Any]], longer: int) -> tuple[dict[
     """The 1× runs and the longer-MR-VAE runs summarised over their seeds: ``metrics.seeds``
     (median gap, and the number of β at which the MR-VAE is worse, per budget) and
     ``metrics.train_once`` (each MR-VAE budget as a fraction of its sweep's steps)."""
-    from mrvae.book.seeds import summarize
+    from mrvae_companion.seeds import summarize
 
     first_equal = next(v for v in variants.values() if v["group"] == "equal")  # 1x, the first seed
     groups = {"x1": [first_equal, *(v for v in variants.values() if v["group"] == "seed")],
@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.book.experiments import (
+    from mrvae.hyper.gates import BetaRange
+    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
+    from mrvae_companion.experiments import (
         PAPER_BETA_RANGE,
         baseline_betas,
         beta_vae_jobs,
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         load_experiment_data,
         mr_vae_job,
     )
-    from mrvae.book.figures import (
+    from mrvae_companion.figures import (
         committed_figure_dir,
         committed_run_provenance,
         legend_below,
@@ -115,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
-    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-    from mrvae.hyper.gates import BetaRange
-    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     first_seed = args.seeds[0]
     seed_everything(first_seed)

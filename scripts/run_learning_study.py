@@ -73,24 +73,24 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.book.experiments import (
+    from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
+    from mrvae.models.benchmark import GatePlacement
+    from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
+    from mrvae_companion.experiments import (
         baseline_betas,
         fit_beta_vaes,
         image_profile,
         load_experiment_data,
         response_learning_curves,
     )
-    from mrvae.book.figures import (
+    from mrvae_companion.figures import (
         committed_figure_dir,
         committed_run_provenance,
         plot_learning_study,
         save_figure,
         use_book_style,
     )
-    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-    from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
-    from mrvae.models.benchmark import GatePlacement
-    from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     settings = image_profile(args.profile)
     seed_everything(args.seed)

@@ -8,7 +8,7 @@ script trains each panel's MR-VAE and its 10 constant-β β-VAEs again at larger
 the quick profile's epochs (same images, widths and learning rate), and records per budget
 the MR-VAE's rate span R(a)/R(b), its rate coverage at the smallest β, its median gap in
 D + βR and whether its rate is monotone in β. ``metrics.budget_trend`` holds the span and the
-coverage by budget (:class:`mrvae.book.seeds.BudgetTrend`). Chapter 3 shows the committed JSON
+coverage by budget (:class:`mrvae_companion.seeds.BudgetTrend`). Chapter 3 shows the committed JSON
 beside the RGB panels; it is the measurement behind treating them as pipeline checks.
 """
 
@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    from mrvae.book.experiments import (
+    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
+    from mrvae_companion.experiments import (
         baseline_betas,
         beta_vae_jobs,
         evaluate_panel,
@@ -56,15 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         load_experiment_data,
         mr_vae_job,
     )
-    from mrvae.book.figures import (
+    from mrvae_companion.figures import (
         committed_figure_dir,
         committed_run_provenance,
         save_figure,
         use_book_style,
     )
-    from mrvae.book.runtime import Stopwatch, pick_device, run_directory, seed_everything
-    from mrvae.book.seeds import BudgetTrend
-    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
+    from mrvae_companion.seeds import BudgetTrend
 
     settings = image_profile(args.profile)
     unknown = [d for d in args.datasets if d not in settings.datasets]

@@ -8,8 +8,8 @@ import os
 import pytest
 import torch
 
-from mrvae.cli import main
 from mrvae.training.checkpoints import FORMAT
+from mrvae_companion.cli import main
 
 TINY = ["binary_mnist", "resnet", "--width", "0.0625", "--train-images", "128", "--test-images", "32",
         "--epochs", "1", "--batch-size", "64", "--no-progress"]

@@ -1,4 +1,5 @@
-"""pyproject.toml and environment.yml must declare the same requirement strings.
+"""The two pyproject.toml files (the library's and companion/'s) and environment.yml must
+declare the same requirement strings.
 
 The torch/torchvision pins decide CPU vs GPU wheels, so a drift between the two install
 paths (pip vs conda) would silently give users different environments.
@@ -18,17 +19,28 @@ else:  # tomllib is stdlib only from 3.11; requires-python allows 3.10
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = REPO_ROOT / "pyproject.toml"
+COMPANION_PYPROJECT = REPO_ROOT / "companion" / "pyproject.toml"
 ENVIRONMENT = REPO_ROOT / "environment.yml"
-EDITABLE = "-e ."
+#: Both distributions of the repository, installed from the checkout.
+EDITABLE = ("-e .", "-e ./companion")
 
 
-def pyproject_requirements(path: Path = PYPROJECT) -> list[str]:
-    """Runtime dependencies plus every optional extra, in file order."""
-    project = tomllib.loads(path.read_text())["project"]
-    reqs = list(project.get("dependencies", []))
-    for extra in project.get("optional-dependencies", {}).values():
-        reqs.extend(extra)
-    return reqs
+def _project(path: Path) -> dict:
+    return tomllib.loads(path.read_text())["project"]
+
+
+def pyproject_requirements(*paths: Path) -> list[str]:
+    """Runtime dependencies plus every optional extra of each file, in file order, less each
+    repository distribution's requirement on another (``mrvae==0.1.0``: installed editable)."""
+    paths = paths or (PYPROJECT, COMPANION_PYPROJECT)
+    own = {f"{_project(p)['name']}=={_project(p)['version']}" for p in (PYPROJECT, COMPANION_PYPROJECT)}
+    reqs: list[str] = []
+    for path in paths:
+        project = _project(path)
+        reqs += [r for r in project.get("dependencies", []) if r not in own]
+        for extra in project.get("optional-dependencies", {}).values():
+            reqs.extend(extra)
+    return list(dict.fromkeys(reqs))
 
 
 def _unquote(value: str) -> str:
@@ -64,7 +76,7 @@ def parse_pip_section(text: str) -> list[str]:
 
 def compare_requirements(pyproject_reqs: list[str], env_reqs: list[str]) -> list[str]:
     """Human-readable mismatches between the two lists (empty when they agree)."""
-    env_set = {r for r in env_reqs if r != EDITABLE}
+    env_set = {r for r in env_reqs if r not in EDITABLE}
     py_set = set(pyproject_reqs)
     problems = [f"in pyproject.toml but not environment.yml: {r}" for r in sorted(py_set - env_set)]
     problems += [
@@ -79,21 +91,34 @@ def test_pyproject_and_environment_agree() -> None:
     assert not problems, "\n".join(problems)
 
 
-def test_environment_installs_project_editable() -> None:
-    assert EDITABLE in parse_pip_section(ENVIRONMENT.read_text())
+def test_environment_installs_both_distributions_editable() -> None:
+    pip = parse_pip_section(ENVIRONMENT.read_text())
+    assert all(editable in pip for editable in EDITABLE), pip
+
+
+def test_companion_depends_on_this_library_version() -> None:
+    library = _project(PYPROJECT)
+    assert f"{library['name']}=={library['version']}" in _project(COMPANION_PYPROJECT)["dependencies"]
+
+
+def test_library_needs_no_book_tooling() -> None:
+    """``pip install .`` gives the library: no plotting, notebook or book packages."""
+    library = pyproject_requirements(PYPROJECT)
+    book_only = ("matplotlib", "pandas", "seaborn", "jupyter-book", "papermill", "nbval", "playwright")
+    assert not [r for r in library if r.startswith(book_only)], library
 
 
 def test_pins() -> None:
-    reqs = pyproject_requirements()
+    reqs = pyproject_requirements(PYPROJECT)
     assert "torch==2.13.0" in reqs
     assert "torchvision==0.28.0" in reqs
-    book = [r for r in reqs if r.startswith("jupyter-book")]
+    book = [r for r in pyproject_requirements(COMPANION_PYPROJECT) if r.startswith("jupyter-book")]
     assert book and all("<2" in r for r in book), book
 
 
 def test_comparison_reports_mismatch() -> None:
     problems = compare_requirements(
-        ["torch==2.13.0", "numpy"], ["torch==2.12.0", "numpy", "extra-pkg", EDITABLE]
+        ["torch==2.13.0", "numpy"], ["torch==2.12.0", "numpy", "extra-pkg", *EDITABLE]
     )
     assert "in pyproject.toml but not environment.yml: torch==2.13.0" in problems
     assert "in environment.yml but not pyproject.toml: torch==2.12.0" in problems

@@ -87,7 +87,7 @@ def test_reference_notebooks_hold_no_machine_paths() -> None:
 def test_every_figure_a_chapter_writes_is_checked_in_its_check_cell(source: Path) -> None:
     """Tables of trained numbers are not compared digit for digit (nbval-ignore-output): the
     chapter's hidden check cell compares each figure's metrics with its cross-kernel band."""
-    from mrvae.book.checks import CHECKS, UNCHECKED
+    from mrvae_companion.checks import CHECKS, UNCHECKED
 
     text = source.read_text()
     written = set(re.findall(r'save_figure\(\s*\w+,\s*"([^"]+)"', text))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mrvae.book.seeds import BudgetTrend
+from mrvae_companion.seeds import BudgetTrend
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_rgb_budget.py"
 

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from mrvae.book import checks
-from mrvae.book.checks import CHECKS, SAFETY, Band, Claim, Measured, band_for, check_figure, flat_metrics
-from mrvae.book.figures import committed_figure_dir
+from mrvae_companion import checks
+from mrvae_companion.checks import CHECKS, SAFETY, Band, Claim, Measured, band_for, check_figure, flat_metrics
+from mrvae_companion.figures import committed_figure_dir
 
 
 def test_flat_metrics_names_every_leaf_and_checks_curves_by_their_mean() -> None:
@@ -109,7 +109,7 @@ def test_print_checks_prints_ok_lines_that_do_not_depend_on_the_value(tmp_path, 
 
 
 def test_unknown_figure_names_the_fix() -> None:
-    with pytest.raises(KeyError, match="add it to mrvae.book.checks.CHECKS"):
+    with pytest.raises(KeyError, match="add it to mrvae_companion.checks.CHECKS"):
         checks.checked_values("figure99", {})
 
 

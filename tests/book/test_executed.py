@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from mrvae.book.executed import book_notebook
+from mrvae_companion.executed import book_notebook
 
 pytest.importorskip("jupytext")
 

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from mrvae.book.families import (
+from mrvae.data import DatasetNotFoundError
+from mrvae.data.text import TextData
+from mrvae_companion.families import (
     FAMILY_PROFILES,
     FamilyProfile,
     HierarchicalExperiment,
@@ -19,8 +21,6 @@ from mrvae.book.families import (
     text_budget_study,
     train_family_panels,
 )
-from mrvae.data import DatasetNotFoundError
-from mrvae.data.text import TextData
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -95,7 +95,7 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
 
 
 def test_the_quick_profile_trains_the_text_annealed_sweep_at_the_decades() -> None:
-    from mrvae.book.families import FamilyProfile
+    from mrvae_companion.families import FamilyProfile
 
     assert family_profile("quick").text_annealed_every == 3
     assert family_profile("quick").describe()["text_annealed_every"] == 3

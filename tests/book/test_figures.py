@@ -6,8 +6,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from mrvae.book.figures import REPO_ROOT, load_figure_data, save_figure, short_commit  # noqa: E402
 from mrvae.data import data_roots  # noqa: E402
+from mrvae_companion.figures import REPO_ROOT, load_figure_data, save_figure, short_commit  # noqa: E402
 
 
 def test_figure_json_names_data_files_relative_to_the_data_root(tmp_path, monkeypatch) -> None:
@@ -35,7 +35,7 @@ def test_a_bad_figure_name_is_refused(tmp_path, monkeypatch) -> None:
 
 
 def test_committed_figures_ignore_the_nbval_figure_dir(tmp_path, monkeypatch) -> None:
-    from mrvae.book.figures import FIGURE_DIR_ENV_VAR, committed_figure_dir, figure_dir
+    from mrvae_companion.figures import FIGURE_DIR_ENV_VAR, committed_figure_dir, figure_dir
 
     monkeypatch.setenv(FIGURE_DIR_ENV_VAR, str(tmp_path))
     assert figure_dir() == tmp_path and committed_figure_dir() != tmp_path
@@ -43,7 +43,7 @@ def test_committed_figures_ignore_the_nbval_figure_dir(tmp_path, monkeypatch) ->
 
 
 def _plot(width: float, legend_points: float | None = None) -> plt.Figure:
-    from mrvae.book.figures import use_book_style
+    from mrvae_companion.figures import use_book_style
 
     use_book_style()
     fig, ax = plt.subplots(figsize=(width, 2.5))
@@ -54,7 +54,7 @@ def _plot(width: float, legend_points: float | None = None) -> plt.Figure:
 
 
 def test_the_book_style_is_legible_at_the_column_width() -> None:
-    from mrvae.book.figures import MIN_TEXT_POINTS, check_legible, smallest_text
+    from mrvae_companion.figures import MIN_TEXT_POINTS, check_legible, smallest_text
 
     fig = _plot(6.8)
     points, _ = smallest_text(fig)
@@ -65,7 +65,7 @@ def test_the_book_style_is_legible_at_the_column_width() -> None:
 
 @pytest.mark.parametrize(("width", "legend_points"), [(6.8, 7.0), (9.0, None)])
 def test_text_under_8_pt_at_the_column_width_is_refused(width, legend_points) -> None:
-    from mrvae.book.figures import check_legible
+    from mrvae_companion.figures import check_legible
 
     fig = _plot(width, legend_points)
     with pytest.raises(ValueError, match="minimum is 8 pt"):
@@ -74,7 +74,7 @@ def test_text_under_8_pt_at_the_column_width_is_refused(width, legend_points) ->
 
 
 def test_a_wide_figure_is_fitted_to_the_column_with_its_text_unchanged() -> None:
-    from mrvae.book.figures import COLUMN_INCHES, check_legible, fit_to_column, saved_width, smallest_text
+    from mrvae_companion.figures import COLUMN_INCHES, check_legible, fit_to_column, saved_width, smallest_text
 
     fig = _plot(9.0)
     assert saved_width(fig) > COLUMN_INCHES
@@ -86,7 +86,7 @@ def test_a_wide_figure_is_fitted_to_the_column_with_its_text_unchanged() -> None
 
 
 def test_a_figure_without_text_has_no_smallest_text() -> None:
-    from mrvae.book.figures import smallest_text
+    from mrvae_companion.figures import smallest_text
 
     fig = plt.figure()
     assert smallest_text(fig) == (float("inf"), "")
@@ -94,7 +94,7 @@ def test_a_figure_without_text_has_no_smallest_text() -> None:
 
 
 def test_vector_figures_are_the_same_bytes_from_run_to_run() -> None:
-    from mrvae.book.figures import figure_bytes
+    from mrvae_companion.figures import figure_bytes
 
     first, second = (_plot(7.2) for _ in range(2))
     svg = figure_bytes(first, vector=True)
@@ -109,7 +109,7 @@ def test_glue_figure_glues_the_checked_figure_and_closes_it(monkeypatch, vector,
     import myst_nb
     from IPython.core.formatters import format_display_data
 
-    from mrvae.book.figures import glue_figure
+    from mrvae_companion.figures import glue_figure
 
     glued = {}
     monkeypatch.setattr(myst_nb, "glue", lambda name, obj, display: glued.update({name: (obj, display)}))
@@ -125,7 +125,7 @@ def test_glue_figure_glues_the_checked_figure_and_closes_it(monkeypatch, vector,
 
 
 def test_a_constrained_grid_with_a_legend_below_saves_within_the_column() -> None:
-    from mrvae.book.figures import COLUMN_INCHES, figure_bytes, fit_to_column, legend_below, use_book_style
+    from mrvae_companion.figures import COLUMN_INCHES, figure_bytes, fit_to_column, legend_below, use_book_style
 
     use_book_style()
     fig = plt.figure(figsize=(7.2, 5.6), layout="constrained")
@@ -143,7 +143,7 @@ def test_a_constrained_grid_with_a_legend_below_saves_within_the_column() -> Non
 
 
 def test_a_legend_below_lists_every_series_of_the_grid_once() -> None:
-    from mrvae.book.figures import legend_below
+    from mrvae_companion.figures import legend_below
 
     fig = plt.figure(layout="constrained")
     left, right = fig.subplots(1, 2)
@@ -165,7 +165,7 @@ def _gap_variant(group: str, mr_steps: int, beta_steps: int, gap: float) -> dict
 
 
 def test_the_gap_study_plots_equal_budgets_left_and_per_beta_gaps_right() -> None:
-    from mrvae.book.figures import check_legible, legend_below, plot_gap_study, use_book_style
+    from mrvae_companion.figures import check_legible, legend_below, plot_gap_study, use_book_style
 
     use_book_style()
     variants = {"equal x1": _gap_variant("equal", 1000, 1000, 0.04),
@@ -206,7 +206,7 @@ def test_short_commits_keep_the_dirty_marker() -> None:
 def test_a_committed_run_records_its_machine_finish_time_and_command() -> None:
     import torch
 
-    from mrvae.book.figures import committed_run_provenance
+    from mrvae_companion.figures import committed_run_provenance
 
     record = committed_run_provenance(seed=3, config={"epochs": 2}, device=torch.device("cpu"), wall_seconds=12.345,
                                       command="make gap-study")
@@ -218,7 +218,7 @@ def test_a_committed_run_records_its_machine_finish_time_and_command() -> None:
 def test_values_over_seeds_draw_a_point_per_seed_and_a_median_per_category() -> None:
     import matplotlib.pyplot as plt
 
-    from mrvae.book.figures import plot_gap_over_seeds, plot_over_seeds
+    from mrvae_companion.figures import plot_gap_over_seeds, plot_over_seeds
 
     fig, ax = plt.subplots()
     plot_over_seeds(ax, {"a": {0: 1.0, 1: 2.0, 2: 4.0}, "b": {0: -1.0, 1: 0.0, 2: 1.0}}, xlabel="x", ylabel="y",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mrvae.book.prose import glue_number, panel_title, two_digits
+from mrvae_companion.prose import glue_number, panel_title, two_digits
 
 
 @pytest.mark.parametrize(("value", "text"), [(1234.5, "1,200"), (0.01234, "0.012"), (16.46, "16"), (-3.14, "-3.1"),

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-import mrvae.book.runtime as runtime
+import mrvae_companion.runtime as runtime
 
 
 def test_every_package_file_is_classified_for_the_model_cache() -> None:
@@ -11,14 +11,17 @@ def test_every_package_file_is_classified_for_the_model_cache() -> None:
 
 
 def _digest_with(monkeypatch, tmp_path: Path, edit: str) -> str:
-    package = runtime._PACKAGE_DIR
-    copy = tmp_path / edit.replace("/", "_")
-    for path in package.rglob("*.py"):
-        target = copy / path.relative_to(package)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text()
-        target.write_text(text + "\n# edited\n" if path.relative_to(package).as_posix() == edit else text)
-    monkeypatch.setattr(runtime, "_PACKAGE_DIR", copy)
+    """The digest of a copy of both packages in which ``edit`` ("<package>/<path>") gained a line."""
+    copies = {}
+    for name, package in runtime._SOURCE_PACKAGES.items():
+        copies[name] = copy = tmp_path / edit.replace("/", "_") / name
+        for path in package.rglob("*.py"):
+            target = copy / path.relative_to(package)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text()
+            edited = f"{name}/{path.relative_to(package).as_posix()}" == edit
+            target.write_text(text + "\n# edited\n" if edited else text)
+    monkeypatch.setattr(runtime, "_SOURCE_PACKAGES", copies)
     runtime.source_digest.cache_clear()
     try:
         return runtime.source_digest()
@@ -28,13 +31,14 @@ def _digest_with(monkeypatch, tmp_path: Path, edit: str) -> str:
 
 def test_cache_key_changes_with_training_code_only(monkeypatch, tmp_path) -> None:
     base = _digest_with(monkeypatch, tmp_path, "none")
-    assert _digest_with(monkeypatch, tmp_path, "book/figures.py") == base
-    assert _digest_with(monkeypatch, tmp_path, "metrics/mig.py") == base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae_companion/figures.py") == base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae/metrics/mig.py") == base
     # evaluate() is the validation loss of the plateau rule (the paper-profile text VAE): it trains too
-    assert _digest_with(monkeypatch, tmp_path, "metrics/rate_distortion.py") != base
-    assert _digest_with(monkeypatch, tmp_path, "training/loop.py") != base
-    assert _digest_with(monkeypatch, tmp_path, "models/base.py") != base
-    assert _digest_with(monkeypatch, tmp_path, "hyper/layers.py") != base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae/metrics/rate_distortion.py") != base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae/training/loop.py") != base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae/models/base.py") != base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae/hyper/layers.py") != base
+    assert _digest_with(monkeypatch, tmp_path, "mrvae_companion/experiments.py") != base
 
 
 def _in_subprocess(code: str, **env: str) -> str:
@@ -50,7 +54,8 @@ def test_another_kernel_path_gets_its_own_model_cache(monkeypatch, tmp_path) -> 
     monkeypatch.setenv(runtime.RUN_DIR_ENV_VAR, str(tmp_path))
     here = runtime.run_directory("quick", "images")
     assert here.parent.name.endswith("-" + runtime.kernel_path())
-    code = "from mrvae.book.runtime import run_directory, kernel_path; print(kernel_path(), run_directory('quick'))"
+    code = ("from mrvae_companion.runtime import run_directory, kernel_path; "
+            "print(kernel_path(), run_directory('quick'))")
     path, directory = _in_subprocess(code, **runtime.EMULATED_CPUS["default"], MRVAE_RUN_DIR=str(tmp_path)).split()
     assert path == "default+onednn_sse41"
     assert Path(directory).name == f"{runtime.source_digest()}-default+onednn_sse41"
@@ -61,7 +66,7 @@ def test_another_kernel_path_gets_its_own_model_cache(monkeypatch, tmp_path) -> 
 def test_provenance_names_the_cpu_and_its_kernel_path() -> None:
     import torch
 
-    from mrvae.book.figures import machine_description, provenance
+    from mrvae_companion.figures import machine_description, provenance
 
     record = provenance(seed=0, config={}, device=torch.device("cpu"), wall_seconds=1.0)
     assert record["cpu_kernels"] == runtime.kernel_path()

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mrvae.book import scoreboard as sb
-from mrvae.book.seeds import BudgetTrend, summarize
+from mrvae_companion import scoreboard as sb
+from mrvae_companion.seeds import BudgetTrend, summarize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_FIGURES = REPO_ROOT / "figures"

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from mrvae.book.seeds import BudgetTrend, Rule, SeedSummary, order_statistic_coverage, summarize
+from mrvae_companion.seeds import BudgetTrend, Rule, SeedSummary, order_statistic_coverage, summarize
 
 
 @pytest.mark.parametrize(("n", "k", "coverage"), [(3, 1, 0.75), (4, 1, 0.875), (5, 1, 0.9375), (1, 1, 0.0),
@@ -101,7 +101,7 @@ def test_a_budget_trend_round_trips_through_json() -> None:
 
 
 def test_the_mig_panel_summary_reads_span_coverage_spreads_and_best_ratio_per_seed() -> None:
-    from mrvae.book.seeds import summarize_mig_panel
+    from mrvae_companion.seeds import summarize_mig_panel
 
     summary = summarize_mig_panel(
         mr_rates={0: [20.0, 10.0, 2.0], 1: [30.0, 3.0]}, tcvae_rates={0: [40.0, 1.0], 1: [30.0, 2.0]},

@@ -1,4 +1,4 @@
-"""Figure 8's models (mrvae.book.tcvae): run names, input checks, and a cache that gives back the
+"""Figure 8's models (mrvae_companion.tcvae): run names, input checks, and a cache that gives back the
 same model."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from mrvae.book.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
 from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import BetaGate
 from mrvae.training.pool import collecting
+from mrvae_companion.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
 
 SMALL = TCVAEExperiment(dataset_size=16, latent_dim=3, hidden=8, epochs=1, batch_size=8, lr=1e-3,
                         beta_range=BetaRange(0.1, 10.0))

@@ -171,8 +171,8 @@ def test_real_mnist_test_split() -> None:
 
 def test_an_installed_package_looks_only_below_the_working_directory(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from mrvae.book.figures import FIGURE_DIR_ENV_VAR, figure_dir
-    from mrvae.book.runtime import RUN_DIR_ENV_VAR, run_root
+    from mrvae_companion.figures import FIGURE_DIR_ENV_VAR, figure_dir
+    from mrvae_companion.runtime import RUN_DIR_ENV_VAR, run_root
 
     site_packages = tmp_path / "site-packages"  # no pyproject.toml beside the package
     (site_packages / "mrvae").mkdir(parents=True)

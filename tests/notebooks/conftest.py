@@ -30,7 +30,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     import nbformat
 
-    from mrvae.book.executed import book_notebook
+    from mrvae_companion.executed import book_notebook
 
     out = Path(target) if Path(target).is_absolute() else REPO_ROOT / target
     out.mkdir(parents=True, exist_ok=True)

@@ -26,9 +26,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from mrvae.book.runtime import cpu_model, kernel_path
 from mrvae.data import data_roots
 from mrvae.data.roots import checkout_root
+from mrvae_companion.runtime import cpu_model, kernel_path
 
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]

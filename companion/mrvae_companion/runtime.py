@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+import mrvae
 from mrvae.data.roots import checkout_root
 
 
@@ -71,7 +72,7 @@ def kernel_path() -> str:
     (``default+onednn_sse41``).
 
     The same seed gives other floats under another path, and 1,000 training steps carry them
-    into the second digit of a metric (:data:`EMULATED_CPUS`, :mod:`mrvae.book.checks`).
+    into the second digit of a metric (:data:`EMULATED_CPUS`, :mod:`mrvae_companion.checks`).
     """
     path = torch.backends.cpu.get_cpu_capability().lower()
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().lower()
@@ -109,25 +110,30 @@ class Stopwatch:
 
 
 RUN_DIR_ENV_VAR = "MRVAE_RUN_DIR"
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # the mrvae package
+#: The packages whose files :func:`source_digest` reads: the library and this one, wherever
+#: each is installed (two folders of a checkout, or site-packages).
+_SOURCE_PACKAGES: dict[str, Path] = {"mrvae": Path(mrvae.__file__).resolve().parent,
+                                     "mrvae_companion": Path(__file__).resolve().parent}
 
 
 #: Package files (or folders) whose code decides what a trained model is: its data, network,
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
-    "_compat.py", "_validate.py", "book/experiments.py", "book/families.py", "book/tcvae.py", "data", "hyper",
-    "metrics/fid.py", "metrics/rate_distortion.py",  # evaluate() is the plateau rule's validation loss
-    "models", "training/checkpoints.py",
-    "training/distributed.py", "training/loop.py", "training/pool.py", "training/population.py",
-    "training/schedules.py", "training/sweep.py",
+    "mrvae/_compat.py", "mrvae/_validate.py", "mrvae/data", "mrvae/hyper",
+    "mrvae/metrics/fid.py", "mrvae/metrics/rate_distortion.py",  # evaluate() is the plateau rule's validation loss
+    "mrvae/models", "mrvae/training/checkpoints.py",
+    "mrvae/training/distributed.py", "mrvae/training/loop.py", "mrvae/training/pool.py",
+    "mrvae/training/population.py", "mrvae/training/schedules.py", "mrvae/training/sweep.py",
+    "mrvae_companion/experiments.py", "mrvae_companion/families.py", "mrvae_companion/tcvae.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (
-    "__init__.py", "book/__init__.py", "book/checks.py", "book/executed.py", "book/figures.py", "book/prose.py",
-    "book/runtime.py", "book/scoreboard.py", "book/seeds.py",
-    "metrics/__init__.py",
-    "metrics/mig.py", "metrics/text.py", "training/__init__.py", "training/timing.py",
-    "training/progress.py", "cli.py", "__main__.py",
+    "mrvae/__init__.py", "mrvae/metrics/__init__.py", "mrvae/metrics/mig.py", "mrvae/metrics/text.py",
+    "mrvae/training/__init__.py", "mrvae/training/timing.py", "mrvae/training/progress.py",
+    "mrvae_companion/__init__.py", "mrvae_companion/__main__.py", "mrvae_companion/checks.py",
+    "mrvae_companion/cli.py", "mrvae_companion/executed.py", "mrvae_companion/figures.py",
+    "mrvae_companion/prose.py", "mrvae_companion/runtime.py", "mrvae_companion/scoreboard.py",
+    "mrvae_companion/seeds.py",
 )
 
 
@@ -135,10 +141,15 @@ def _is_listed(relative: str, listed: tuple[str, ...]) -> bool:
     return any(relative == entry or relative.startswith(entry + "/") for entry in listed)
 
 
+def _package_sources() -> list[tuple[str, Path]]:
+    """``("<package>/<path>", file)`` for every Python file of both packages, sorted."""
+    return sorted((f"{name}/{path.relative_to(folder).as_posix()}", path)
+                  for name, folder in _SOURCE_PACKAGES.items() for path in folder.rglob("*.py"))
+
+
 def unclassified_sources() -> list[str]:
     """Package files in neither list (a test keeps this empty, so new modules get classified)."""
-    files = [p.relative_to(_PACKAGE_DIR).as_posix() for p in _PACKAGE_DIR.rglob("*.py")]
-    return sorted(f for f in files if not _is_listed(f, TRAINING_SOURCES + REPORTING_SOURCES))
+    return [name for name, _ in _package_sources() if not _is_listed(name, TRAINING_SOURCES + REPORTING_SOURCES)]
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,8 +161,7 @@ def source_digest() -> str:
     (:data:`TRAINING_SOURCES` / :data:`REPORTING_SOURCES`).
     """
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
-        relative = path.relative_to(_PACKAGE_DIR).as_posix()
+    for relative, path in _package_sources():
         if _is_listed(relative, TRAINING_SOURCES):
             digest.update(relative.encode())
             digest.update(path.read_bytes())

@@ -1,11 +1,11 @@
-"""``python -m mrvae`` (or ``mrvae``): train the book's image experiments from a terminal.
+"""``python -m mrvae_companion`` (or ``mrvae-companion``): train the book's image experiments from a terminal.
 
-    mrvae list
-    mrvae train binary_mnist resnet --profile quick                  # one MR-VAE
-    mrvae train binary_mnist resnet --model beta-vaes --schedule annealed
-    torchrun --nproc-per-node 4 -m mrvae train cifar10 resnet --profile paper
+    mrvae-companion list
+    mrvae-companion train binary_mnist resnet --profile quick                  # one MR-VAE
+    mrvae-companion train binary_mnist resnet --model beta-vaes --schedule annealed
+    torchrun --nproc-per-node 4 -m mrvae_companion train cifar10 resnet --profile paper
 
-Every :class:`~mrvae.book.experiments.ImageExperiment` field is an option whose default comes
+Every :class:`~mrvae_companion.experiments.ImageExperiment` field is an option whose default comes
 from the chosen profile (``--help`` lists them). Models are checkpointed after every epoch
 below ``--run-dir`` in a folder named by all their settings, so the same command resumes a
 killed run. The held-out rate–distortion curve is written as a figure (PNG + JSON, with
@@ -29,15 +29,15 @@ _FIELDS_SET_BY_COMMAND = ("dataset", "kind", "seed")
 
 
 def _experiment_fields() -> list[dataclasses.Field]:
-    from mrvae.book.experiments import ImageExperiment
+    from mrvae_companion.experiments import ImageExperiment
 
     return [f for f in dataclasses.fields(ImageExperiment) if f.name not in _FIELDS_SET_BY_COMMAND]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mrvae.book.experiments import DATA_SHAPES, IMAGE_PROFILES
+    from mrvae_companion.experiments import DATA_SHAPES, IMAGE_PROFILES
 
-    parser = argparse.ArgumentParser(prog="mrvae", description="Train MR-VAEs and β-VAE sweeps of the book's "
+    parser = argparse.ArgumentParser(prog="mrvae-companion", description="Train MR-VAEs and β-VAE sweeps of the book's "
                                      "image experiments (Bae et al., ICLR 2023).")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the datasets, model kinds and profiles you can train")
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         "train", help="train one MR-VAE or a sweep of β-VAEs, then write its rate–distortion curve",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         epilog="Experiment options default to the profile's value for this dataset and kind; "
-               "`mrvae list` prints every profile.")
+               "`mrvae-companion list` prints every profile.")
     train.add_argument("dataset", choices=sorted(DATA_SHAPES))
     train.add_argument("kind", choices=("conv", "resnet"))
     train.add_argument("--model", choices=("mr-vae", "beta-vaes"), default="mr-vae",
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list() -> None:
-    from mrvae.book.experiments import DATA_SHAPES, IMAGE_PROFILES
+    from mrvae_companion.experiments import DATA_SHAPES, IMAGE_PROFILES
 
     print("datasets: " + ", ".join(f"{name} {'×'.join(map(str, shape))}" for name, shape in DATA_SHAPES.items()))
     print("kinds: conv, resnet")
@@ -118,7 +118,11 @@ def _train(args: argparse.Namespace) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae.book.experiments import (
+    from mrvae.hyper import BetaRange
+    from mrvae.metrics import evaluate, rate_distortion_curve
+    from mrvae.training.distributed import init_from_env
+    from mrvae.training.pool import one_thread
+    from mrvae_companion.experiments import (
         baseline_betas,
         fit_beta_vaes,
         fit_mr_vae,
@@ -126,12 +130,8 @@ def _train(args: argparse.Namespace) -> Path:
         is_monotone,
         load_experiment_data,
     )
-    from mrvae.book.figures import plot_rate_distortion, provenance, save_figure
-    from mrvae.book.runtime import Stopwatch, pick_device, run_root, seed_everything
-    from mrvae.hyper import BetaRange
-    from mrvae.metrics import evaluate, rate_distortion_curve
-    from mrvae.training.distributed import init_from_env
-    from mrvae.training.pool import one_thread
+    from mrvae_companion.figures import plot_rate_distortion, provenance, save_figure
+    from mrvae_companion.runtime import Stopwatch, pick_device, run_root, seed_everything
 
     beta_range = BetaRange(*args.beta_range)
     if args.betas < 2:
@@ -189,7 +189,7 @@ def _train(args: argparse.Namespace) -> Path:
     plot_rate_distortion(ax, points, mr_label=label, title=f"{label}: {exp.tag}")
     ax.legend()
     path = save_figure(
-        fig, name, figure="rate–distortion curve", notebook="python -m mrvae train", profile=args.profile,
+        fig, name, figure="rate–distortion curve", notebook="python -m mrvae_companion train", profile=args.profile,
         data={"source": data.source, "curve": points}, metrics=metrics,
         provenance={**provenance(seed=args.seed, config={"experiment": exp, "beta_range": beta_range,
                                                          "model": args.model, "schedule": args.schedule},

@@ -7,7 +7,7 @@ to run.
 
 from __future__ import annotations
 
-from mrvae.book.scoreboard import DATASET_NAMES, KIND_NAMES
+from mrvae_companion.scoreboard import DATASET_NAMES, KIND_NAMES
 
 __all__ = ["glue_number", "panel_title", "two_digits"]
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mrvae.book.figures import committed_figure_dir, figure_dir, load_figure_data, short_commit
-from mrvae.book.seeds import SeedSummary
+from mrvae_companion.figures import committed_figure_dir, figure_dir, load_figure_data, short_commit
+from mrvae_companion.seeds import SeedSummary
 
 __all__ = ["CHECKS", "SAFETY", "UNCHECKED", "Band", "Claim", "Measured", "band_for", "check_figure", "checked_values",
            "flat_metrics", "load_spread", "print_checks", "record_run"]
@@ -160,7 +160,7 @@ def flat_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, Any]
 
     A list of numbers becomes its mean (a curve over β is checked through its level); a
     list of records (``[{"epochs": 10, ...}, ...]``) is indexed by position; a summary over
-    seeds (:class:`~mrvae.book.seeds.SeedSummary` JSON) becomes its ``median``, ``low`` and
+    seeds (:class:`~mrvae_companion.seeds.SeedSummary` JSON) becomes its ``median``, ``low`` and
     ``high``, the numbers a verdict decides on.
     """
     flat: dict[str, Any] = {}
@@ -194,7 +194,8 @@ def _numbers(values: Iterable[Any]) -> Iterable[float]:
 def checked_values(figure: str, metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The values of ``metrics`` (a figure JSON's ``metrics``) that :data:`CHECKS` covers."""
     if figure not in CHECKS:
-        raise KeyError(f"no regression checks are defined for figure {figure!r}; add it to mrvae.book.checks.CHECKS")
+        raise KeyError(f"no regression checks are defined for figure {figure!r}; "
+                       "add it to mrvae_companion.checks.CHECKS")
     flat = flat_metrics(metrics)
     return {path: value for path, value in flat.items() if _check_for(figure, path) is not None}
 
