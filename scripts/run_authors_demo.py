@@ -26,44 +26,6 @@ import argparse
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
-#: The authors' published table (README "What you should see", pomonam/mr-vae at bcde9dc):
-#: β -> (rate, distortion) in nats, for their MR-VAE and their β-VAE trained at that β.
-PUBLISHED_MR_VAE = {0.01: (112.2, 47.5), 0.1: (76.1, 48.9), 1.0: (30.2, 65.3), 10.0: (4.7, 141.6)}
-PUBLISHED_BETA_VAE = {0.01: (129.1, 42.2), 0.1: (81.7, 45.2), 1.0: (25.6, 68.7), 10.0: (3.5, 148.4)}
-PUBLISHED_SOURCE = "pomonam/mr-vae README.md at bcde9dc25ad102fa2d5a9fcdc2c2aee5ed790362, 'What you should see'"
-DEMO_BETAS = sorted(PUBLISHED_BETA_VAE)
-
-
-def objective(rate: float, distortion: float, beta: float) -> float:
-    """``D + βR``: what a β-VAE trained at β minimises."""
-    return distortion + beta * rate
-
-
-def demo_rows(mr_points: dict[str, dict[float, dict[str, float]]],
-              beta_vae_points: dict[float, dict[str, float]]) -> list[dict[str, float | str]]:
-    """One row per (model, β): published and measured rate, distortion and ``D + βR``, and each
-    MR-VAE's relative gap in ``D + βR`` to the β-VAE at the same β (positive: the MR-VAE is worse)."""
-    rows: list[dict[str, float | str]] = []
-    for beta in DEMO_BETAS:
-        base = beta_vae_points[beta]
-        base_loss = objective(base["rate"], base["distortion"], beta)
-        pub_r, pub_d = PUBLISHED_BETA_VAE[beta]
-        rows.append({"model": "β-VAE", "beta": beta, "published_rate": pub_r, "published_distortion": pub_d,
-                     "published_objective": objective(pub_r, pub_d, beta), "rate": base["rate"],
-                     "distortion": base["distortion"], "objective": base_loss})
-        pub_mr_r, pub_mr_d = PUBLISHED_MR_VAE[beta]
-        pub_gap = objective(pub_mr_r, pub_mr_d, beta) / objective(pub_r, pub_d, beta) - 1.0
-        for name, points in mr_points.items():
-            point = points[beta]
-            loss = objective(point["rate"], point["distortion"], beta)
-            rows.append({"model": f"MR-VAE ({name})", "beta": beta, "published_rate": pub_mr_r,
-                         "published_distortion": pub_mr_d, "published_objective": objective(pub_mr_r, pub_mr_d, beta),
-                         "published_gap": pub_gap, "rate": point["rate"], "distortion": point["distortion"],
-                         "objective": loss, "gap": loss / base_loss - 1.0})
-    return rows
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     from mrvae.metrics import evaluate
     from mrvae.models.benchmark import GatePlacement
     from mrvae.training.pool import collecting, cpu_workers, run_jobs
+    from mrvae_companion.demo import (
+        DEMO_BETAS,
+        PUBLISHED_BETA_VAE,
+        PUBLISHED_MR_VAE,
+        PUBLISHED_SOURCE,
+        demo_rows,
+        plot_authors_demo,
+    )
     from mrvae_companion.experiments import (
         PAPER_BETA_RANGE,
         ImageExperiment,
@@ -145,17 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
     use_book_style()
     fig, ax = plt.subplots(figsize=(5.2, 3.8), dpi=150)
-    for name, marker in (("authors", "-"), ("ours", "--")):
-        ax.plot([p["rate"] for p in curves[name]], [p["distortion"] for p in curves[name]], marker,
-                label=f"MR-VAE ({name} gates), this run")
-    ax.plot([v[0] for v in PUBLISHED_MR_VAE.values()], [v[1] for v in PUBLISHED_MR_VAE.values()], "k:",
-            label="MR-VAE, authors' published run")
-    ax.scatter([p["rate"] for p in beta_vae_points.values()], [p["distortion"] for p in beta_vae_points.values()],
-               marker="o", zorder=3, label="β-VAEs, this run")
-    ax.scatter([v[0] for v in PUBLISHED_BETA_VAE.values()], [v[1] for v in PUBLISHED_BETA_VAE.values()],
-               marker="x", color="k", zorder=3, label="β-VAEs, authors' published run")
-    ax.set_xlabel("rate (nats)")
-    ax.set_ylabel("distortion (nats)")
+    plot_authors_demo(ax, rows, curves)
     ax.legend(fontsize=7)
     fig.tight_layout()
     mr_gaps = {name: {str(r["beta"]): r["gap"] for r in rows if r["model"] == f"MR-VAE ({name})"} for name in variants}

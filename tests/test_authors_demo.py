@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_authors_demo.py"
-sys.path.insert(0, str(SCRIPT.parent))
+from mrvae_companion.demo import DEMO_BETAS, PUBLISHED_BETA_VAE, PUBLISHED_MR_VAE, demo_rows, objective
 
-from run_authors_demo import DEMO_BETAS, PUBLISHED_BETA_VAE, PUBLISHED_MR_VAE, demo_rows, objective  # noqa: E402
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "run_authors_demo.py"
 
 
 def test_rows_compare_both_runs_in_the_objective_each_beta_vae_minimises() -> None:
