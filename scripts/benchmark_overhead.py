@@ -42,7 +42,9 @@ from torch import Tensor  # noqa: E402
 import mrvae  # noqa: E402
 from mrvae.models import ChenMLPVAE, LinearVAE  # noqa: E402
 from mrvae.models.benchmark import ArchitectureConfig, build_mr_vae, build_vae  # noqa: E402
-from mrvae.training.loop import ShuffledBatches, TrainConfig, adam, parameter_groups  # noqa: E402
+from mrvae.training.config import TrainConfig  # noqa: E402
+from mrvae.training.loop import ShuffledBatches  # noqa: E402
+from mrvae.training.optim import adam, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
 from mrvae.training.timing import _synchronize, compare_step_times, seconds_per_step  # noqa: E402
 from mrvae_companion.experiments import DATA_SHAPES, image_profile  # noqa: E402

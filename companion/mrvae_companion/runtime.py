@@ -122,7 +122,8 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "mrvae/_compat.py", "mrvae/_validate.py", "mrvae/data", "mrvae/hyper",
     "mrvae/metrics/fid.py", "mrvae/metrics/rate_distortion.py",  # evaluate() is the plateau rule's validation loss
     "mrvae/models", "mrvae/training/checkpoints.py",
-    "mrvae/training/distributed.py", "mrvae/training/loop.py", "mrvae/training/pool.py",
+    "mrvae/training/config.py", "mrvae/training/distributed.py", "mrvae/training/inputs.py",
+    "mrvae/training/loop.py", "mrvae/training/optim.py", "mrvae/training/pool.py",
     "mrvae/training/population.py", "mrvae/training/schedules.py", "mrvae/training/sweep.py",
     "mrvae_companion/experiments.py", "mrvae_companion/families.py", "mrvae_companion/tcvae.py",
 )

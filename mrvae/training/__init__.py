@@ -2,15 +2,10 @@
 exact-objective trainer, checkpoints and step timing."""
 
 from mrvae.training.checkpoints import CheckpointError
-from mrvae.training.loop import (
-                                 DEFAULT_HYPER_LR_MULTIPLIER,
-                                 NonFiniteLossError,
-                                 TrainConfig,
-                                 TrainResult,
-                                 check_trainable,
-                                 parameter_groups,
-                                 train,
-)
+from mrvae.training.config import DEFAULT_HYPER_LR_MULTIPLIER, NonFiniteLossError, TrainConfig, TrainResult
+from mrvae.training.inputs import check_trainable
+from mrvae.training.loop import train
+from mrvae.training.optim import parameter_groups
 from mrvae.training.population import train_population
 from mrvae.training.schedules import AnnealedBeta, BetaSchedule, ConstantBeta, MultiRateBeta
 from mrvae.training.sweep import SweepDivergedError, SweepResult, train_sweep

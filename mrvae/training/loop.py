@@ -3,8 +3,10 @@
 :func:`train` fits one β-VAE or MR-VAE (Algorithm 1); :func:`mrvae.training.train_sweep`
 fits N β-VAEs at once and :func:`mrvae.training.train_population` a linear VAE on its exact
 expected objective. They differ only in what a step computes (a *trainee*) and where its
-batches come from; seeding, Adam groups, learning-rate schedule, non-finite checks,
-checkpoints, histories and logging are this module's, once.
+batches come from; seeding, non-finite checks, checkpoints, histories and logging are this
+module's, once, and the optimiser and its schedule :mod:`mrvae.training.optim`'s. The settings
+are :class:`~mrvae.training.config.TrainConfig`; :mod:`mrvae.training.inputs` checks what a
+trainer is given.
 
 Data are an in-memory tensor; batches are index slices of one permutation per epoch, so the
 hot path has no per-sample Python. All randomness (shuffling, β samples, reparameterisation
@@ -17,277 +19,36 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mrvae._validate import check_data, check_flag, check_integer, check_model, check_real, describe
+from mrvae._validate import check_data, describe
 from mrvae.hyper.gates import BetaRange, trusted_betas
-from mrvae.hyper.layers import beta_context, beta_gates, hyper_parameters
 from mrvae.metrics.rate_distortion import _evaluate
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
+from mrvae.training.config import NonFiniteLossError, TrainConfig, TrainResult
 from mrvae.training.distributed import Replica, agree_on_start, all_ranks_finite, sum_over_ranks
+from mrvae.training.inputs import check_data_parallel, check_trainable, noise_shape
+from mrvae.training.optim import (
+    LearningRateFactor,
+    _Divergence,
+    _gradient_clipper,
+    gradients_finite,
+    host_check_interval,
+    make_optimizer,
+    parameter_groups,
+)
 from mrvae.training.pool import check_collected
 from mrvae.training.progress import Progress, progress_wanted
-from mrvae.training.schedules import AnnealedBeta, BetaSchedule, ConstantBeta, MultiRateBeta
-
-#: Chosen by measurement (the book's "Learning the β response" study): with gates that start
-#: β-independent (``init="open"``), a 30× faster learning rate for ``w`` and ``c`` lets them
-#: learn the response within a thousand steps without hurting the final curve; 100× did.
-DEFAULT_HYPER_LR_MULTIPLIER = 30.0
-
-
-#: Optimisers :func:`fit` can build: Adam for the paper's image, linear and text models,
-#: Adamax for its NVAE-style hierarchical VAEs (Vahdat & Kautz 2020).
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamax")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings; β comes from a separate :data:`BetaSchedule`."""
-
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
-    lr_warmup_epochs: int = 0
-    cosine_decay: bool = False
-    log_lines: int = 5
-    #: The gates' ``w`` and ``c`` train at ``lr * hyper_lr_multiplier`` (their own Adam group).
-    hyper_lr_multiplier: float = DEFAULT_HYPER_LR_MULTIPLIER
-    #: ``"adam"`` or ``"adamax"`` (:data:`OPTIMIZERS`).
-    optimizer: Literal["adam", "adamax"] = "adam"
-    #: L2 penalty coefficient added to the gradients (PyTorch's ``weight_decay``) of every parameter.
-    weight_decay: float = 0.0
-    #: The optimiser's ε (PyTorch's default for Adam and Adamax; NVAE's Adamax uses 1e-3).
-    eps: float = 1e-8
-    #: With ``n > 0``, multiply the learning rate by ``lr_plateau_factor`` once the validation
-    #: loss has not improved for ``n`` epochs in a row (the text VAE's recipe, Appendix C); then
-    #: wait ``lr_plateau_cooldown`` epochs before counting again. Needs ``validation=`` data.
-    lr_plateau_patience: int = 0
-    lr_plateau_factor: float = 0.5
-    lr_plateau_cooldown: int = 0
-    #: With a value, rescale each step's gradient to at most this global L2 norm (the authors'
-    #: text VAE clips at 5.0, as LSTM training commonly does). ``None``: no clipping.
-    grad_clip_norm: float | None = None
-
-    def __post_init__(self) -> None:
-        # Numbers may arrive as numpy or 0-d torch scalars: stored as Python numbers, so that
-        # checkpoint fingerprints and JSON provenance read the same whatever the caller passed.
-        def store(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        for name, minimum in (("epochs", 1), ("batch_size", 1), ("seed", 0), ("lr_warmup_epochs", 0),
-                              ("log_lines", 0), ("lr_plateau_patience", 0), ("lr_plateau_cooldown", 0)):
-            store(name, check_integer(getattr(self, name), f"TrainConfig.{name}", minimum=minimum))
-        store("lr", check_real(self.lr, "TrainConfig.lr", minimum=0.0, exclusive=True, example="1e-3"))
-        store("cosine_decay", check_flag(self.cosine_decay, "TrainConfig.cosine_decay"))
-        store("hyper_lr_multiplier", check_real(self.hyper_lr_multiplier, "TrainConfig.hyper_lr_multiplier",
-                                                minimum=0.0, exclusive=True, example="30"))
-        if not isinstance(self.optimizer, str) or self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"TrainConfig.optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
-        store("weight_decay", check_real(self.weight_decay, "TrainConfig.weight_decay", minimum=0.0))
-        store("eps", check_real(self.eps, "TrainConfig.eps", minimum=0.0, exclusive=True, example="1e-8"))
-        store("lr_plateau_factor", check_real(self.lr_plateau_factor, "TrainConfig.lr_plateau_factor",
-                                              minimum=0.0, exclusive=True, maximum=1.0, below=True, example="0.5"))
-        if self.grad_clip_norm is not None:
-            store("grad_clip_norm", check_real(self.grad_clip_norm, "TrainConfig.grad_clip_norm", minimum=0.0,
-                                               exclusive=True, example="5.0 (or None: no clipping)"))
-
-
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or inf; the model keeps its last finite parameters."""
-
-
-@dataclass
-class TrainResult:
-    history: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
-    resumed_from_epoch: int = 0
-
-    @property
-    def final(self) -> dict[str, float]:
-        return self.history[-1]
-
+from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
 CHECKPOINT_NAME = "checkpoint.pt"
-
-#: Steps between host reads of the non-finite flag on an accelerator. A read waits for the
-#: device to finish, so it is rare; in between, a non-finite step and every step after it are
-#: skipped on the device (fused Adam's ``found_inf``), so the parameters stay those from before
-#: the first bad step. On a CPU the read costs nothing and happens every step.
-ACCELERATOR_CHECK_EVERY = 50
-
-
-def host_check_interval(device: torch.device, fused: bool = True) -> int:
-    """Steps between host reads of the non-finite flag (see :data:`ACCELERATOR_CHECK_EVERY`).
-
-    Every step without a fused optimiser: only a fused one can skip a bad step on the device.
-    """
-    return 1 if device.type == "cpu" or not fused else ACCELERATOR_CHECK_EVERY
-
-
-#: Devices with a fused Adam: one kernel updates every parameter. On a CPU PyTorch's default
-#: Adam loops over the parameters in Python, which an MR-VAE's many small gate tensors make
-#: several per cent slower than the β-VAE's step; fused, both pay the same.
-FUSED_ADAM_DEVICES = ("cpu", "cuda")
-
-
-def adam(params: Any, device: torch.device, weight_decay: float = 0.0, eps: float = 1e-8) -> torch.optim.Adam:
-    """Adam as every trainer here builds it: fused where the device has it (see
-    :data:`FUSED_ADAM_DEVICES`), which also lets the device skip a non-finite step."""
-    return torch.optim.Adam(params, fused=True if device.type in FUSED_ADAM_DEVICES else None,
-                            weight_decay=weight_decay, eps=eps)
-
-
-def make_optimizer(params: Any, config: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
-    """The optimiser ``config`` names, over ``params`` (a list of parameter groups)."""
-    if config.optimizer == "adamax":
-        return torch.optim.Adamax(params, weight_decay=config.weight_decay, eps=config.eps)
-    return adam(params, device, config.weight_decay, config.eps)
-
-
-def gradients_finite(parameters: list[Tensor], models: int = 1) -> Tensor:
-    """Whether each model's gradients are finite: ``(models,)`` bool, on the parameters' device.
-
-    With ``models > 1`` every parameter is stacked along a leading model axis (a sweep). Reads
-    one norm per tensor (a NaN or inf anywhere makes it non-finite), without a host sync.
-    """
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
-        return torch.ones(models, dtype=torch.bool, device=parameters[0].device if parameters else None)
-    if models == 1:
-        return torch.stack(torch._foreach_norm(grads)).isfinite().all().reshape(1)
-    return torch.stack([g.reshape(models, -1).norm(dim=1) for g in grads]).isfinite().all(0)
-
-
-class _Divergence:
-    """Which models' losses were non-finite, and the first such step, kept on the device.
-
-    ``found_inf`` is the flag fused Adam reads to skip its update; it stays set after the first
-    bad step, so nothing moves until the host sees the flag and raises.
-    """
-
-    def __init__(self, models: int, device: torch.device) -> None:
-        self.bad = torch.zeros(models, dtype=torch.bool, device=device)
-        self.first_step = torch.full((), -1, dtype=torch.int64, device=device)
-        self.found_inf = torch.zeros((), dtype=torch.float32, device=device)
-
-    def record(self, finite: Tensor, step: int) -> None:
-        self.bad |= ~finite
-        self.first_step.copy_(torch.where((self.first_step < 0) & ~finite.all(), step, self.first_step))
-        self.found_inf.copy_(self.bad.any())
-
-    def first(self) -> int | None:
-        """The first bad step, read on the host, or None."""
-        step = int(self.first_step)
-        return None if step < 0 else step
-
-
-def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
-    """Adam groups: the base weights at ``lr``, the gates at ``lr * hyper_lr_multiplier``."""
-    hyper = hyper_parameters(model)
-    hyper_ids = {id(p) for p in hyper}
-    base = [p for p in model.parameters() if id(p) not in hyper_ids]
-    groups: list[dict[str, Any]] = [{"params": base, "lr": config.lr}]
-    if hyper:
-        groups.append({"params": hyper, "lr": config.lr * config.hyper_lr_multiplier})
-    return groups
-
-
-def check_schedule(beta: Any, model: VAE | None = None) -> BetaSchedule:
-    """``beta`` if it is a β schedule that ``model`` can train with, else an error naming the fix."""
-    if isinstance(beta, BetaRange):
-        raise TypeError(f"beta must be a schedule, got the range {beta}; an MR-VAE samples it with "
-                        f"mrvae.MultiRateBeta({beta.low:g}, {beta.high:g})")
-    if not isinstance(beta, (ConstantBeta, AnnealedBeta, MultiRateBeta)):
-        raise TypeError(f"beta must be a schedule, got {describe(beta)}; pass mrvae.ConstantBeta(1.0) for a "
-                        f"β-VAE, mrvae.AnnealedBeta(1.0, warmup_steps=...) for KL annealing or "
-                        f"mrvae.MultiRateBeta(0.01, 10) for an MR-VAE")
-    if model is None or not isinstance(beta, MultiRateBeta):
-        return beta
-    gates = beta_gates(model)
-    if not gates:
-        raise ValueError(
-            f"MultiRateBeta trains an MR-VAE, but this {type(model).__name__} has no β gates, so it "
-            f"would silently train one β-VAE on a mixture of β. Convert it first: "
-            f"model = mrvae.convert(model, mrvae.BetaRange({beta.low:g}, {beta.high:g}))"
-        )
-    ranges = [g.beta_range for g in gates]
-    if not all(r.matches(beta.range) for r in ranges):
-        shown = ", ".join(dict.fromkeys(f"[{r.low:.3g}, {r.high:.3g}]" for r in ranges))
-        raise ValueError(
-            f"MultiRateBeta({beta.low:g}, {beta.high:g}) samples β outside the range the gates were converted "
-            f"with ({shown}), so their input standardisation would not match what they see; pass "
-            f"MultiRateBeta({ranges[0].low:.3g}, {ranges[0].high:.3g}), or convert a fresh model with "
-            f"BetaRange({beta.low:g}, {beta.high:g})"
-        )
-    return beta
-
-
-def check_trainable(model: VAE, data: Tensor, beta: BetaSchedule) -> None:
-    """Fail early, naming the fix, on a model that cannot learn from ``data`` with ``beta``."""
-    check_model(model)
-    check_data(data, model=model)
-    expected = getattr(model, "data_shape", None)
-    if expected is not None and tuple(data.shape[1:]) != tuple(expected):
-        raise ValueError(
-            f"data of shape {tuple(data.shape)} has examples of shape {tuple(data.shape[1:])}, but "
-            f"{type(model).__name__} was built for data_shape={tuple(expected)}; reshape the data "
-            f"(e.g. data.view(-1, {', '.join(map(str, expected))})) or build the model for this shape"
-        )
-    check_schedule(beta, model)
-
-
-class LearningRateFactor:
-    """The learning rate's factor at each step: linear warm-up, then constant or cosine decay,
-    times a scale that the plateau rule lowers (see :class:`TrainConfig`).
-
-    ``torch.optim.lr_scheduler.LambdaLR`` checkpoints a callable object's ``__dict__``, so the
-    plateau state (all plain numbers) resumes with the scheduler.
-    """
-
-    def __init__(self, config: TrainConfig, steps_per_epoch: int) -> None:
-        self.configure(config, steps_per_epoch)
-        self.scale, self.best, self.bad_epochs, self.cooldown_left = 1.0, math.inf, 0, 0
-
-    def configure(self, config: TrainConfig, steps_per_epoch: int) -> None:
-        """Take the schedule from ``config``, keeping the plateau state: after a checkpoint has
-        restored both, a run extended to more epochs decays over its new length."""
-        self.warmup = config.lr_warmup_epochs * steps_per_epoch
-        self.total = config.epochs * steps_per_epoch
-        self.cosine = config.cosine_decay
-        self.patience, self.factor = config.lr_plateau_patience, config.lr_plateau_factor
-        self.cooldown = config.lr_plateau_cooldown
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return self.scale * (step + 1) / self.warmup
-        if self.cosine:
-            progress = (step - self.warmup) / max(1, self.total - self.warmup)
-            return self.scale * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-        return self.scale
-
-    def observe(self, validation_loss: float) -> bool:
-        """Record an epoch's validation loss; returns whether the learning rate was lowered."""
-        if self.patience == 0:
-            return False
-        if validation_loss < self.best:
-            self.best, self.bad_epochs = validation_loss, 0
-        elif self.cooldown_left > 0:
-            self.cooldown_left -= 1
-        else:
-            self.bad_epochs += 1
-        if self.bad_epochs < self.patience:
-            return False
-        self.scale *= self.factor
-        self.bad_epochs, self.cooldown_left = 0, self.cooldown
-        return True
 
 
 def _log_epochs(epochs: int, lines: int) -> set[int]:
@@ -420,27 +181,6 @@ def fit(
     return FitResult(time.perf_counter() - started, start_epoch)
 
 
-def _gradient_clipper(optimizer: torch.optim.Optimizer, max_norm: float | None,
-                      models: int) -> Callable[[], None] | None:
-    """A call that clips the gradient of all the optimiser's parameters to ``max_norm``.
-
-    One norm over every parameter is right for one model; a sweep stacks several models whose
-    norms would mix, so it is refused there. No host sync: PyTorch scales by a clamped factor.
-    """
-    if max_norm is None:
-        return None
-    if models != 1:
-        raise ValueError(f"TrainConfig.grad_clip_norm clips one model's gradient, but this run trains {models} "
-                         "models at once (train_sweep); train them one by one with mrvae.train, or set "
-                         "grad_clip_norm=None")
-    parameters = [p for group in optimizer.param_groups for p in group["params"]]
-
-    def clip() -> None:
-        nn.utils.clip_grad_norm_(parameters, max_norm, foreach=True)
-
-    return clip
-
-
 def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint: Checkpoint,
             optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
             histories: list[list[dict[str, float]]], start_epoch: int, *, device: torch.device,
@@ -521,49 +261,6 @@ def _epochs(trainee: Trainee, batches: Batches, config: TrainConfig, checkpoint:
 
 def _quiet(line: str) -> None:
     del line
-
-
-def noise_shape(model: VAE, data: Tensor, who: str = "the model") -> tuple[torch.Size, torch.dtype]:
-    """Shape ``(*latent)`` and dtype of one example's noise; also checks data and model agree.
-
-    Probes the encoder and decoder on two examples in eval mode, so BatchNorm statistics and
-    the random state are left as they were.
-    """
-    x, was_training = data[:2], model.training
-    model.eval()
-    try:
-        # Any valid β will do for a probe; gated (MR-VAE) layers need one.
-        with torch.no_grad(), beta_context(model, torch.ones(x.shape[0], device=x.device)):
-            mu, _ = model.encode(x)
-            output = model.decode(mu)
-    except RuntimeError as error:
-        raise ValueError(
-            f"{who} cannot encode data of shape {tuple(data.shape)} ({error}); build the model "
-            f"for data_shape={tuple(data.shape[1:])}"
-        ) from error
-    finally:
-        model.train(was_training)
-    if output.shape != x.shape:
-        raise ValueError(
-            f"decoder output shape {tuple(output.shape[1:])} does not match the data's "
-            f"{tuple(x.shape[1:])}; build the model for data_shape={tuple(data.shape[1:])}"
-        )
-    return mu.shape[1:], mu.dtype
-
-
-def check_data_parallel(model: VAE) -> None:
-    """Refuse, naming the fix, models whose data-parallel run would not equal one process."""
-    if not model.examples_independent:
-        raise ValueError(
-            f"{type(model).__name__}'s objective couples the examples of a batch (e.g. the β-TCVAE's "
-            f"total-correlation estimate), so a rank's shard would change it; train it in one process "
-            f"(without torchrun), or spread independent runs over the ranks yourself"
-        )
-    if any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()):
-        raise ValueError(
-            f"{type(model).__name__} has dropout, whose random draws depend on each rank's shard and "
-            f"would desynchronise the ranks' shared random stream; set p=0 or train in one process"
-        )
 
 
 class OneModel:

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from mrvae.models.linear import LinearVAE, population_objective
 from mrvae.training.checkpoints import Checkpoint
-from mrvae.training.loop import NonFiniteLossError, OneModel, TrainConfig, fit
+from mrvae.training.config import NonFiniteLossError, TrainConfig
+from mrvae.training.loop import OneModel, fit
 from mrvae.training.schedules import BetaSchedule
 
 __all__ = ["train_population", "trained_population"]

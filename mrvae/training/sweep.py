@@ -38,16 +38,10 @@ from torch.func import functional_call, stack_module_state
 
 from mrvae.models.base import VAE
 from mrvae.training.checkpoints import Checkpoint, fingerprint
+from mrvae.training.config import NonFiniteLossError, TrainConfig, TrainResult
 from mrvae.training.distributed import Replica
-from mrvae.training.loop import (
-    NonFiniteLossError,
-    ShuffledBatches,
-    TrainConfig,
-    TrainResult,
-    _quiet,
-    fit,
-    noise_shape,
-)
+from mrvae.training.inputs import noise_shape
+from mrvae.training.loop import ShuffledBatches, _quiet, fit
 from mrvae.training.progress import progress_wanted
 from mrvae.training.schedules import AnnealedBeta, ConstantBeta
 

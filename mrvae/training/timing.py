@@ -13,7 +13,7 @@ from torch import Tensor
 
 from mrvae.hyper.gates import BetaLike
 from mrvae.models.base import VAE
-from mrvae.training.loop import adam
+from mrvae.training.optim import adam
 
 
 def _synchronize(device: torch.device) -> None:

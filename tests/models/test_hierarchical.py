@@ -22,7 +22,7 @@ from mrvae.models.hierarchical import (
     build_hierarchical_vae,
 )
 from mrvae.models.hierarchical.cells import UpsampleSkip
-from mrvae.training.loop import noise_shape
+from mrvae.training.inputs import noise_shape
 
 RANGE = mrvae.BetaRange(0.01, 10.0)
 QUICK = HierarchicalConfig.quick()

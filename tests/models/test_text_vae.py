@@ -16,7 +16,7 @@ from mrvae.models.text import (
     build_text_vae,
     text_vae_parameter_count,
 )
-from mrvae.training.loop import TrainConfig
+from mrvae.training.config import TrainConfig
 from mrvae.training.schedules import MultiRateBeta
 
 V = 20

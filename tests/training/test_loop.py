@@ -3,6 +3,7 @@ import torch
 
 import mrvae
 import mrvae.training.loop as loop_module
+import mrvae.training.optim as optim_module
 from mrvae.hyper.layers import hyper_parameters
 from mrvae.models import MLPVAE
 from mrvae.training import (
@@ -238,13 +239,13 @@ def test_custom_batches_replace_the_shuffled_slices() -> None:
 
 
 def test_plateau_rule_lowers_the_rate_after_patience_epochs_then_cools_down() -> None:
-    factor = loop_module.LearningRateFactor(
+    factor = optim_module.LearningRateFactor(
         TrainConfig(epochs=10, lr_plateau_patience=2, lr_plateau_factor=0.5, lr_plateau_cooldown=1), 1)
     decisions = [factor.observe(v) for v in (3.0, 2.0, 2.5, 2.1, 2.2, 2.3, 2.4, 2.6)]
     # 2.5 and 2.1 do not beat 2.0: lowered; 2.2 falls in the cooldown; 2.3 and 2.4 lower it again.
     assert decisions == [False, False, False, True, False, False, True, False]
     assert factor.scale == 0.25 and factor(5) == 0.25
-    off = loop_module.LearningRateFactor(TrainConfig(epochs=3), 1)
+    off = optim_module.LearningRateFactor(TrainConfig(epochs=3), 1)
     assert not any(off.observe(v) for v in (1.0, 2.0, 3.0)) and off.scale == 1.0
 
 
@@ -269,11 +270,11 @@ def test_bad_plateau_settings_name_the_fields() -> None:
 
 
 def test_a_resumed_factor_keeps_its_plateau_state_but_takes_the_new_schedule() -> None:
-    old = loop_module.LearningRateFactor(TrainConfig(epochs=2, cosine_decay=True, lr_plateau_patience=1), 10)
+    old = optim_module.LearningRateFactor(TrainConfig(epochs=2, cosine_decay=True, lr_plateau_patience=1), 10)
     old.observe(1.0)
     old.observe(2.0)  # lowered once
     extended = TrainConfig(epochs=4, cosine_decay=True, lr_plateau_patience=1)
-    new = loop_module.LearningRateFactor(extended, 10)
+    new = optim_module.LearningRateFactor(extended, 10)
     new.__dict__.update(old.__dict__)  # what LambdaLR.load_state_dict does
     new.configure(extended, 10)
     assert new.total == 40 and new.scale == 0.5 and new.best == 1.0
@@ -282,7 +283,7 @@ def test_a_resumed_factor_keeps_its_plateau_state_but_takes_the_new_schedule() -
 @pytest.mark.parametrize("optimizer", ["adam", "adamax"])
 def test_the_optimiser_takes_the_configured_epsilon(optimizer) -> None:
     config = TrainConfig(optimizer=optimizer, eps=1e-3)
-    built = loop_module.make_optimizer([torch.nn.Parameter(torch.zeros(2))], config, torch.device("cpu"))
+    built = optim_module.make_optimizer([torch.nn.Parameter(torch.zeros(2))], config, torch.device("cpu"))
     assert built.param_groups[0]["eps"] == 1e-3
 
 
