@@ -35,7 +35,7 @@
 # classifier distance (FCD)**: the same distance in the 128-d penultimate features of a small
 # classifier trained here on CIFAR-10 training images. FCD ranks image sets similarly but is on
 # a different scale, and it is not comparable with published FIDs. The FID panels appear
-# whenever the weights are in the local torch cache (`mrvae.metrics.fid.InceptionFeatures.download()`
+# whenever the weights are in the local torch cache (`mrvae.metrics.features.InceptionFeatures.download()`
 # on a machine with internet).
 
 # %% tags=["parameters"]
@@ -76,14 +76,8 @@ from mrvae_companion.prose import glue_number, panel_title
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae_companion.scoreboard import DATASET_NAMES
 from mrvae.data.images import load_cifar10, subset
-from mrvae.metrics.fid import (
-    InceptionFeatures,
-    accuracy,
-    feature_statistics,
-    frechet_distance,
-    inception_weights_available,
-    train_feature_classifier,
-)
+from mrvae.metrics.features import InceptionFeatures, accuracy, inception_weights_available, train_feature_classifier
+from mrvae.metrics.fid import feature_statistics, frechet_distance
 from mrvae.metrics.rate_distortion import active_units
 
 settings = image_profile(profile)

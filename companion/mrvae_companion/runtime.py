@@ -120,7 +120,8 @@ _SOURCE_PACKAGES: dict[str, Path] = {"mrvae": Path(mrvae.__file__).resolve().par
 #: objective, optimiser and training loop. Cached models are keyed by these only.
 TRAINING_SOURCES: tuple[str, ...] = (
     "mrvae/_compat.py", "mrvae/_validate.py", "mrvae/data", "mrvae/hyper",
-    "mrvae/metrics/fid.py", "mrvae/metrics/rate_distortion.py",  # evaluate() is the plateau rule's validation loss
+    "mrvae/metrics/features.py", "mrvae/metrics/fid.py",  # the FCD's classifier is trained
+    "mrvae/metrics/rate_distortion.py",  # evaluate() is the plateau rule's validation loss
     "mrvae/models", "mrvae/training/checkpoints.py",
     "mrvae/training/config.py", "mrvae/training/distributed.py", "mrvae/training/inputs.py",
     "mrvae/training/loop.py", "mrvae/training/optim.py", "mrvae/training/pool.py",

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import mrvae  # noqa: F401  (installs the torchvision shim before mrvae.fid imports torchvision)
-from mrvae.metrics import fid
+from mrvae.metrics import features, fid
 
 
 def _random_orthogonal(dim: int, rng: np.random.Generator) -> np.ndarray:
@@ -171,30 +171,30 @@ def test_missing_inception_weights_raise_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache, whatever this machine has
-    assert not fid.inception_weights_available()
+    assert not features.inception_weights_available()
     fix = r"InceptionFeatures\.download\(\)"
-    with pytest.raises(fid.WeightsNotAvailableError, match=fix) as info:
-        fid.InceptionFeatures()
+    with pytest.raises(features.WeightsNotAvailableError, match=fix) as info:
+        features.InceptionFeatures()
     assert "TORCH_HOME" in str(info.value) and "not FID" in str(info.value)
 
 
 def test_no_inception_weights_on_this_machine() -> None:
-    if fid.inception_weights_available():
+    if features.inception_weights_available():
         pytest.skip("Inception weights are cached here; real FID is available")
-    with pytest.raises(fid.WeightsNotAvailableError):
-        fid.InceptionFeatures()
+    with pytest.raises(features.WeightsNotAvailableError):
+        features.InceptionFeatures()
 
 
 def test_corrupt_cached_weights_are_rejected(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    path = fid.inception_weights_path()
+    path = features.inception_weights_path()
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a checkpoint")
-    assert fid.inception_weights_available()
-    with pytest.raises(fid.WeightsNotAvailableError, match="corrupt"):
-        fid.InceptionFeatures()
+    assert features.inception_weights_available()
+    with pytest.raises(features.WeightsNotAvailableError, match="corrupt"):
+        features.InceptionFeatures()
 
 
 def test_cached_weights_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,11 +203,11 @@ def test_cached_weights_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     torch.manual_seed(0)
     reference = inception_v3(weights=None, aux_logits=True, init_weights=False)  # checkpoint layout
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    path = fid.inception_weights_path()
+    path = features.inception_weights_path()
     path.parent.mkdir(parents=True)
     torch.save(reference.state_dict(), path)
-    monkeypatch.setattr(fid, "_check_hash_prefix", lambda p: None)  # the fake file has another hash
-    extractor = fid.InceptionFeatures()
+    monkeypatch.setattr(features, "_check_hash_prefix", lambda p: None)  # the fake file has another hash
+    extractor = features.InceptionFeatures()
     assert extractor.name == "Inception-v3 pool3 (FID)"
     last = "Mixed_7c.branch_pool.conv.weight"
     torch.testing.assert_close(extractor.net.state_dict()[last], reference.state_dict()[last])
@@ -215,7 +215,7 @@ def test_cached_weights_are_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_inception_pipeline_with_random_weights() -> None:
     torch.manual_seed(0)
-    extractor = fid.InceptionFeatures(weights=None)
+    extractor = features.InceptionFeatures(weights=None)
     assert "not FID" in extractor.name
     assert isinstance(extractor, fid.FeatureExtractor)
     grey = torch.rand(3, 1, 28, 28)
@@ -240,10 +240,10 @@ def _separable_data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_classifier_learns_separable_data_and_gives_features() -> None:
     x, y = _separable_data(384, seed=0)
-    model = fid.train_feature_classifier(x, y, epochs=2, batch_size=64, lr=3e-3, seed=0, width=8,
+    model = features.train_feature_classifier(x, y, epochs=2, batch_size=64, lr=3e-3, seed=0, width=8,
                                          feature_dim=16, log=None)
     xt, yt = _separable_data(256, seed=1)
-    assert fid.accuracy(model, xt, yt) > 0.95
+    assert features.accuracy(model, xt, yt) > 0.95
     assert isinstance(model, fid.FeatureExtractor) and "not FID" in model.name
     assert model.features(xt[:10]).shape == (10, 16)
     # 64x64 greyscale (CelebA-like size) is resized and repeated rather than rejected.
@@ -257,18 +257,18 @@ def test_classifier_learns_separable_data_and_gives_features() -> None:
 def test_classifier_training_is_deterministic_and_leaves_global_rng_alone() -> None:
     x, y = _separable_data(128, seed=0)
     state = torch.get_rng_state()
-    runs = [fid.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=7, width=4,
+    runs = [features.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=7, width=4,
                                          feature_dim=8, log=None) for _ in range(2)]
     assert torch.equal(torch.get_rng_state(), state)
     for p, q in zip(runs[0].state_dict().values(), runs[1].state_dict().values(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
-    other = fid.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=8, width=4,
+    other = features.train_feature_classifier(x, y, epochs=1, batch_size=32, seed=8, width=4,
                                          feature_dim=8, log=None)
     assert not torch.equal(other.head.weight, runs[0].head.weight)
 
 
 def test_input_validation_names_the_fix() -> None:
-    model = fid.ClassifierFeatures(width=4, feature_dim=8)
+    model = features.ClassifierFeatures(width=4, feature_dim=8)
     with pytest.raises(TypeError, match="/ 255"):
         model.features(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -276,7 +276,7 @@ def test_input_validation_names_the_fix() -> None:
     with pytest.raises(ValueError, match="shape"):
         model.features(torch.zeros(2, 32, 32))
     with pytest.raises(ValueError, match="labels"):
-        fid.train_feature_classifier(torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long),
+        features.train_feature_classifier(torch.rand(4, 3, 32, 32), torch.zeros(3, dtype=torch.long),
                                      log=None)
     with pytest.raises(TypeError, match="extractor"):
         images = torch.rand(2, 3, 8, 8)
