@@ -165,7 +165,7 @@ def test_beta_range_survives_a_state_dict_round_trip() -> None:
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("shape, dim", [((3, 4, 5, 2), 1), ((3, 6, 4), -1), ((3, 4), 1)])
 def test_gate_product_gradcheck(relu, shape, dim) -> None:
-    from mrvae.hyper.layers import _GateProduct
+    from mrvae.hyper.product import _GateProduct
 
     gen = torch.Generator().manual_seed(0)
     features = shape[dim]
@@ -239,19 +239,19 @@ def test_range_key_follows_a_loaded_state_dict() -> None:
 @pytest.mark.parametrize("shape", [(3, 4, 5, 6), (3, 4, 7), (2, 3, 2, 2, 2)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_feature_sums_fused_or_by_product(monkeypatch, fuse, shape, dtype) -> None:
-    from mrvae.hyper import layers
+    from mrvae.hyper import product
 
-    monkeypatch.setattr(layers, "_sums_fuse", lambda grad, saved: fuse)
+    monkeypatch.setattr(product, "_sums_fuse", lambda grad, saved: fuse)
     gen = torch.Generator().manual_seed(0)
     grad, saved = torch.randn(shape, generator=gen, dtype=dtype), torch.randn(shape, generator=gen, dtype=dtype)
     spatial = tuple(range(2, len(shape)))
-    assert torch.allclose(layers._feature_sums(grad, saved, 1), (grad * saved).sum(spatial), atol=1e-5)
+    assert torch.allclose(product._feature_sums(grad, saved, 1), (grad * saved).sum(spatial), atol=1e-5)
     others = tuple(range(1, len(shape) - 1))
-    assert torch.allclose(layers._feature_sums(grad, saved, len(shape) - 1), (grad * saved).sum(others), atol=1e-5)
+    assert torch.allclose(product._feature_sums(grad, saved, len(shape) - 1), (grad * saved).sum(others), atol=1e-5)
 
 
 def test_feature_sums_fuse_only_contiguous_cpu_floats() -> None:
-    from mrvae.hyper.layers import _sums_fuse
+    from mrvae.hyper.product import _sums_fuse
 
     maps = torch.randn(2, 3, 4, 4)
     assert _sums_fuse(maps, maps)
@@ -265,7 +265,7 @@ def test_feature_sums_fuse_only_contiguous_cpu_floats() -> None:
 
 @pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 0, 4, 4)])
 def test_gate_backward_on_an_empty_batch(shape) -> None:
-    from mrvae.hyper.layers import _GateProduct
+    from mrvae.hyper.product import _GateProduct
 
     x = torch.randn(shape, requires_grad=True)
     gates = torch.rand(shape[0], shape[1], requires_grad=True)
