@@ -76,12 +76,11 @@ from myst_nb import glue
 from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae_companion.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.hyper.gates import BetaRange
-from mrvae.models.linear import (
-    LinearVAE,
+from mrvae.models.linear import LinearVAE, minimise_from_random_starts
+from mrvae.models.linear_closed_form import (
     Spectrum,
     closed_form_response,
     expected_rate_distortion,
-    minimise_from_random_starts,
     optimal_rate_distortion,
     response_errors,
     theorem1_construction,

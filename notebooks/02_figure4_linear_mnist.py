@@ -56,7 +56,8 @@ from mrvae.data import load_mnist
 from mrvae.hyper.convert import count_parameters
 from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import relative_gap
-from mrvae.models.linear import LinearVAE, Spectrum, data_covariance, optimal_rate_distortion
+from mrvae.models.linear import LinearVAE
+from mrvae.models.linear_closed_form import Spectrum, data_covariance, optimal_rate_distortion
 from mrvae.training import ConstantBeta, MultiRateBeta
 from mrvae.training.pool import default_workers, run_jobs
 from mrvae.training.population import trained_population

@@ -7,15 +7,17 @@ import torch
 from mrvae.hyper.gates import BetaRange
 from mrvae.models.linear import (
     LinearVAE,
+    dead_gates,
+    learned_response,
+    minimise_from_random_starts,
+    population_objective,
+)
+from mrvae.models.linear_closed_form import (
     Spectrum,
     closed_form_response,
     data_covariance,
-    dead_gates,
     expected_rate_distortion,
-    learned_response,
-    minimise_from_random_starts,
     optimal_rate_distortion,
-    population_objective,
     response_errors,
     theorem1_construction,
 )
