@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from mrvae.data import images as D
+from mrvae.data.images import rgb
 from mrvae.data.roots import SHARED_DATA, DatasetNotFoundError
 
 # ----------------------------------------------------------------------------- helpers
@@ -296,7 +297,7 @@ def test_celeba_offline_split_crop_and_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = D.load_celeba64("test", tmp_path, cache_dir=cache)
     assert len(list(cache.glob("*.npy"))) == 1
-    D._celeba_cached.cache_clear()
+    rgb._celeba_cached.cache_clear()
     assert torch.equal(D.load_celeba64("test", tmp_path, cache_dir=cache).images, first.images)
     with pytest.raises(ValueError, match="no 'valid' split"):
         D.load_celeba64("valid", tmp_path)
