@@ -73,14 +73,10 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae_companion.experiments import (
-    BINARY_DATASETS,
-    PAPER_BETA_RANGE,
-    evaluate_panel,
-    image_profile,
-    response_metrics,
-    train_image_experiments,
-)
+from mrvae_companion.experiments import BINARY_DATASETS, PAPER_BETA_RANGE
+from mrvae_companion.panels import train_image_experiments
+from mrvae_companion.profiles import image_profile
+from mrvae_companion.panel_metrics import evaluate_panel, response_metrics
 from mrvae_companion.figures import (
     committed_figure_dir,
     glue_figure,

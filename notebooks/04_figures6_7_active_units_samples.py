@@ -54,13 +54,9 @@ from IPython.display import display
 from myst_nb import glue
 from torchvision.utils import make_grid
 
-from mrvae_companion.experiments import (
-    BINARY_DATASETS,
-    PAPER_BETA_RANGE,
-    baseline_betas,
-    image_profile,
-    train_image_experiments,
-)
+from mrvae_companion.experiments import BINARY_DATASETS, PAPER_BETA_RANGE, baseline_betas
+from mrvae_companion.panels import train_image_experiments
+from mrvae_companion.profiles import image_profile
 from mrvae_companion.figures import (
     ANNEALED_STYLE,
     CONSTANT_STYLE,

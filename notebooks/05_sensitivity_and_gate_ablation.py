@@ -84,15 +84,10 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-from mrvae_companion.experiments import (
-    PAPER_BETA_RANGE,
-    compare_at_betas,
-    fit_mr_vaes_on_panels,
-    image_profile,
-    load_experiment_data,
-    sweep_gap_metrics,
-    train_image_experiments,
-)
+from mrvae_companion.experiments import PAPER_BETA_RANGE, fit_mr_vaes_on_panels, load_experiment_data
+from mrvae_companion.panels import train_image_experiments
+from mrvae_companion.profiles import image_profile
+from mrvae_companion.panel_metrics import compare_at_betas, sweep_gap_metrics
 from mrvae_companion.figures import CONSTANT_STYLE, glue_figure, plot_over_seeds, provenance, save_figure, use_book_style
 from mrvae_companion.prose import glue_number, two_digits
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything

@@ -47,8 +47,9 @@ from mrvae.training.loop import ShuffledBatches  # noqa: E402
 from mrvae.training.optim import adam, parameter_groups  # noqa: E402
 from mrvae.training.schedules import MultiRateBeta  # noqa: E402
 from mrvae.training.timing import _synchronize, compare_step_times, seconds_per_step  # noqa: E402
-from mrvae_companion.experiments import DATA_SHAPES, image_profile  # noqa: E402
+from mrvae_companion.experiments import DATA_SHAPES
 from mrvae_companion.figures import committed_run_provenance, save_figure  # noqa: E402
+from mrvae_companion.profiles import image_profile
 
 BETA_RANGE = mrvae.BetaRange(0.01, 10.0)
 #: One dataset per data shape: the likelihood follows it (Bernoulli for binary MNIST).

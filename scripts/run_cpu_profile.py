@@ -35,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae_companion.experiments import evaluate_panel, image_profile, train_image_experiments
     from mrvae_companion.figures import (
         committed_run_provenance,
         plot_rate_distortion,
         save_figure,
     )
+    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.panels import train_image_experiments
+    from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     seed_everything(args.seed)

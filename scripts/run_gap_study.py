@@ -102,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         PAPER_BETA_RANGE,
         baseline_betas,
         beta_vae_jobs,
-        evaluate_panel,
         fit_beta_vaes,
         fit_mr_vae,
-        image_profile,
         load_experiment_data,
         mr_vae_job,
     )
@@ -117,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
+    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     first_seed = args.seeds[0]

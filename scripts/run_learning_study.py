@@ -76,13 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     from mrvae.hyper.layers import DEFAULT_GATE_INIT, BetaGate
     from mrvae.models.benchmark import GatePlacement
     from mrvae.training import DEFAULT_HYPER_LR_MULTIPLIER
-    from mrvae_companion.experiments import (
-        baseline_betas,
-        fit_beta_vaes,
-        image_profile,
-        load_experiment_data,
-        response_learning_curves,
-    )
+    from mrvae_companion.experiments import baseline_betas, fit_beta_vaes, load_experiment_data
     from mrvae_companion.figures import (
         committed_figure_dir,
         committed_run_provenance,
@@ -90,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
+    from mrvae_companion.learning_curves import response_learning_curves
+    from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     settings = image_profile(args.profile)

@@ -50,10 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     from mrvae_companion.experiments import (
         baseline_betas,
         beta_vae_jobs,
-        evaluate_panel,
         fit_beta_vaes,
         fit_mr_vae,
-        image_profile,
         load_experiment_data,
         mr_vae_job,
     )
@@ -63,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
+    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
     from mrvae_companion.seeds import BudgetTrend
 

@@ -78,7 +78,7 @@ def _over_seeds(prefix: str) -> tuple[Check, ...]:
 
 
 def _response(prefix: str) -> tuple[Check, ...]:
-    """The response metrics of one or more panels (``experiments.response_metrics``) under ``prefix``."""
+    """The response metrics of one or more panels (``panel_metrics.response_metrics``) under ``prefix``."""
     return (Measured(f"{prefix}.rate_ratio", "log", _SPAN), Measured(f"{prefix}.monotone", "exact"),
             Measured(f"{prefix}.median_gap.*"), Measured(f"{prefix}.rate_coverage.*", "linear", 0.01))
 

@@ -35,7 +35,8 @@ def _experiment_fields() -> list[dataclasses.Field]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from mrvae_companion.experiments import DATA_SHAPES, IMAGE_PROFILES
+    from mrvae_companion.experiments import DATA_SHAPES
+    from mrvae_companion.profiles import IMAGE_PROFILES
 
     parser = argparse.ArgumentParser(prog="mrvae-companion", description="Train MR-VAEs and β-VAE sweeps of the book's "
                                      "image experiments (Bae et al., ICLR 2023).")
@@ -86,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list() -> None:
-    from mrvae_companion.experiments import DATA_SHAPES, IMAGE_PROFILES
+    from mrvae_companion.experiments import DATA_SHAPES
+    from mrvae_companion.profiles import IMAGE_PROFILES
 
     print("datasets: " + ", ".join(f"{name} {'×'.join(map(str, shape))}" for name, shape in DATA_SHAPES.items()))
     print("kinds: conv, resnet")
@@ -122,15 +124,10 @@ def _train(args: argparse.Namespace) -> Path:
     from mrvae.metrics import evaluate, rate_distortion_curve
     from mrvae.training.distributed import init_from_env
     from mrvae.training.pool import one_thread
-    from mrvae_companion.experiments import (
-        baseline_betas,
-        fit_beta_vaes,
-        fit_mr_vae,
-        image_profile,
-        is_monotone,
-        load_experiment_data,
-    )
+    from mrvae_companion.experiments import baseline_betas, fit_beta_vaes, fit_mr_vae, load_experiment_data
     from mrvae_companion.figures import plot_rate_distortion, provenance, save_figure
+    from mrvae_companion.panel_metrics import is_monotone
+    from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_root, seed_everything
 
     beta_range = BetaRange(*args.beta_range)

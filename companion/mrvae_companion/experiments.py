@@ -11,27 +11,24 @@ are cached (``run_dir``), so a figure that needs the models of another trains no
 >>> rows = compare_at_betas(mr_vae, beta_vaes, data.test)
 """
 
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
 import math
-import statistics
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 
-from mrvae.data import DatasetNotFoundError
 from mrvae.data.images import dynamic_binarize, held_out, load_dataset, subset
 from mrvae.hyper.gates import BetaRange
-from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
 from mrvae.models.base import VAE
 from mrvae.models.benchmark import ArchitectureConfig, GatePlacement, build_mr_vae, build_vae
 from mrvae.models.objective import Likelihood
@@ -45,17 +42,13 @@ from mrvae.training import (
     train,
 )
 from mrvae.training.loop import _quiet
-from mrvae.training.pool import collecting, cpu_workers, default_workers, handoff_dir, run_jobs
+from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 from mrvae.training.sweep import train_sweep
 
 __all__ = [
-    "DATA_SHAPES", "IMAGE_PROFILES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "ImageProfile",
-    "TrainedModels", "baseline_betas", "best_test_elbo", "evaluate_panel", "mr_vae_checkpoint",
-    "response_learning_curve", "response_learning_curves", "image_profile", "lookup_profile", "train_config_from",
-    "is_monotone", "response_metrics", "sweep_gap_metrics", "train_image_experiments",
-    "beta_vae_jobs", "compare_at_betas", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels",
-    "likelihood_for",
-    "load_experiment_data", "mr_vae_job",
+    "BINARY_DATASETS", "DATA_SHAPES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "baseline_betas",
+    "beta_vae_jobs", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels", "likelihood_for",
+    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "train_config_from",
 ]
 
 #: Image shape of every dataset of Figure 5.
@@ -89,9 +82,6 @@ def baseline_betas(n: int = 10, beta_range: BetaRange = PAPER_BETA_RANGE) -> lis
 def _check_dataset(dataset: str) -> None:
     if dataset not in DATA_SHAPES:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {sorted(DATA_SHAPES)}")
-
-
-_Profile = TypeVar("_Profile")
 
 
 def train_config_from(experiment: Any, **fixed: Any) -> TrainConfig:
@@ -446,471 +436,9 @@ def fit_mr_vaes_on_panels(
                      for r, p in variants] for exp, data in panels]
 
 
-def compare_at_betas(
-    mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
-    mr_points: dict[float, dict[str, float]] | None = None,
-    baseline_points: dict[float, dict[str, float]] | None = None, batch_size: int = 1000,
-) -> list[dict[str, float]]:
-    """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
-    β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
-
-    ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
-    two sweeps evaluates it once per β; ``baseline_points`` likewise the β-VAEs', so comparing
-    many MR-VAEs with one sweep on the same ``test`` and ``seed`` evaluates each β-VAE once
-    (the numbers are the same: an evaluation draws its noise from ``seed``). ``batch_size``:
-    examples per evaluation batch.
-    """
-    mr_points = {} if mr_points is None else mr_points
-    baseline_points = {} if baseline_points is None else baseline_points
-    rows = []
-    for beta, model in sorted(beta_vaes.items()):
-        if beta not in mr_points:
-            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed, batch_size=batch_size)
-        if beta not in baseline_points:
-            baseline_points[beta] = evaluate(model, test, beta, seed=seed, batch_size=batch_size)
-        mr, base = mr_points[beta], baseline_points[beta]
-        rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
-                     "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
-                     "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
-    return rows
-
-
-def response_learning_curve(
-    exp: ImageExperiment,
-    data: ExperimentData,
-    references: Mapping[float, VAE],
-    *,
-    placement: GatePlacement | None = None,
-    beta_range: BetaRange = PAPER_BETA_RANGE,
-    run_dir: Path | None = None,
-    device: torch.device | str | None = None,
-    seed: int = 0,
-    split: Literal["test", "validation"] = "test",
-) -> tuple[VAE, list[dict[str, float]]]:
-    """Train one MR-VAE and measure, before training and after every epoch, how far it has
-    learned its β response: the rate span ``R(a)/R(b)`` and the mean relative gap in
-    ``D + βR`` to ``references`` (trained β-VAEs keyed by β) on ``split``: the test images, or
-    the validation images (``load_experiment_data(..., validation_images=...)``) where the
-    curves decide a choice.
-
-    Returns the model and one record per epoch (``epoch``, ``step``, ``rate_ratio``,
-    ``mean_gap``). With ``run_dir`` the records are kept beside the checkpoint, so a finished
-    run is loaded, not retrained. Evaluation forks the random state: the model trained is the
-    one :func:`fit_mr_vae` trains.
-    """
-    placement = placement or GatePlacement()
-    if split not in ("test", "validation"):
-        raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
-    images = data.test if split == "test" else data.validation
-    if images is None:
-        raise ValueError("data has no validation images; load it with load_experiment_data(exp, validation_images=n)")
-    steps_per_epoch = math.ceil(data.train.shape[0] / exp.batch_size)
-    records: list[dict[str, float]] = []
-    reference_loss: dict[float, float] = {}  # evaluated only if a curve is recorded, not when loaded
-
-    def record(epoch: int, model: VAE) -> None:
-        if not reference_loss:
-            reference_loss.update({b: evaluate(m, images, b, seed=seed)["loss"]
-                                   for b, m in sorted(references.items())})
-        rates = [evaluate(model, images, b, seed=seed)["rate"] for b in (beta_range.low, beta_range.high)]
-        gaps = [(evaluate(model, images, b, seed=seed)["loss"] - ref) / abs(ref)
-                for b, ref in reference_loss.items()]
-        records.append({"epoch": float(epoch), "step": float(epoch * steps_per_epoch),
-                        "rate_ratio": rates[0] / max(rates[1], 1e-12), "mean_gap": statistics.fmean(gaps)})
-
-    name = "learning_curve.json" if split == "test" else f"learning_curve_{split}.json"
-    saved = mr_vae_checkpoint(exp, beta_range, placement, run_dir) / name if run_dir else None
-    model, _ = fit_mr_vae(exp, data, beta_range=beta_range, placement=placement, run_dir=run_dir, device=device,
-                          log=lambda line: None, on_epoch=record)
-    if saved is not None:
-        if records and records[0]["epoch"] == 0:
-            saved.write_text(json.dumps(records))
-        elif saved.exists():
-            records = json.loads(saved.read_text())
-    if not records or records[-1]["epoch"] != exp.epochs:
-        raise RuntimeError(f"no complete learning curve for {exp.tag}; delete {saved.parent if saved else 'the run'} "
-                           f"and run again")
-    return model, records
-
-
-def _learning_curve_job(exp: ImageExperiment, data: ExperimentData, references: Mapping[float, VAE],
-                        placement: GatePlacement, run_dir: Path, device: torch.device | str | None, seed: int,
-                        split: Literal["test", "validation"]) -> None:
-    """A :func:`~mrvae.training.pool.run_jobs` job: one learning curve, kept beside its checkpoint."""
-    response_learning_curve(exp, data, references, placement=placement, run_dir=run_dir, device=device, seed=seed,
-                            split=split)
-
-
-def response_learning_curves(
-    variants: Sequence[tuple[ImageExperiment, GatePlacement]],
-    data: ExperimentData,
-    references: Mapping[float, VAE],
-    *,
-    run_dir: Path | None = None,
-    device: torch.device | str | None = None,
-    seed: int = 0,
-    workers: int | None = None,
-    split: Literal["test", "validation"] = "test",
-) -> list[tuple[VAE, list[dict[str, float]]]]:
-    """:func:`response_learning_curve` for each ``(experiment, placement)``, in order, scored on
-    ``split``; with ``workers`` (CPU only), each trains on one thread, that many side by side."""
-    workers = cpu_workers(workers, device)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            run_jobs([partial(_learning_curve_job, exp, data, references, placement, root, device, seed, split)
-                      for exp, placement in dict.fromkeys(variants)], workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            return [response_learning_curve(exp, data, references, placement=placement, run_dir=root,
-                                            device=device, seed=seed, split=split) for exp, placement in variants]
-
-
-def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
-    """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
-    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:], strict=False))
-
-
-def _low_beta_row(rows: Sequence[Mapping[str, float]]) -> Mapping[str, float]:
-    return min(rows, key=lambda row: row.get("beta", 0.0))
-
-
-def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
-                     rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
-    """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
-
-    Args:
-        curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
-        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep (a
-            family without an annealed sweep, such as the paper's NVAE, passes None).
-
-    Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
-    within 1%); ``median_gap`` and ``worst_gap``, each keyed by sweep (``"constant"``,
-    ``"annealed"``), of the relative gap in D + βR; ``rate_coverage``, per sweep, the MR-VAE's
-    rate at the sweep's smallest β over that β-VAE's (near 1: the MR-VAE reaches the sweep's
-    high-rate end; a small gap there says little, since at small β the loss barely depends on
-    the rate); and whether each β-VAE sweep is monotone in rate.
-    """
-    rates = [point["rate"] for point in curve]
-    sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
-    gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
-    return {
-        "rate_ratio": rates[0] / max(rates[-1], 1e-12),
-        "rate_at_a": rates[0], "rate_at_b": rates[-1],
-        "monotone": is_monotone(rates),
-        "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
-        "worst_gap": {k: max(v) for k, v in gaps.items()},
-        "rate_coverage": {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
-                          for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)},
-        "beta_vae_monotone": {k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
-    }
-
-
-def sweep_gap_metrics(curve: Sequence[Mapping[str, float]], rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
-    """One MR-VAE against one β-VAE sweep (an ablation's variant): ``rate_ratio`` R(a)/R(b) and
-    ``monotone`` over ``curve``, and the ``median_gap`` and ``worst_gap`` of :func:`compare_at_betas` ``rows``."""
-    rates = [point["rate"] for point in curve]
-    gaps = [row["gap"] for row in rows]
-    return {"rate_ratio": rates[0] / max(rates[-1], 1e-12), "monotone": is_monotone(rates),
-            "median_gap": statistics.median(gaps), "worst_gap": max(gaps)}
-
-
-def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
-    """Table 2's number: the lowest single-sample negative ELBO, ``D + R`` (β = 1), over β."""
-    return min(point["distortion"] + point["rate"] for point in curve)
-
-
-def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE] | None, test: Tensor, *,
-                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0, batch_size: int = 1000) -> dict[str, Any]:
-    """Everything a rate–distortion panel shows and claims, on ``test``.
-
-    ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
-    per-β comparison with each sweep (:func:`compare_at_betas`; ``annealed=None`` for a family
-    compared with constant-β β-VAEs only); ``response``: :func:`response_metrics`;
-    ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of each sweep (over its
-    β-VAEs, each evaluated at its own β). ``batch_size``: examples per evaluation batch.
-    """
-    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed, batch_size=batch_size)
-    mr_points: dict[float, dict[str, float]] = {}
-    rows = {name: compare_at_betas(mr_vae, dict(sweep), test, seed=seed, mr_points=mr_points, batch_size=batch_size)
-            for name, sweep in (("constant", constant), ("annealed", annealed)) if sweep is not None}
-    return {"curve": curve, **{f"rows_{name}": r for name, r in rows.items()},
-            "response": response_metrics(curve, rows["constant"], rows.get("annealed")),
-            "best_test_elbo": {"mr_vae": best_test_elbo(curve),
-                               **{name: best_test_elbo(r) for name, r in rows.items()}}}
-
-
-@dataclass(frozen=True)
-class ImageProfile:
-    """How big the image notebooks run: which datasets, and each panel's :class:`ImageExperiment`.
-
-    ``base`` holds the settings every panel shares (any :class:`ImageExperiment` field but
-    ``dataset`` and ``kind``); ``overrides`` replaces some of them per dataset, per kind or per
-    ``(dataset, kind)`` panel, looked up in that order, so the last wins.
-    """
-
-    datasets: tuple[str, ...]
-    base: Mapping[str, Any]
-    overrides: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict)
-    batched: bool = False
-    #: Train each model on one CPU thread, one per core side by side (:attr:`workers`).
-    parallel: bool = False
-    #: The panel trained first, and the one the book's learning study uses (Figure 1).
-    headline: tuple[str, str] = ("binary_mnist", "resnet")
-    #: Which panels also train the KL-annealed β-VAE sweep: ``"all"`` (the paper's Figure 5) or
-    #: only the ``"headline"`` panel (a CI budget: 10 fewer models on every other panel).
-    annealed_sweeps: Literal["all", "headline"] = "all"
-    #: How many seeds the headline panel trains (its verdict is read over them): the notebook's
-    #: ``seed`` and the next ``headline_seeds - 1``, each with its own data subsets,
-    #: initialisation and batch order. The extra seeds train the MR-VAE and every
-    #: ``replicate_every``-th β-VAE of the constant-β sweep (:meth:`replicate_members`).
-    headline_seeds: int = 1
-    replicate_every: int = 1
-    #: Datasets whose panels this profile trains too briefly to test the paper's claim: they
-    #: check that the pipeline runs, and the claims scoreboard does not grade them.
-    pipeline_checks: tuple[str, ...] = ()
-    #: Panels whose constant-β sweeps train every k-th β of :func:`baseline_betas`
-    #: (:meth:`sweep_members`), keyed like :attr:`overrides` (a dataset, a kind or a
-    #: ``(dataset, kind)`` panel; the last match wins); every other panel trains all ten. 3 keeps
-    #: the decades 0.01, 0.1, 1 and 10: the ends and the middle of the range.
-    sweep_every: Mapping[Any, int] = field(default_factory=dict)
-    #: Likewise for the KL-annealed sweep (:meth:`annealed_members`), on every panel that trains one.
-    annealed_every: int = 1
-
-    def __post_init__(self) -> None:
-        unknown = set(self.pipeline_checks) - set(self.datasets)
-        if unknown:
-            raise ValueError(f"pipeline_checks {sorted(unknown)} are not among the profile's datasets "
-                             f"{list(self.datasets)}")
-        if self.annealed_sweeps not in ("all", "headline"):
-            raise ValueError(f"annealed_sweeps must be 'all' or 'headline', got {self.annealed_sweeps!r}")
-        counts = [(name, getattr(self, name)) for name in ("headline_seeds", "replicate_every", "annealed_every")]
-        counts += [(f"sweep_every[{key!r}]", value) for key, value in self.sweep_every.items()]
-        for name, value in counts:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        if self.parallel and self.batched:
-            raise ValueError("a profile trains its β-VAEs either batched (one vmapped model, for a GPU) or "
-                             "parallel (one thread each, side by side on CPU cores); set one of them")
-        for key in [*self.overrides, *self.sweep_every]:
-            if key not in DATA_SHAPES and key not in ("conv", "resnet") and not (
-                    isinstance(key, tuple) and len(key) == 2 and key[0] in DATA_SHAPES):
-                raise ValueError(f"override key {key!r} is not a dataset, a kind or a (dataset, kind) pair")
-        for dataset in self.datasets:
-            for kind in ("conv", "resnet"):
-                self.experiment(dataset, kind)  # validates every panel's settings up front
-
-    def experiment(self, dataset: str, kind: Literal["conv", "resnet"], seed: int = 0) -> ImageExperiment:
-        """The :class:`ImageExperiment` for ``dataset`` and ``kind`` under this profile."""
-        settings = dict(self.base)
-        for key in (dataset, kind, (dataset, kind)):
-            settings.update(self.overrides.get(key, {}))
-        return ImageExperiment(dataset, kind, **{**settings, "seed": seed})
-
-    def trains_annealed(self, experiment: ImageExperiment) -> bool:
-        """Whether ``experiment``'s panel trains the KL-annealed β-VAE sweep under this profile."""
-        return self.annealed_sweeps == "all" or (experiment.dataset, experiment.kind) == self.headline
-
-    @property
-    def workers(self) -> int | None:
-        """With :attr:`parallel`, one worker per core (:func:`~mrvae.training.pool.default_workers`),
-        else ``None``: each model then trains in this process on torch's default threads."""
-        return default_workers() if self.parallel else None
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready settings, with the overrides' tuple keys written ``dataset/kind``."""
-        overrides = {"/".join(k) if isinstance(k, tuple) else k: dict(v) for k, v in self.overrides.items()}
-        return {"datasets": list(self.datasets), "base": dict(self.base), "overrides": overrides,
-                "batched": self.batched, "parallel": self.parallel, "annealed_sweeps": self.annealed_sweeps,
-                "headline_seeds": self.headline_seeds, "replicate_every": self.replicate_every,
-                "pipeline_checks": list(self.pipeline_checks), "annealed_every": self.annealed_every,
-                "sweep_every": {"/".join(k) if isinstance(k, tuple) else k: v for k, v in self.sweep_every.items()}}
-
-    def replicate_members(self) -> list[int]:
-        """The positions of :func:`baseline_betas` whose β-VAEs the headline's extra seeds train."""
-        return list(range(0, len(baseline_betas()), self.replicate_every))
-
-    def sweep_members(self, experiment: ImageExperiment) -> list[int] | None:
-        """The positions of :func:`baseline_betas` whose constant-β β-VAEs ``experiment``'s panel
-        trains (:attr:`sweep_every`), or ``None`` for all."""
-        every = 1
-        for key in (experiment.dataset, experiment.kind, (experiment.dataset, experiment.kind)):
-            every = self.sweep_every.get(key, every)
-        return _every(every)
-
-    def annealed_members(self) -> list[int] | None:
-        """The positions of :func:`baseline_betas` whose KL-annealed β-VAEs a panel trains
-        (:attr:`annealed_every`), or ``None`` for all."""
-        return _every(self.annealed_every)
-
-
-def _every(k: int) -> list[int] | None:
-    """Every ``k``-th position of :func:`baseline_betas`, or ``None`` (all) for ``k == 1``."""
-    return None if k == 1 else list(range(0, len(baseline_betas()), k))
-
-
 #: Positions of :func:`baseline_betas` a sweep trains; ``None`` for all.
 Members = list[int] | None
 
 _28 = ("binary_mnist", "omniglot")
-_RGB = ("cifar10", "svhn", "celeba64")
-
-#: Settings of the image notebooks (Figures 1, 5, 6, 7 and Section 5.3), shared so that every
-#: notebook builds the same experiments and reuses the same cached models.
-IMAGE_PROFILES: dict[str, ImageProfile] = {
-    # CI on 2 CPU cores. The 28x28 panels: 8,000 training images, batch 64, 8 epochs = 1,000
-    # Adam steps per model at lr 3e-3 (1e-3 left the MR-VAE and the β-VAEs far from their
-    # curves at this budget); conv nets at 1/8 and ResNets at 1/4 of the paper's widths. The
-    # RGB panels cost 3-15x more per step, so they get 2,000 images (CelebA 1,000) and 4
-    # epochs at narrower widths: 125 and 63 steps, which the book says beside the figure. At
-    # that budget their MR-VAEs span 2-8x with coverage below 0.1: pipeline checks, not graded,
-    # so their β-VAEs train at the four decades only (24 fewer models than at ten β).
-    # Only Figure 1's panel trains the KL-annealed sweep: 10 fewer models on every other panel
-    # (chapter 3 ran in 1,181 s instead of 1,671 s). The targets are set on the constant-β
-    # sweep, and the cpu and paper profiles train both sweeps on every panel.
-    # For the 50-minute CI budget, the β-VAEs that verdicts lean on least train at the decades
-    # too: the conv panels' constant-β sweeps and Figure 1's annealed sweep (18 fewer models).
-    # The ResNet panels keep all ten constant-β β-VAEs: Figure 1's verdict is read over them
-    # (and over every other β at its extra seeds), and chapter 5 compares against Omniglot's.
-    "quick": ImageProfile(
-        datasets=_28 + _RGB,
-        base={"train_images": 8000, "test_images": 1000, "epochs": 8, "batch_size": 64, "lr": 3e-3,
-              "lr_warmup_epochs": 1},
-        overrides={"conv": {"width": 1 / 8}, "resnet": {"width": 1 / 4},
-                   **{d: {"train_images": 2000, "test_images": 500, "epochs": 4} for d in _RGB},
-                   ("cifar10", "conv"): {"width": 1 / 16}, ("svhn", "conv"): {"width": 1 / 16},
-                   ("celeba64", "conv"): {"width": 1 / 16, "train_images": 1000},
-                   ("cifar10", "resnet"): {"width": 1 / 8}, ("svhn", "resnet"): {"width": 1 / 8},
-                   ("celeba64", "resnet"): {"width": 1 / 8, "train_images": 1000}},
-        parallel=True, annealed_sweeps="headline", headline_seeds=3, replicate_every=2, pipeline_checks=_RGB,
-        sweep_every={"conv": 3, **{d: 3 for d in _RGB}}, annealed_every=3),
-    # A long CPU run of the 28x28 panels: the paper's full-width networks on the full training
-    # sets, each panel sized to finish in about two hours on 2 cores (one panel per command).
-    "cpu": ImageProfile(
-        datasets=_28,
-        # ResNet: 4 epochs (1,564 steps; about 70 min per panel). Conv: 0.65 s per step, so 1
-        # epoch (391 steps; about 90 min). lr 1e-3: at full width 3e-3 collapsed the posterior.
-        base={"width": 1.0, "epochs": 4, "batch_size": 128, "lr": 1e-3, "lr_warmup_epochs": 1},
-        overrides={"conv": {"epochs": 1, "lr_warmup_epochs": 0}}),
-    # The paper's set-up: full width and data, 200 epochs, a GPU.
-    "paper": ImageProfile(datasets=_28 + _RGB, base={}, batched=True, headline_seeds=3),
-}
 
 
-def lookup_profile(profiles: Mapping[str, _Profile], name: str) -> _Profile:
-    """``profiles[name]``, with an error that lists the choices and how to pass one."""
-    if name not in profiles:
-        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(profiles)} "
-                         f"(papermill: -p profile quick)")
-    return profiles[name]
-
-
-def image_profile(name: str) -> ImageProfile:
-    """The :class:`ImageProfile` called ``name``, with an error that lists the choices."""
-    return lookup_profile(IMAGE_PROFILES, name)
-
-
-@dataclass
-class TrainedModels:
-    """Everything one (dataset, architecture) panel needs: data, MR-VAE and its β-VAE sweeps."""
-
-    experiment: ImageExperiment
-    data: ExperimentData
-    mr_vae: VAE
-    constant: dict[float, VAE]
-    #: None where the profile trains no KL-annealed sweep for this panel (:attr:`ImageProfile.annealed_sweeps`).
-    annealed: dict[float, VAE] | None
-    mr_train_seconds: float
-    #: The panel trained again at other seeds (seed → its models, constant-β sweep only), where
-    #: :func:`train_image_experiments` was asked for them.
-    replicates: dict[int, TrainedModels] = field(default_factory=dict)
-
-
-def train_image_experiments(
-    profile: ImageProfile,
-    kinds: tuple[Literal["conv", "resnet"], ...] = ("conv", "resnet"),
-    *,
-    datasets: tuple[str, ...] | None = None,
-    seed: int = 0,
-    replicates: bool = False,
-    run_dir: Path | None = None,
-    device: torch.device | str | None = None,
-    log: Callable[[str], None] = print,
-) -> tuple[dict[tuple[str, str], TrainedModels], dict[str, str]]:
-    """Train (or load from ``run_dir``) the MR-VAE and both β-VAE sweeps of every panel.
-
-    With ``replicates``, the headline panel (if asked for) is also trained at seeds ``seed + 1``
-    to ``seed + profile.headline_seeds - 1`` (MR-VAE and constant-β sweep, each seed its own
-    data subsets), in the same pool, and returned in its :attr:`TrainedModels.replicates`.
-
-    Returns the trained panels keyed by ``(dataset, kind)`` and, for datasets whose files are
-    missing, the first line of the :class:`~mrvae.data.DatasetNotFoundError` (never a fake panel).
-    """
-    panels: dict[tuple[str, str], TrainedModels] = {}
-    not_run: dict[str, str] = {}
-    order = list(dict.fromkeys(datasets or profile.datasets))  # a panel listed twice would train twice at once
-    kinds = tuple(dict.fromkeys(kinds))
-    if profile.headline[0] in order:  # Figure 1's panel first: it is the one to look at early
-        order.insert(0, order.pop(order.index(profile.headline[0])))
-    # (experiment, data, which annealed members or False for none, which constant-β members): the
-    # panels, then the headline's replicates.
-    experiments: list[tuple[ImageExperiment, ExperimentData, Members | Literal[False], Members]] = []
-    for dataset in order:
-        try:
-            data = load_experiment_data(profile.experiment(dataset, kinds[0], seed))
-        except DatasetNotFoundError as error:
-            not_run[dataset] = str(error).splitlines()[0]
-            log(f"{dataset}: not run ({not_run[dataset]})")
-            continue
-        for kind in sorted(kinds, key=lambda k: k != profile.headline[1]):
-            exp = profile.experiment(dataset, kind, seed)
-            annealed = profile.annealed_members() if profile.trains_annealed(exp) else False
-            experiments.append((exp, data, annealed, profile.sweep_members(exp)))
-    main_panels = len(experiments)
-    if replicates and any((e.dataset, e.kind) == profile.headline for e, *_ in experiments):
-        for extra in range(seed + 1, seed + profile.headline_seeds):
-            exp = profile.experiment(*profile.headline, extra)
-            experiments.append((exp, load_experiment_data(exp), False, profile.replicate_members()))
-    workers = cpu_workers(profile.workers, device)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            started = time.perf_counter()
-            jobs = [job for exp, data, annealed, members in experiments
-                    for job in _panel_jobs(exp, data, root, device, annealed=annealed, members=members)]
-            run_jobs(jobs, workers)
-            log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
-                f"{time.perf_counter() - started:.0f} s")
-        with collecting(workers is not None):  # loads what the workers trained
-            loaded = [_load_panel(exp, data, annealed, profile, root, device, log, members)
-                      for exp, data, annealed, members in experiments]
-    for trained in loaded[:main_panels]:
-        panels[(trained.experiment.dataset, trained.experiment.kind)] = trained
-    for trained in loaded[main_panels:]:
-        panels[profile.headline].replicates[trained.experiment.seed] = trained
-    return panels, not_run
-
-
-def _load_panel(exp: ImageExperiment, data: ExperimentData, annealed: Members | Literal[False],
-                profile: ImageProfile, run_dir: Path | None, device: torch.device | str | None,
-                log: Callable[[str], None], members: Members = None) -> TrainedModels:
-    started = time.perf_counter()
-    mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=_quiet)
-    chosen = {False: members, **({} if annealed is False else {True: annealed})}
-    sweeps = {schedule: fit_beta_vaes(exp, data, baseline_betas(), annealed=schedule,
-                                      batched=profile.batched and which is None, run_dir=run_dir, device=device,
-                                      log=_quiet, members=which)
-              for schedule, which in chosen.items()}
-    mr_seconds = sum(h["seconds"] for h in result.history)
-    log(f"{exp.tag} (seed {exp.seed}): {1 + sum(map(len, sweeps.values()))} models ready in "
-        f"{time.perf_counter() - started:.0f} s (MR-VAE training took {mr_seconds:.0f} s)")
-    return TrainedModels(exp, data, mr_vae, sweeps[False], sweeps.get(True), mr_seconds)
-
-
-def _panel_jobs(exp: ImageExperiment, data: ExperimentData, run_dir: Path, device: torch.device | str | None, *,
-                annealed: Members | Literal[False] = None, members: Members = None) -> list[Callable[[], None]]:
-    """The trainings of one panel as :func:`~mrvae.training.pool.run_jobs` jobs, MR-VAE first: the
-    MR-VAE, the constant-β sweep (its ``members``, default all) and, unless ``annealed`` is
-    False, the KL-annealed sweep (those members; default all): 21 in all."""
-    return [mr_vae_job(exp, data, run_dir=run_dir, device=device),
-            *beta_vae_jobs(exp, data, baseline_betas(), annealed=False, run_dir=run_dir, device=device,
-                           members=members),
-            *(beta_vae_jobs(exp, data, baseline_betas(), annealed=True, run_dir=run_dir, device=device,
-                            members=annealed) if annealed is not False else [])]

@@ -6,7 +6,7 @@ the same budget, as the paper does: 4 constant-β β-VAEs at ``logspace(-2, 1, 4
 hierarchical VAE, and 10 at ``logspace(-2, 1, 10)`` with a constant β and again with KL
 annealing for the text VAE. :func:`evaluate_family_panel` then gives the same curve, per-β
 comparison and response metrics as the conv and ResNet panels
-(:func:`mrvae_companion.experiments.evaluate_panel`). Trained models are cached in ``run_dir``.
+(:func:`mrvae_companion.panel_metrics.evaluate_panel`). Trained models are cached in ``run_dir``.
 
 >>> exp = family_profile("quick").hierarchical[0]
 >>> panel = fit_hierarchical_panel(exp, run_dir=Path("runs/demo"))
@@ -55,12 +55,12 @@ from mrvae_companion.experiments import (
     PAPER_BETA_RANGE,
     ExperimentData,
     baseline_betas,
-    evaluate_panel,
     likelihood_for,
     load_experiment_data,
-    lookup_profile,
     train_config_from,
 )
+from mrvae_companion.panel_metrics import evaluate_panel
+from mrvae_companion.profiles import lookup_profile
 
 __all__ = [
     "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
@@ -469,7 +469,7 @@ def text_budget_study(panel: FamilyPanel, exp: TextExperiment, data: TextData, m
 
 
 def evaluate_family_panel(panel: FamilyPanel, *, seed: int = 0) -> dict[str, Any]:
-    """:func:`mrvae_companion.experiments.evaluate_panel` for a family panel: the MR-VAE's 20-point
+    """:func:`mrvae_companion.panel_metrics.evaluate_panel` for a family panel: the MR-VAE's 20-point
     curve, the per-β comparison with each sweep and the response metrics."""
     started = time.perf_counter()
     batch = 1000 if panel.test.is_floating_point() else TEXT_EVAL_BATCH

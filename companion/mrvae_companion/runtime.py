@@ -126,7 +126,8 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "mrvae/training/config.py", "mrvae/training/distributed.py", "mrvae/training/inputs.py",
     "mrvae/training/loop.py", "mrvae/training/optim.py", "mrvae/training/pool.py",
     "mrvae/training/population.py", "mrvae/training/schedules.py", "mrvae/training/sweep.py",
-    "mrvae_companion/experiments.py", "mrvae_companion/families.py", "mrvae_companion/tcvae.py",
+    "mrvae_companion/experiments.py", "mrvae_companion/families.py", "mrvae_companion/learning_curves.py",
+    "mrvae_companion/panels.py", "mrvae_companion/profiles.py", "mrvae_companion/tcvae.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (
@@ -134,8 +135,8 @@ REPORTING_SOURCES: tuple[str, ...] = (
     "mrvae/training/__init__.py", "mrvae/training/timing.py", "mrvae/training/progress.py",
     "mrvae_companion/__init__.py", "mrvae_companion/__main__.py", "mrvae_companion/checks.py",
     "mrvae_companion/cli.py", "mrvae_companion/demo.py", "mrvae_companion/executed.py", "mrvae_companion/figures.py",
-    "mrvae_companion/prose.py", "mrvae_companion/runtime.py", "mrvae_companion/scoreboard",
-    "mrvae_companion/seeds.py",
+    "mrvae_companion/panel_metrics.py", "mrvae_companion/prose.py", "mrvae_companion/runtime.py",
+    "mrvae_companion/scoreboard", "mrvae_companion/seeds.py",
 )
 
 

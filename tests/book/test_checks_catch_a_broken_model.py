@@ -22,14 +22,10 @@ from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
 from mrvae.models.benchmark import GatePlacement, build_mr_vae
 from mrvae.training import MultiRateBeta, TrainConfig, train
 from mrvae_companion import checks
-from mrvae_companion.experiments import (
-    PAPER_BETA_RANGE,
-    image_profile,
-    likelihood_for,
-    load_experiment_data,
-    response_metrics,
-)
+from mrvae_companion.experiments import PAPER_BETA_RANGE, likelihood_for, load_experiment_data
 from mrvae_companion.figures import REPO_ROOT, committed_figure_dir
+from mrvae_companion.panel_metrics import response_metrics
+from mrvae_companion.profiles import image_profile
 
 FIGURE = "figure1_resnet_binary_mnist"
 REFERENCE = REPO_ROOT / "tests" / "notebooks" / "03_figure5_rate_distortion.ipynb"

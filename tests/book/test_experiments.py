@@ -13,21 +13,20 @@ from mrvae.hyper.layers import BetaGate
 from mrvae.models.benchmark import GatePlacement, build_vae
 from mrvae.training import CheckpointError
 from mrvae_companion.experiments import (
-    IMAGE_PROFILES,
     PAPER_BETA_RANGE,
     ExperimentData,
     ImageExperiment,
     baseline_betas,
-    compare_at_betas,
     fit_beta_vaes,
     fit_mr_vae,
     fit_mr_vaes,
     fit_mr_vaes_on_panels,
-    image_profile,
     likelihood_for,
     load_experiment_data,
     mr_vae_checkpoint,
 )
+from mrvae_companion.panel_metrics import compare_at_betas
+from mrvae_companion.profiles import IMAGE_PROFILES, image_profile
 
 
 @pytest.fixture
@@ -71,7 +70,7 @@ def test_profiles_give_matching_experiments() -> None:
 
 
 def test_a_bad_override_key_is_refused() -> None:
-    from mrvae_companion.experiments import ImageProfile
+    from mrvae_companion.profiles import ImageProfile
 
     with pytest.raises(ValueError, match="not a dataset, a kind"):
         ImageProfile(datasets=("omniglot",), base={}, overrides={"mlp": {"width": 1.0}})
@@ -80,7 +79,7 @@ def test_a_bad_override_key_is_refused() -> None:
 
 
 def test_response_metrics_sanity_bands() -> None:
-    from mrvae_companion.experiments import is_monotone, response_metrics
+    from mrvae_companion.panel_metrics import is_monotone, response_metrics
 
     grid = [0.01 * 10 ** (3 * i / 19) for i in range(20)]
     learned = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b)} for b in grid]
@@ -172,7 +171,8 @@ def test_a_profile_is_batched_or_parallel_not_both() -> None:
 
 
 def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tiny, tmp_path) -> None:
-    from mrvae_companion.experiments import ImageProfile, _load_panel, _panel_jobs
+    from mrvae_companion.panels import _load_panel, _panel_jobs
+    from mrvae_companion.profiles import ImageProfile
 
     quick = image_profile("quick")
     assert quick.trains_annealed(quick.experiment(*quick.headline))
@@ -197,7 +197,7 @@ def test_the_quick_profile_trains_the_annealed_sweep_on_figure_1s_panel_only(tin
 
 
 def test_the_quick_profile_trains_figure_1s_panel_on_three_seeds() -> None:
-    from mrvae_companion.experiments import ImageProfile
+    from mrvae_companion.profiles import ImageProfile
 
     assert image_profile("quick").headline_seeds >= 3
     assert image_profile("quick").describe()["headline_seeds"] == image_profile("quick").headline_seeds
@@ -221,7 +221,7 @@ def test_the_quick_profile_trains_every_beta_on_the_resnet_panels_and_the_decade
     and Omniglot's, which chapter 5 compares against) keep all ten β-VAEs and Figure 1's extra seeds
     every other β; the conv panels, the RGB pipeline checks and the annealed sweep train the four
     decades."""
-    from mrvae_companion.experiments import ImageProfile
+    from mrvae_companion.profiles import ImageProfile
 
     quick = image_profile("quick")
     decades = pytest.approx([0.01, 0.1, 1.0, 10.0])
@@ -303,7 +303,7 @@ def test_comparison_gap_is_relative_and_signed(tiny) -> None:
 
 
 def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) -> None:
-    from mrvae_companion.experiments import response_learning_curve
+    from mrvae_companion.learning_curves import response_learning_curve
 
     exp, data = tiny
     references = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, log=lambda line: None)
@@ -317,7 +317,7 @@ def test_learning_curve_leaves_training_unchanged_and_is_cached(tiny, tmp_path) 
 
 
 def test_side_by_side_learning_curves_match_in_process_ones(tiny, tmp_path) -> None:
-    from mrvae_companion.experiments import response_learning_curves
+    from mrvae_companion.learning_curves import response_learning_curves
 
     exp, data = tiny
     references = fit_beta_vaes(exp, data, [0.1, 1.0], annealed=False, workers=1, log=lambda line: None)
@@ -343,7 +343,8 @@ def test_loading_what_workers_trained_never_trains_in_this_process(tiny, tmp_pat
 
 def test_replicates_of_the_headline_panel_have_their_own_seed_data_and_constant_sweep_only(tmp_path) -> None:
     from mrvae.data import DatasetNotFoundError
-    from mrvae_companion.experiments import ImageProfile, train_image_experiments
+    from mrvae_companion.panels import train_image_experiments
+    from mrvae_companion.profiles import ImageProfile
 
     profile = ImageProfile(datasets=("binary_mnist",), annealed_sweeps="headline", headline_seeds=3, replicate_every=2,
                            base={"width": 1 / 32, "latent_dim": 4, "epochs": 1, "batch_size": 16, "train_images": 32,
@@ -366,7 +367,7 @@ def test_replicates_of_the_headline_panel_have_their_own_seed_data_and_constant_
 
 
 def test_a_learning_curve_on_validation_images_needs_them(tiny) -> None:
-    from mrvae_companion.experiments import response_learning_curve
+    from mrvae_companion.learning_curves import response_learning_curve
 
     exp, data = tiny
     with pytest.raises(ValueError, match="validation_images=n"):

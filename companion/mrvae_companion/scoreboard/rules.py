@@ -259,7 +259,7 @@ def rate_coverage(response: Mapping[str, Any], data: Mapping[str, Any] | None) -
     """The lowest rate coverage over the sweeps: ``response["rate_coverage"]`` where the file
     records it; for files written before it was recorded, the same quantity from the per-β
     rows in ``data`` (the MR-VAE's rate over the β-VAE's at the sweep's smallest β, as
-    :func:`mrvae_companion.experiments.response_metrics` defines it); None if neither is there."""
+    :func:`mrvae_companion.panel_metrics.response_metrics` defines it); None if neither is there."""
     recorded = _per_sweep(response.get("rate_coverage"))
     if recorded:
         return min(recorded.values())

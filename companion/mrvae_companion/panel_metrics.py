@@ -1,0 +1,118 @@
+"""What a panel's numbers say: the MR-VAE against the β-VAEs at each β, and the response
+metrics every chapter and the scoreboard read (span, coverage, gaps, monotonicity), computed here once."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import Tensor
+
+from mrvae.hyper.gates import BetaRange
+from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
+from mrvae.models.base import VAE
+from mrvae_companion.experiments import PAPER_BETA_RANGE
+
+
+def compare_at_betas(
+    mr_vae: VAE, beta_vaes: dict[float, VAE], test: Tensor, *, seed: int = 0,
+    mr_points: dict[float, dict[str, float]] | None = None,
+    baseline_points: dict[float, dict[str, float]] | None = None, batch_size: int = 1000,
+) -> list[dict[str, float]]:
+    """Per β of the sweep: test rate, distortion and ``D + βR`` of the MR-VAE at β and of the
+    β-VAE trained at β, and ``gap = (L_MR − L_β-VAE) / |L_β-VAE|`` (negative: MR-VAE better).
+
+    ``mr_points`` caches the MR-VAE's evaluations by β (filled in here), so comparing it with
+    two sweeps evaluates it once per β; ``baseline_points`` likewise the β-VAEs', so comparing
+    many MR-VAEs with one sweep on the same ``test`` and ``seed`` evaluates each β-VAE once
+    (the numbers are the same: an evaluation draws its noise from ``seed``). ``batch_size``:
+    examples per evaluation batch.
+    """
+    mr_points = {} if mr_points is None else mr_points
+    baseline_points = {} if baseline_points is None else baseline_points
+    rows = []
+    for beta, model in sorted(beta_vaes.items()):
+        if beta not in mr_points:
+            mr_points[beta] = evaluate(mr_vae, test, beta, seed=seed, batch_size=batch_size)
+        if beta not in baseline_points:
+            baseline_points[beta] = evaluate(model, test, beta, seed=seed, batch_size=batch_size)
+        mr, base = mr_points[beta], baseline_points[beta]
+        rows.append({"beta": beta, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
+                     "rate": base["rate"], "distortion": base["distortion"], "loss": base["loss"],
+                     "gap": (mr["loss"] - base["loss"]) / abs(base["loss"])})
+    return rows
+
+
+def is_monotone(rates: Sequence[float], *, tolerance: float = 0.01) -> bool:
+    """Whether ``rates`` (ordered by increasing β) never rise by more than ``tolerance`` (relative)."""
+    return all(later <= earlier * (1.0 + tolerance) + 1e-9 for earlier, later in zip(rates, rates[1:], strict=False))
+
+
+def _low_beta_row(rows: Sequence[Mapping[str, float]]) -> Mapping[str, float]:
+    return min(rows, key=lambda row: row.get("beta", 0.0))
+
+
+def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
+                     rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
+
+    Args:
+        curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
+        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep (a
+            family without an annealed sweep, such as the paper's NVAE, passes None).
+
+    Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
+    within 1%); ``median_gap`` and ``worst_gap``, each keyed by sweep (``"constant"``,
+    ``"annealed"``), of the relative gap in D + βR; ``rate_coverage``, per sweep, the MR-VAE's
+    rate at the sweep's smallest β over that β-VAE's (near 1: the MR-VAE reaches the sweep's
+    high-rate end; a small gap there says little, since at small β the loss barely depends on
+    the rate); and whether each β-VAE sweep is monotone in rate.
+    """
+    rates = [point["rate"] for point in curve]
+    sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
+    gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
+    return {
+        "rate_ratio": rates[0] / max(rates[-1], 1e-12),
+        "rate_at_a": rates[0], "rate_at_b": rates[-1],
+        "monotone": is_monotone(rates),
+        "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
+        "worst_gap": {k: max(v) for k, v in gaps.items()},
+        "rate_coverage": {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
+                          for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)},
+        "beta_vae_monotone": {k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
+    }
+
+
+def sweep_gap_metrics(curve: Sequence[Mapping[str, float]], rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """One MR-VAE against one β-VAE sweep (an ablation's variant): ``rate_ratio`` R(a)/R(b) and
+    ``monotone`` over ``curve``, and the ``median_gap`` and ``worst_gap`` of :func:`compare_at_betas` ``rows``."""
+    rates = [point["rate"] for point in curve]
+    gaps = [row["gap"] for row in rows]
+    return {"rate_ratio": rates[0] / max(rates[-1], 1e-12), "monotone": is_monotone(rates),
+            "median_gap": statistics.median(gaps), "worst_gap": max(gaps)}
+
+
+def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
+    """Table 2's number: the lowest single-sample negative ELBO, ``D + R`` (β = 1), over β."""
+    return min(point["distortion"] + point["rate"] for point in curve)
+
+
+def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE] | None, test: Tensor, *,
+                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0, batch_size: int = 1000) -> dict[str, Any]:
+    """Everything a rate–distortion panel shows and claims, on ``test``.
+
+    ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
+    per-β comparison with each sweep (:func:`compare_at_betas`; ``annealed=None`` for a family
+    compared with constant-β β-VAEs only); ``response``: :func:`response_metrics`;
+    ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of each sweep (over its
+    β-VAEs, each evaluated at its own β). ``batch_size``: examples per evaluation batch.
+    """
+    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed, batch_size=batch_size)
+    mr_points: dict[float, dict[str, float]] = {}
+    rows = {name: compare_at_betas(mr_vae, dict(sweep), test, seed=seed, mr_points=mr_points, batch_size=batch_size)
+            for name, sweep in (("constant", constant), ("annealed", annealed)) if sweep is not None}
+    return {"curve": curve, **{f"rows_{name}": r for name, r in rows.items()},
+            "response": response_metrics(curve, rows["constant"], rows.get("annealed")),
+            "best_test_elbo": {"mr_vae": best_test_elbo(curve),
+                               **{name: best_test_elbo(r) for name, r in rows.items()}}}
