@@ -181,6 +181,21 @@ def load_figure_data(name: str, directory: Path | None = None) -> dict[str, Any]
     return record
 
 
+def committed_run(name: str, command: str) -> dict[str, Any] | None:
+    """The committed figure data of a run too long for CI (``figures/<name>.json``), after a line
+    saying when, where, at which commit and in how long it ran, and its command; ``None`` after a
+    line naming the ``command`` that makes it, when the file is missing."""
+    try:
+        record = load_figure_data(name, directory=committed_figure_dir())
+    except FileNotFoundError:
+        print(f"figures/{name}.json is missing: run `{command}`")
+        return None
+    ran = record["provenance"]
+    print(f"ran {ran['finished_utc']} on {ran['machine']}, commit {ran['git_commit'][:10]}, "
+          f"{ran['wall_seconds'] / 60:.0f} min; command: {ran['command']}")
+    return record
+
+
 # How figures look on the book's page.
 
 #: The width of the book's text column, in inches at the browser's 96 px per inch: 672 px in
