@@ -1,6 +1,6 @@
 """The hypernetwork: β gates, gated layers, and :func:`convert` for any VAE (Section 3)."""
 
-from .convert import convert, count_parameters, gate_targets
+from .convert import Gateable, convert, count_parameters, gate_targets
 from .gates import BetaRange, as_beta_batch, sigmoid_gate, sqrt_gate
 from .layers import (
                      HYPERNETWORKS,
@@ -16,7 +16,7 @@ from .layers import (
 )
 
 __all__ = [
-    "HYPERNETWORKS", "BetaGate", "BetaRange", "BetaTrunk", "Gated", "GatedConv2d", "GatedConvTranspose2d",
+    "HYPERNETWORKS", "BetaGate", "BetaRange", "BetaTrunk", "Gateable", "Gated", "GatedConv2d", "GatedConvTranspose2d",
     "GatedLinear", "as_beta_batch",
     "beta_context", "beta_gates", "convert", "count_parameters", "gate_targets", "hyper_parameters",
     "sigmoid_gate", "sqrt_gate",

@@ -19,14 +19,20 @@ Where a gated module's next sibling in an ``nn.Sequential`` is an ``nn.ReLU`` (u
 else), the gate and the ReLU fuse into one in-place operation: the ReLU becomes
 ``nn.Identity`` and the :class:`~mrvae.hyper.layers.Gated` layer applies
 ``relu(x * g) = relu(x) * g`` (gates are ``>= 0``). The function is the same; the gate then
-costs no extra memory (``fuse_relu=False`` turns this off). A layer type registered in
-:data:`GATEABLE` must return a fresh tensor, as ``Linear`` and ``Conv`` do, because a fused
-gate overwrites it.
+costs no extra memory (``fuse_relu=False`` turns this off).
+
+Besides the built-in layers of :data:`GATEABLE`, a module of your own is gateable when its
+class defines ``gated_features()`` (:class:`Gateable`). The set never changes at run time:
+importing a module cannot change what :func:`convert` gates. A gateable module followed by a
+ReLU must return a fresh tensor, as ``Linear`` and ``Conv`` do, because a fused gate
+overwrites it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
 
 from torch import nn
 
@@ -45,13 +51,35 @@ from .layers import (
     hyper_parameters,
 )
 
-#: Module type -> (number of gated features, feature dim of its output). Other modules can
-#: register here (``mrvae.models.linear`` adds its diagonal variance).
-GATEABLE: dict[type, Callable[[nn.Module], tuple[int, int]]] = {
+#: Built-in layer type -> (number of gated features, feature dim of its output). Read-only:
+#: other modules are gateable through :class:`Gateable`, never by changing this table.
+GATEABLE: Mapping[type, Callable[[nn.Module], tuple[int, int]]] = MappingProxyType({
     nn.Linear: lambda m: (m.out_features, -1),
     **{cls: (lambda m: (m.out_channels, 1)) for cls in (
         nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)},
-}
+})
+
+
+@runtime_checkable
+class Gateable(Protocol):
+    """A module of your own that can carry a β gate, like the linear VAE's diagonal variance.
+
+    ``gated_features()`` returns ``(features, dim)``: how many features its output has and
+    along which dimension (``-1`` for ``(B, F)`` outputs, ``1`` for feature maps).
+    """
+
+    def gated_features(self) -> tuple[int, int]: ...
+
+
+def gate_spec(module: nn.Module) -> tuple[int, int] | None:
+    """``(features, dim)`` of a module :func:`convert` can gate (a :data:`GATEABLE` layer or a
+    :class:`Gateable` module), else ``None``."""
+    spec = GATEABLE.get(type(module))
+    if spec is not None:
+        return spec(module)
+    if isinstance(module, nn.Module) and isinstance(module, Gateable):
+        return module.gated_features()
+    return None
 
 #: Norm type -> (number of normalised features, feature dim).
 NORMS: dict[type, Callable[[nn.Module], tuple[int, int]]] = {
@@ -122,7 +150,7 @@ def _gateable_layers(model: nn.Module) -> list[str]:
     of the hypernetwork itself (an MLP gate's, the shared trunk's) are not candidates."""
     hyper = [n for n, m in model.named_modules() if isinstance(m, (BetaGate, BetaTrunk))]
     return [n for n, m in model.named_modules()
-            if type(m) in GATEABLE and n != "" and not _is_under(n, tuple(hyper))]
+            if gate_spec(m) is not None and n != "" and not _is_under(n, tuple(hyper))]
 
 
 def _parent_and_child(model: nn.Module, name: str) -> tuple[nn.Module, str, str]:
@@ -142,7 +170,8 @@ def _target_of(model: nn.Module, name: str) -> str | None:
         next_name, following = children[position + 1]
         norm = following.inner if isinstance(following, Gated) else following
         layer = parent.get_submodule(child)
-        if type(norm) in NORMS and NORMS[type(norm)](norm)[0] == GATEABLE[type(layer)](layer)[0]:
+        spec = gate_spec(layer)
+        if type(norm) in NORMS and spec is not None and NORMS[type(norm)](norm)[0] == spec[0]:
             if isinstance(following, Gated):
                 return None
             return f"{parent_name}.{next_name}" if parent_name else next_name
@@ -283,7 +312,8 @@ def convert(
     if not targets and not any(isinstance(m, BetaGate) for m in model.modules()):
         raise ValueError(
             f"{type(model).__name__} has no layer to gate under encoder={encoder!r} and decoder={decoder!r} "
-            f"(gateable: {sorted(t.__name__ for t in GATEABLE)}; the encoder's heads and the decoder's first "
+            f"(gateable: {sorted(t.__name__ for t in GATEABLE)} and modules that define gated_features(); the "
+            f"encoder's heads and the decoder's first "
             f"and last layers stay plain unless gate_encoder_heads=True, gate_decoder_input=True or "
             f"gate_decoder_output=True)"
         )
@@ -291,7 +321,7 @@ def convert(
         parent_name, _, child_name = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         old = getattr(parent, child_name)
-        features, dim = {**GATEABLE, **NORMS}[type(old)](old)
+        features, dim = NORMS[type(old)](old) if type(old) in NORMS else gate_spec(old)
         reference = next(old.parameters(), None)
         factory = {} if reference is None else {"device": reference.device, "dtype": reference.dtype}
         gate = BetaGate(features, gates[group], beta_range, init=init, dim=dim, hypernetwork=hypernetwork,

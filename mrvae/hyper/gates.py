@@ -63,6 +63,9 @@ SCALE_AND_SHIFT: frozenset[str] = frozenset({"film"})
 #: without saturating, so a converted network starts close to the original one. FiLM starts
 #: as the identity: scale 1 (its shift's bias is 0).
 OPEN_GATE_BIAS: dict[str, float] = {"sigmoid": 2.0, "sqrt": -2.0, "film": 1.0}
+#: Gate bias (with ``w = 0``) that makes a gate exactly 1.0 in float64: a constant,
+#: β-independent factor. Theorem 1's construction leaves the factors it does not gate so.
+CONSTANT_GATE_BIAS: dict[str, float] = {"sigmoid": 50.0, "sqrt": -50.0}
 
 
 def gate_function(name: str) -> Callable[[Tensor], Tensor]:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from mrvae.hyper.convert import GATEABLE, convert
+from mrvae.hyper.convert import convert
 from mrvae.hyper.gates import BetaLike, BetaRange, as_beta_batch
 from mrvae.hyper.layers import BetaGate, Gated, GateInit, beta_context
 from mrvae.models.base import VAE
@@ -31,9 +31,9 @@ class DiagonalVariance(nn.Module):
     def forward(self, batch_size: int) -> Tensor:
         return self.log_scale.exp().expand(batch_size, -1)
 
-
-# A diagonal variance factor carries one gate per latent dimension, like a linear layer.
-GATEABLE[DiagonalVariance] = lambda m: (m.log_scale.shape[0], -1)
+    def gated_features(self) -> tuple[int, int]:
+        """One gate per latent dimension, like a linear layer (:class:`mrvae.hyper.convert.Gateable`)."""
+        return self.log_scale.shape[0], -1
 
 
 class LinearVAE(VAE):

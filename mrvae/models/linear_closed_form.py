@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mrvae.hyper.gates import BetaRange, gate_function
+from mrvae.hyper.gates import CONSTANT_GATE_BIAS, BetaRange, gate_function
 
 
 @dataclass(frozen=True)
@@ -110,9 +110,6 @@ def expected_rate_distortion(
 # ----------------------------------------------------------------------------------------
 # Theorem 1: hypernetwork parameters for the two-layer model of Eq. 10
 # ----------------------------------------------------------------------------------------
-
-#: Gate biases that make a gate exactly 1.0 in float64 (a constant, β-independent factor).
-OPEN_GATE_BIAS = {"sigmoid": 50.0, "sqrt": -50.0}
 
 
 @dataclass
@@ -224,7 +221,7 @@ def theorem1_construction(
     def open_factor(base: Tensor, gate: str) -> GatedFactor:
         rows = base.shape[0]
         z = torch.zeros(rows, dtype=torch.float64)
-        return GatedFactor(base, z, z + OPEN_GATE_BIAS[gate], gate)
+        return GatedFactor(base, z, z + CONSTANT_GATE_BIAS[gate], gate)
 
     if fit_betas is None:
         lo, hi = math.log10(beta_range.low), math.log10(beta_range.high)

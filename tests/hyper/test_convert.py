@@ -208,3 +208,48 @@ def test_a_shared_relu_is_not_fused(beta_range) -> None:
     model.decoder[3] = model.encoder[2]  # one ReLU instance, two places
     mrvae.convert(model, beta_range)
     assert isinstance(model.encoder[2], nn.ReLU) and not model.encoder[1].relu
+
+
+def test_the_gateable_table_is_fixed_and_importing_a_model_does_not_change_it() -> None:
+    import subprocess
+    import sys
+
+    from mrvae.hyper.convert import GATEABLE
+
+    with pytest.raises(TypeError):
+        GATEABLE[nn.Bilinear] = lambda m: (m.out_features, -1)  # type: ignore[index]
+    code = ("from mrvae.hyper.convert import GATEABLE\nbefore = dict(GATEABLE)\n"
+            "import mrvae.models.linear, mrvae.models.text, mrvae.models.hierarchical, mrvae.models.tcvae\n"
+            "print(dict(GATEABLE) == before)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "True"
+
+
+class _Scale(nn.Module):
+    """A module of a user's own: a learned per-feature scale, gateable through ``gated_features``."""
+
+    def __init__(self, features: int) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.log_scale.exp()
+
+    def gated_features(self) -> tuple[int, int]:
+        return self.log_scale.shape[0], -1
+
+
+def test_a_module_that_defines_gated_features_is_gated(beta_range) -> None:
+    from mrvae.hyper import Gateable
+    from mrvae.hyper.convert import gate_spec
+    from mrvae.models.mlp import MLPVAE
+
+    scale = _Scale(16)
+    assert isinstance(scale, Gateable) and gate_spec(scale) == (16, -1)
+    assert gate_spec(nn.ReLU()) is None
+    model = MLPVAE((8,), hidden=16, latent_dim=2)
+    model.encoder = nn.Sequential(*model.encoder[:2], _Scale(16), *model.encoder[2:])
+    mrvae.convert(model, beta_range)
+    assert isinstance(model.encoder[2], Gated) and isinstance(model.encoder[2].inner, _Scale)
+    out = model(torch.rand(4, 8), torch.full((4,), 0.5))
+    assert out["loss"].shape == (4,) and torch.isfinite(out["loss"]).all()
