@@ -5,8 +5,9 @@ Reads ``figures/*.json`` (``--figures``) and writes the MyST table of
 :mod:`mrvae_companion.scoreboard` to ``book/_generated/scoreboard.md`` (``--out``), which
 ``book/intro.md`` includes, and the rules beside it (``rules.md``), which
 ``book/reproducing.md`` includes. The file is generated at build time and not committed; run this
-after the notebooks and before ``jupyter-book build``. A claim whose figure file or metric is
-missing gets a ``not run`` row; the script fails only if it cannot write the output.
+after the notebooks and before ``jupyter-book build``. A claim whose figure was not produced
+gets a ``not run`` row; a figure that exists but does not read as its rule expects (a renamed or
+missing field, another schema version) fails the script, naming the claim, the file and the field.
 """
 
 from __future__ import annotations

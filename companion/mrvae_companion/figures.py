@@ -29,10 +29,10 @@ from matplotlib.text import Text
 from mrvae.data import data_roots
 from mrvae.data.roots import checkout_root
 from mrvae_companion.runtime import cpu_model, kernel_path
+from mrvae_companion.schema import FIGURE_SCHEMA, REQUIRED_KEYS, FigureSchemaError, check_schema
 
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REQUIRED_KEYS = ("figure", "notebook", "profile", "data", "metrics", "provenance")
 
 
 def figure_dir() -> Path:
@@ -160,8 +160,8 @@ def save_figure(fig: Any, name: str, *, figure: str, notebook: str, profile: str
     out = Path(directory) if directory is not None else figure_dir()
     out.mkdir(parents=True, exist_ok=True)
     fig.savefig(out / f"{name}.png", dpi=110, bbox_inches="tight")
-    record = {"figure": figure, "notebook": notebook, "profile": profile, "data": _jsonable(data),
-              "metrics": _jsonable(metrics), "provenance": _jsonable(provenance)}
+    record = {"schema": FIGURE_SCHEMA, "figure": figure, "notebook": notebook, "profile": profile,
+              "data": _jsonable(data), "metrics": _jsonable(metrics), "provenance": _jsonable(provenance)}
     if notes:
         record["notes"] = notes
     path = out / f"{name}.json"
@@ -177,7 +177,8 @@ def load_figure_data(name: str, directory: Path | None = None) -> dict[str, Any]
     record = json.loads(path.read_text())
     missing = [k for k in REQUIRED_KEYS if k not in record]
     if missing:
-        raise ValueError(f"{path} lacks the keys {missing}")
+        raise FigureSchemaError(f"{path} lacks the keys {missing}")
+    check_schema(record, str(path))
     return record
 
 

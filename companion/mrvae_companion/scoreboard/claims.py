@@ -1,6 +1,7 @@
 """The rows: one :class:`ClaimSpec` per claim of the paper (:data:`CLAIMS`), each with the
 figure files it reads and the rule that judges it; :func:`scoreboard` builds them."""
 
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mrvae_companion.schema import FigureSchemaError
 from mrvae_companion.scoreboard.format import DATASET_NAMES, fmt_number, fmt_percent, panel_name
 from mrvae_companion.scoreboard.quality import (
     _figure6_active_units,
@@ -100,7 +102,7 @@ def _theorem1_training(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, 
     record = load_figure(figure_dir, "theorem1_training")
     seeds = seed_summaries(record)
     if "max_relative_gap" not in seeds:
-        raise NotRun("no metrics.seeds.max_relative_gap")
+        raise FigureSchemaError("figures/theorem1_training.json has no metrics.seeds.max_relative_gap")
     gap = seeds["max_relative_gap"]
     text = f"worst gap to the closed-form optimum {fmt_summary(gap, fmt_percent)}"
     verdicts = [judge_seeded(gap, GAP_RULE, record, "max_relative_gap")]
@@ -127,7 +129,7 @@ def _figure4(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     missing = [n for n in ("mrvae_worst_gap", "beta_vae_worst_gap", "worst_gap_excess", "closer_at")
                if n not in summaries]
     if missing:
-        raise NotRun(f"metrics.seeds lacks {missing}")
+        raise FigureSchemaError(f"figures/{record['_name']}.json: metrics.seeds lacks {missing}")
     betas = len(_get(record, "metrics", "relative_gap_to_optimum", "beta"))
     mr, bvae, closer = summaries["mrvae_worst_gap"], summaries["beta_vae_worst_gap"], summaries["closer_at"]
     text = (f"worst gap to the exact optimum: MR-VAE {fmt_interval(mr, fmt_percent)}, "
@@ -157,7 +159,7 @@ def _train_once(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], .
     record = load_figure(figure_dir, "gap_study")
     entries = record["metrics"].get("train_once")
     if not isinstance(entries, list) or not entries:
-        raise NotRun("no metrics.train_once in figures/gap_study.json (make gap-study)")
+        raise FigureSchemaError("figures/gap_study.json has no metrics.train_once; rerun make gap-study")
     seeds = seed_summaries(record)
     parts, judged = [], []
     for entry in sorted(entries, key=lambda e: float(e["fraction"])):
@@ -286,8 +288,11 @@ CLAIMS: tuple[ClaimSpec, ...] = (
 def scoreboard(figure_dir: Path, claims: Sequence[ClaimSpec] = CLAIMS) -> list[Claim]:
     """One :class:`Claim` per claim, read from the figure files in ``figure_dir``.
 
-    A claim whose file or metric is missing, or whose file has an unexpected shape, gets the
-    verdict ``not run`` and no number; nothing is raised for it.
+    A claim whose figure was not produced (:class:`NotRun`) gets the verdict ``not run`` and
+    no number. A figure that exists but does not read as its rule expects (a renamed or missing
+    field, a value of another shape, another schema version) raises
+    :class:`~mrvae_companion.figures.FigureSchemaError` naming the claim and the file: the build
+    fails rather than show a result as missing.
     """
     rows = []
     for spec in claims:
@@ -296,11 +301,11 @@ def scoreboard(figure_dir: Path, claims: Sequence[ClaimSpec] = CLAIMS) -> list[C
         except NotRun as missing:
             rows.append(Claim(spec.claim, spec.paper, f"not run ({missing})", "—", "not run", None, spec.sources))
             continue
+        except FigureSchemaError as error:
+            raise FigureSchemaError(f"{spec.claim}: {error}") from error
         except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
-            # a file of an unexpected shape (an older or newer writer): a row, not a failed build
-            reason = f"unexpected content in {', '.join(spec.sources)}: {type(error).__name__}"
-            rows.append(Claim(spec.claim, spec.paper, f"not run ({reason})", "—", "not run", None, spec.sources))
-            continue
+            raise FigureSchemaError(f"{spec.claim} ({', '.join(f'figures/{s}.json' for s in spec.sources)}): "
+                                    f"{type(error).__name__}: {error}") from error
         main = records[0]
         if spec.seeded and verdict not in UNGRADED:
             seeds = seed_count(main)

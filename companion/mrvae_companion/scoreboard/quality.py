@@ -1,5 +1,6 @@
 """The rows of Figures 6, 7 and 8 and of the overhead claim: what they read and how they judge it."""
 
+
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mrvae_companion.schema import FigureSchemaError
 from mrvae_companion.scoreboard.format import MINUS, fmt_beta, fmt_number, fmt_span, panel_name
 from mrvae_companion.scoreboard.rules import (
     COMPETITIVE_FRACTION,
@@ -181,7 +183,7 @@ def _figure8(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     needed = ("rate_ratio", "rate_coverage", "mig_spread", "tcvae_mig_spread", "best_mig_ratio")
     missing = [name for name in needed if name not in summaries]
     if missing:
-        raise NotRun(f"metrics.seeds lacks {missing}")
+        raise FigureSchemaError(f"figures/{record['_name']}.json: metrics.seeds lacks {missing}")
     span, coverage = summaries["rate_ratio"], summaries["rate_coverage"]
     spread, tc_spread, best = summaries["mig_spread"], summaries["tcvae_mig_spread"], summaries["best_mig_ratio"]
     responds = [SPAN_RULE.judge(span), COVERAGE_RULE.judge(coverage)]
@@ -234,7 +236,8 @@ def _overhead(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...
     time_key = next((k for k in ("gpu_step_time_ratio", "cpu_step_time_ratio")
                      if all(k in v for v in networks.values())), None)
     if time_key is None:
-        raise NotRun("no step-time ratio")
+        raise FigureSchemaError("figures/overhead.json has no step-time ratio (gpu_ or cpu_step_time_ratio) for "
+                                "every full-width network")
     times = {k: float(v[time_key]) for k, v in networks.items()}
     worst_p, worst_t = max(params, key=params.__getitem__), max(times, key=times.__getitem__)
     device = time_key.split("_")[0].upper()

@@ -1,6 +1,7 @@
 """The verdicts and the rules that give them: thresholds, reading figure files, seeds and
 budget trends, and the rate–distortion response rule (the package docstring explains each)."""
 
+
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mrvae_companion.schema import FigureSchemaError, check_schema
 from mrvae_companion.scoreboard.format import _paper_order, fmt_number, fmt_percent, fmt_span, panel_name
 from mrvae_companion.seeds import BudgetTrend, Rule, SeedSummary, summarize
 
@@ -88,34 +90,41 @@ class Claim:
 
 
 class NotRun(Exception):
-    """A figure file or a metric a row needs is missing; the message says which."""
+    """What a row needs was not produced: its figure file is missing, or the figure has no panel
+    of the kind the row judges (a dataset not available offline). The message says which. A file
+    that exists but lacks a field, or has one of another shape, is a
+    :class:`~mrvae_companion.figures.FigureSchemaError` instead, and fails the build."""
 
 
 
 # ----------------------------------------------------------------------------- reading
 
 def _get(record: Mapping[str, Any], *path: str) -> Any:
-    """``record[path[0]][path[1]]...``, raising :class:`NotRun` naming the missing key."""
+    """``record[path[0]][path[1]]...``, raising :class:`FigureSchemaError` naming the missing key
+    (and the file, for a record from :func:`load_figure`)."""
     node: Any = record
     for key in path:
         if not isinstance(node, Mapping) or key not in node:
-            raise NotRun(f"no {'.'.join(path)}")
+            where = f"figures/{record['_name']}.json" if "_name" in record else "a figure record"
+            raise FigureSchemaError(f"{where} has no {'.'.join(path)}")
         node = node[key]
     return node
 
 
 def load_figure(figure_dir: Path, name: str) -> dict[str, Any]:
-    """``figure_dir/<name>.json``, raising :class:`NotRun` if it is missing or unreadable."""
+    """``figure_dir/<name>.json`` with its name under ``_name``; :class:`NotRun` if the file is
+    missing, :class:`FigureSchemaError` if it is unreadable, of another schema or has no metrics."""
     path = Path(figure_dir) / f"{name}.json"
     try:
         record = json.loads(path.read_text())
     except FileNotFoundError:
         raise NotRun(f"no figures/{name}.json") from None
     except (OSError, ValueError) as error:
-        raise NotRun(f"figures/{name}.json unreadable: {error}") from None
+        raise FigureSchemaError(f"figures/{name}.json is unreadable: {error}") from None
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), Mapping):
-        raise NotRun(f"figures/{name}.json has no metrics")
-    return record
+        raise FigureSchemaError(f"figures/{name}.json has no metrics")
+    check_schema(record, f"figures/{name}.json")
+    return {**record, "_name": name}
 
 
 def pipeline_panels(figure_dir: Path) -> frozenset[str]:
@@ -309,7 +318,8 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     worse_over_seeds = (seeds or {}).get("worse_at")
     seeds = {k: v for k, v in (seeds or {}).items() if k in ("rate_ratio", "median_gap", "rate_coverage")}
     if seeds and len(seeds) < 3:
-        raise NotRun(f"seed summaries of {sorted(seeds)} only; need rate_ratio, median_gap and rate_coverage")
+        raise FigureSchemaError(f"seed summaries of {sorted(seeds)} only; need rate_ratio, median_gap and "
+                                "rate_coverage")
     if not seeds:  # one run: each metric its own one-seed summary
         seeds = {"rate_ratio": summarize([span]), "median_gap": summarize([gap])}
         if coverage is not None:
@@ -392,11 +402,12 @@ def _worst(verdicts: Sequence[Verdict]) -> Verdict:
 def _summaries(record: Mapping[str, Any], *path: str) -> dict[str, SeedSummary]:
     """The :class:`SeedSummary` records under ``metrics.<path>``, by name; ``NotRun`` if any is not one."""
     values = _get(record, "metrics", *path)
+    where = f"figures/{record.get('_name', '?')}.json"
     if not isinstance(values, Mapping) or not values:
-        raise NotRun(f"no metrics.{'.'.join(path)}")
+        raise FigureSchemaError(f"{where}: metrics.{'.'.join(path)} is empty or not a mapping")
     bad = [name for name, value in values.items() if not SeedSummary.is_summary(value)]
     if bad:
-        raise NotRun(f"metrics.{'.'.join(path)} has values that are not seed summaries: {bad}")
+        raise FigureSchemaError(f"{where}: metrics.{'.'.join(path)} has values that are not seed summaries: {bad}")
     return {name: SeedSummary.from_json(value) for name, value in values.items()}
 
 
