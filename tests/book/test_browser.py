@@ -358,6 +358,52 @@ ONE_PIXEL_PNG = bytes.fromhex(
 )
 
 
+def explorer_state(page: Page, root: str) -> dict[str, Any]:
+    """What the β explorer ``root`` (a CSS selector) shows: β, the marker and the images."""
+    return page.eval_on_selector(root, """el => ({
+        beta: el.querySelector("output").textContent,
+        cx: el.querySelector("circle[id$='-point']").getAttribute("cx"),
+        cy: el.querySelector("circle[id$='-point']").getAttribute("cy"),
+        recon: el.querySelector("img[id$='-recon']").src, samples: el.querySelector("img[id$='-samples']").src,
+        alt: el.querySelector("img[id$='-recon']").alt})""")
+
+
+def check_explorer_moves(page: Page, root: str) -> None:
+    """Move the slider of explorer ``root`` by keyboard, as a reader would, and check that the
+    point, the images and the β shown all change, and come back with the slider."""
+    slider = page.locator(f"{root} input[type=range]")
+    slider.focus()
+    before = explorer_state(page, root)
+    slider.press("Home")
+    low = explorer_state(page, root)
+    slider.press("End")
+    high = explorer_state(page, root)
+    assert low["beta"] != high["beta"] and (low["cx"], low["cy"]) != (high["cx"], high["cy"]), (low, high)
+    assert low["recon"] != high["recon"] and low["samples"] != high["samples"]
+    assert high["beta"] in high["alt"]
+    assert float(low["beta"]) < float(before["beta"]) < float(high["beta"])
+
+
+def test_the_beta_explorer_moves_with_its_slider(tmp_path: Path, offline_tab: BrowserTab, tiny_explorer) -> None:
+    (tmp_path / "explorer.html").write_text(f"<html><body>{tiny_explorer(start=0.3)}</body></html>")
+    offline_tab.open((tmp_path / "explorer.html").as_uri())
+    check_explorer_moves(offline_tab.page, "#beta-explorer")
+    assert offline_tab.errors == [] and offline_tab.aborted == []
+
+
+EXPLORER_PAGES = [rel for rel in PAGES if 'class="mrvae-explorer"' in (HTML_DIR / rel).read_text(errors="ignore")]
+
+
+@pytest.mark.parametrize("rel", EXPLORER_PAGES or ["(no β explorer in the built book)"])
+def test_every_beta_explorer_in_the_book_moves(rel: str, offline_tab: BrowserTab) -> None:
+    if not EXPLORER_PAGES:
+        pytest.skip("no β explorer in the built book")
+    offline_tab.open((HTML_DIR / rel).as_uri())
+    for index in range(offline_tab.page.locator(".mrvae-explorer").count()):
+        element_id = offline_tab.page.locator(".mrvae-explorer").nth(index).get_attribute("id")
+        check_explorer_moves(offline_tab.page, f"#{element_id}")
+
+
 def test_page_problems_reports_each_check(tmp_path: Path, offline_tab: BrowserTab) -> None:
     (tmp_path / "broken.html").write_text(SYNTHETIC_BROKEN)
     offline_tab.open((tmp_path / "broken.html").as_uri())
