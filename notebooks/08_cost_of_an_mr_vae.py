@@ -39,7 +39,7 @@
 #
 # `scripts/benchmark_overhead.py` times one Adam step (forward, backward, update) of each
 # network as a β-VAE and as an MR-VAE with one β per example, alternating the two on the same
-# batch, and takes the median over the pairs of steps. A full run is too long for CI, so it ran once and
+# batch, and takes the median over the pairs of steps. A full run is too long to repeat at every build, so it ran once and
 # its output is committed as `figures/overhead.json` (rerun: `make benchmark-overhead`). This
 # page reads that file; the first table below says where and when it ran. The last section
 # shows the same measurement on a VAE of your own.

@@ -47,7 +47,7 @@
 # - text VAE: embedding 32, hidden 64, the 2,000 most frequent words, documents cut to 30
 #   words; batch 64, 2 epochs of Adam (lr 3e-3, cosine decay); 1,000 test documents. Its
 #   KL-annealed β-VAEs train at the four decades β = 0.01, 0.1, 1 and 10 only (where the text
-#   metrics below are read), to fit a 50-minute CI run.
+#   metrics below are read), so that the whole book builds in 50 minutes on 2 CPU cores.
 # - **Yahoo's training split is not available offline.** We train on a fixed-seed 9,000 of
 #   the 10,000 documents of `yahoo.valid.txt`, validate on the other 1,000 and test on
 #   `yahoo.test.txt`. With the official `yahoo.train.txt` beside them, the loader uses it.
