@@ -15,6 +15,11 @@ __all__ = ["IMAGE_PROFILES", "ImageProfile", "image_profile", "lookup_profile"]
 _Profile = TypeVar("_Profile")
 
 
+def _panel_keys(dataset: str, kind: str) -> tuple[Any, ...]:
+    """The keys a per-panel setting is looked up by, the most specific last (it wins)."""
+    return dataset, kind, (dataset, kind)
+
+
 @dataclass(frozen=True)
 class ImageProfile:
     """How big the image notebooks run: which datasets, and each panel's :class:`ImageExperiment`.
@@ -78,7 +83,7 @@ class ImageProfile:
     def experiment(self, dataset: str, kind: Literal["conv", "resnet"], seed: int = 0) -> ImageExperiment:
         """The :class:`ImageExperiment` for ``dataset`` and ``kind`` under this profile."""
         settings = dict(self.base)
-        for key in (dataset, kind, (dataset, kind)):
+        for key in _panel_keys(dataset, kind):
             settings.update(self.overrides.get(key, {}))
         return ImageExperiment(dataset, kind, **{**settings, "seed": seed})
 
@@ -109,7 +114,7 @@ class ImageProfile:
         """The positions of :func:`baseline_betas` whose constant-β β-VAEs ``experiment``'s panel
         trains (:attr:`sweep_every`), or ``None`` for all."""
         every = 1
-        for key in (experiment.dataset, experiment.kind, (experiment.dataset, experiment.kind)):
+        for key in _panel_keys(experiment.dataset, experiment.kind):
             every = self.sweep_every.get(key, every)
         return _every(every)
 
