@@ -65,3 +65,20 @@ def plain_vae(request: pytest.FixtureRequest) -> mrvae.VAE:
 @pytest.fixture
 def beta_range() -> mrvae.BetaRange:
     return mrvae.BetaRange(0.01, 10.0)
+
+
+@pytest.fixture
+def tiny_explorer():
+    """``(**html_options) -> str``: the companion's β explorer of an untrained MR-VAE whose gates
+    start β-dependent (the authors' U(-1, 1), decoder input gated too), so every frame differs."""
+    from mrvae_companion.explorer import MIN_EXPLORER_BETAS, explorer_frames, explorer_html
+
+    def make(steps: int = MIN_EXPLORER_BETAS, **html: object) -> str:
+        torch.manual_seed(0)
+        beta_range = mrvae.BetaRange(0.01, 10.0)
+        model = mrvae.convert(MLPVAE((1, 6, 6), hidden=16, latent_dim=3), beta_range, init="uniform",
+                              gate_decoder_input=True)
+        frames = explorer_frames(model, torch.rand(20, 1, 6, 6).round(), beta_range=beta_range, steps=steps, images=4)
+        return explorer_html(frames, baselines=[(0.1, 5.0, 20.0), (1.0, 2.0, 24.0)], **html)
+
+    return make
