@@ -36,9 +36,9 @@ def test_tiny_run_writes_the_table(tmp_path: Path) -> None:
     record = json.loads((tmp_path / "authors_demo.json").read_text())
     assert (tmp_path / "authors_demo.png").is_file()
     rows = record["data"]["rows"]
-    assert {r["model"] for r in rows} == {"β-VAE", "MR-VAE (authors)", "MR-VAE (ours)"}
+    assert {r["model"] for r in rows} == {"β-VAE", "MR-VAE (authors)", "MR-VAE (authors-shifted)", "MR-VAE (ours)"}
     assert sorted({r["beta"] for r in rows}) == DEMO_BETAS
-    assert set(record["metrics"]["gap_in_objective"]) == {"authors", "ours"}
+    assert set(record["metrics"]["gap_in_objective"]) == {"authors", "authors-shifted", "ours"}
     assert record["metrics"]["budget"]["train_images"] == 64
     assert record["provenance"]["command"].startswith("python scripts/run_authors_demo.py --train-images 64")
 

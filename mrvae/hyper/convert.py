@@ -281,8 +281,8 @@ def convert(
         decoder: likewise for the decoder; its first and last layers are its input and output.
         encoder_gate, decoder_gate: ``"sigmoid"`` or ``"sqrt"`` (Eq. 7), or ``"film"`` (a
             scale and a shift, Appendix D).
-        init: ``"uniform"`` (the authors' ``U(-1, 1)``) or ``"open"``; see
-            :data:`~mrvae.hyper.layers.GateInit`.
+        init: ``"authors"`` (their ``U(-1, 1)``), ``"uniform"`` (the same, ``sqrt`` gates shifted
+            open) or ``"open"``; see :data:`~mrvae.hyper.layers.GateInit`.
         exclude: names (or parents' names) of layers to leave plain on purpose, e.g.
             ``("decoder.out",)``; they need not belong to either group.
         gate_encoder_heads, gate_decoder_input, gate_decoder_output: also gate these layers

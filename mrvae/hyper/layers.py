@@ -41,12 +41,14 @@ from .product import _broadcastable, _GateProduct
 DEFAULT_BETA_RANGE = BetaRange(0.01, 10.0)
 
 #: ``"open"``: ``w = 0`` and ``c`` = :data:`~mrvae.hyper.gates.OPEN_GATE_BIAS` (every gate
-#: starts at the same value for every β). ``"uniform"``: ``w, c ~ U(-1, 1)``, the default
-#: initialisation of the authors' ``nn.Linear(1, features)`` gates, so the network responds
-#: to β from the first step; for the ``sqrt`` gate ``c`` is shifted down by
-#: ``1 + sqrt(3)`` so that no gate starts closed (a closed ``sqrt`` gate gets no gradient).
-GateInit = Literal["open", "uniform"]
-GATE_INITS: tuple[str, ...] = ("open", "uniform")
+#: starts at the same value for every β). ``"authors"``: ``w, c ~ U(-1, 1)``, exactly the
+#: default initialisation of the authors' ``nn.Linear(1, features)`` gates, so the network
+#: responds to β from the first step; about half of the ``sqrt`` gates then start closed at
+#: any β, and some at every β of the range (a closed ``sqrt`` gate gets no gradient).
+#: ``"uniform"``: the same, but the ``sqrt`` gates' ``c`` shifted down by ``1 + sqrt(3)``
+#: so that none starts closed.
+GateInit = Literal["open", "uniform", "authors"]
+GATE_INITS: tuple[str, ...] = ("open", "uniform", "authors")
 #: Chosen by measurement: see the book's "Learning the β response" study.
 DEFAULT_GATE_INIT: GateInit = "open"
 #: ``|nu| <= sqrt(3)`` on the training range.
@@ -104,7 +106,7 @@ class BetaGate(nn.Module):
             both linear in ``nu`` (Appendix D).
         beta_range: the training range; its standardisation ``nu`` is stored in buffers, so
             a state dict fully determines the gate.
-        init: ``"open"`` or ``"uniform"`` (see :data:`GateInit`).
+        init: ``"open"``, ``"uniform"`` or ``"authors"`` (see :data:`GateInit`).
         dim: the feature dimension of the input: ``1`` for ``(B, C, ...)`` maps, ``-1``
             for ``(B, ..., F)`` features.
         hypernetwork: the form of ``h`` (:data:`Hypernetwork`); ``weight`` and ``bias`` are
@@ -164,7 +166,7 @@ class BetaGate(nn.Module):
                 bound = 1.0 if self.weight.dim() == 1 else 1.0 / math.sqrt(self.hidden)  # nn.Linear's
                 self.weight.uniform_(-bound, bound)
                 self.bias.uniform_(-1.0, 1.0)
-                if self.gate == "sqrt":
+                if self.gate == "sqrt" and self.init == "uniform":
                     self.bias.sub_(1.0 + _NU_BOUND)
                 if self.gate in SCALE_AND_SHIFT:  # scales around 1, not 0, so no feature starts switched off
                     self.bias[: self.features].add_(1.0)

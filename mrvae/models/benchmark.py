@@ -363,7 +363,7 @@ class GatePlacement:
         layers: ``"all"`` gates encoder and decoder; ``"encoder"`` or ``"decoder"`` gate one
             side and leave the other plain (ablations).
         exclude: module names (or parents' names) left plain, e.g. ``("decoder.out",)``.
-        init: gate initialisation, ``"uniform"`` or ``"open"`` (:data:`mrvae.hyper.layers.GateInit`).
+        init: gate initialisation, ``"open"``, ``"uniform"`` or ``"authors"`` (:data:`mrvae.hyper.layers.GateInit`).
         hypernetwork, hyper_hidden: the map from ``nu(beta)`` to the gates' pre-activations
             and its hidden width (:data:`mrvae.hyper.layers.Hypernetwork`; Appendix D).
     """

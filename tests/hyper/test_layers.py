@@ -98,6 +98,21 @@ def test_uniform_init_responds_to_beta_and_never_starts_closed() -> None:
     assert sigmoid.weight.abs().max() <= 1 and sigmoid.bias.abs().max() <= 1
 
 
+def test_authors_init_is_their_linear_default_and_closes_sqrt_gates() -> None:
+    """``"authors"``: ``w, c ~ U(-1, 1)`` with no shift, as their ``nn.Linear(1, F)``; then about
+    half of the ``sqrt`` gates are closed at any β, and some at every β of the range."""
+    torch.manual_seed(0)
+    gate = BetaGate(4096, "sqrt", R, init="authors")
+    assert gate.weight.abs().max() <= 1 and gate.bias.abs().max() <= 1 and gate.bias.min() < -0.9
+    nu = torch.linspace(-math.sqrt(3.0), math.sqrt(3.0), 41)
+    closed = gate.values(nu) == 0  # (41 β, 4096 gates)
+    assert 0.4 < float(closed.float().mean()) < 0.6
+    assert 0.05 < float(closed.all(0).float().mean()) < 0.25
+    torch.manual_seed(0)
+    shifted = BetaGate(4096, "sqrt", R, init="uniform")
+    assert torch.equal(shifted.weight, gate.weight) and torch.allclose(shifted.bias, gate.bias - 1 - math.sqrt(3.0))
+
+
 def test_open_init_is_beta_independent() -> None:
     gate = BetaGate(4, "sqrt", R, init="open")
     values = gate.values(torch.tensor([-1.7, 0.0, 1.7]))
