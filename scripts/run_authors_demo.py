@@ -30,6 +30,18 @@ import sys
 from pathlib import Path
 
 
+def training_minutes(folder: Path) -> dict[str, float]:
+    """Minutes each model below ``folder`` trained, summed over the epoch timings its checkpoint
+    keeps (so a run resumed or assembled from several processes still reports its training)."""
+    import torch
+
+    minutes = {}
+    for path in sorted(folder.rglob("checkpoint.pt")):
+        state = torch.load(path, map_location="cpu", weights_only=False)  # written by this package
+        minutes[path.parent.relative_to(folder).as_posix()] = sum(h["seconds"] for h in state["histories"][0]) / 60
+    return minutes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
@@ -133,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                  "published_gap_in_objective": {str(r["beta"]): r["published_gap"] for r in rows
                                                 if r["model"] == "MR-VAE (authors)"},
                  "budget": {"train_images": data.train.shape[0], "test_images": data.test.shape[0],
-                            "epochs": baseline.epochs, "batch_size": baseline.batch_size, "steps_per_model": steps}},
+                            "epochs": baseline.epochs, "batch_size": baseline.batch_size, "steps_per_model": steps,
+                            "train_minutes": training_minutes(run_dir / baseline.key)}},
         provenance=committed_run_provenance(
             seed=args.seed, config={name: {"experiment": exp, "placement": placement}
                                     for name, (exp, placement) in variants.items()},
