@@ -123,7 +123,7 @@ rgb-budget: $(STAMP)
 	$(VPY) scripts/run_rgb_budget.py
 
 # The authors' published demo (pomonam/mr-vae README), rerun here side by side: full binary
-# MNIST, full-width ResNets, 8 epochs at batch 64, 2 MR-VAEs and 4 β-VAEs (about 6 h on 2
+# MNIST, full-width ResNets, 8 epochs at batch 64, 3 MR-VAEs and 4 β-VAEs (about 2 h on 2
 # cores; checkpoints every epoch, so an interrupted run resumes). Writes figures/authors_demo.*
 authors-demo: $(STAMP)
 	$(VPY) scripts/run_authors_demo.py

@@ -18,7 +18,7 @@ and writes ``figures/authors_demo.{png,json}``: their published numbers beside o
 ``D + βR`` for every model (the objective each β-VAE minimises) and each MR-VAE's gap to the
 β-VAE in it. Their "gap" column compares distortion alone, at different rates.
 
-    make authors-demo            # about 6 h on 2 cores (14.5 min per epoch per model, one thread each); resumes
+    make authors-demo            # about 2 h on 2 cores (3-4 min per epoch per model, one thread each); resumes
 
 Models are checkpointed under ``runs/demo/``; an interrupted run resumes where it stopped.
 """
