@@ -51,7 +51,7 @@
 # check, not a test of the claim ({ref}`measured below <rgb-budget>`), so their β-VAEs train at
 # the four decades β = 0.01, 0.1, 1 and 10 only. Only Figure 1's panel trains the KL-annealed sweep; every
 # other panel compares the MR-VAE with the constant-β sweep alone, the sweep whose gap the
-# targets below are set on. To fit a 50-minute CI run, the β-VAEs the verdicts lean on least
+# targets below are set on. So that the whole book builds in 50 minutes on 2 CPU cores, the β-VAEs the verdicts lean on least
 # also train at the four decades only: the conv panels' sweeps and Figure 1's KL-annealed sweep.
 # The ResNet panels keep all 10 constant-β β-VAEs. These models are far from converged, so the figures test the
 # *comparison* under a small equal budget, not the paper's absolute numbers. A dataset whose
@@ -66,22 +66,24 @@ seed = 0
 
 # %% tags=["hide-input"]
 import math
+import statistics
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from IPython.display import display
+from IPython.display import HTML, display
 from myst_nb import glue
 
+from mrvae_companion.demo import plot_authors_demo
+from mrvae_companion.explorer import explorer_frames, explorer_html
 from mrvae_companion.experiments import BINARY_DATASETS, PAPER_BETA_RANGE
 from mrvae_companion.panels import train_image_experiments
 from mrvae_companion.profiles import image_profile
 from mrvae_companion.panel_metrics import evaluate_panel, response_metrics
 from mrvae_companion.figures import (
-    committed_figure_dir,
+    committed_run,
     glue_figure,
     legend_below,
-    load_figure_data,
     mark_not_run,
     plot_gap_over_seeds,
     plot_rate_distortion,
@@ -93,6 +95,7 @@ from mrvae_companion.prose import glue_number, panel_title, two_digits
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae_companion.scoreboard import DATASET_NAMES
 from mrvae_companion.seeds import SeedSummary, summarize_responses
+from mrvae.hyper import beta_gates
 from mrvae.hyper.convert import count_parameters
 from mrvae.models.benchmark import SUPPORTED_SHAPES, ArchitectureConfig, build_mr_vae, build_vae
 
@@ -352,16 +355,9 @@ plt.close(fig)
 # and does not grade them.
 
 # %% tags=["hide-input"]
-RGB_STUDY = "rgb_budget"
-try:
-    rgb_study = load_figure_data(RGB_STUDY, directory=committed_figure_dir())
-except FileNotFoundError:
-    rgb_study = None
-    print(f"figures/{RGB_STUDY}.json is missing: run `make rgb-budget`")
+rgb_study = committed_run("rgb_budget", "make rgb-budget")
 if rgb_study is not None:
     ran_rgb = rgb_study["provenance"]
-    print(f"ran {ran_rgb['finished_utc']} on {ran_rgb['machine']}, commit {ran_rgb['git_commit'][:10]}, "
-          f"{ran_rgb['wall_seconds'] / 60:.0f} min; command: {ran_rgb['command']}")
     rgb_rows = [{"panel": tag, "epochs ×": r["multiplier"], "Adam steps": f"{r['steps']:,}",
                  "rate span": two_digits(r["rate_ratio"]), "coverage": f"{r['rate_coverage']:.2f}",
                  "median gap": f"{r['median_gap']:+.0%}", "monotone": r["monotone"]}
@@ -387,7 +383,7 @@ if rgb_study is not None:
 # {glue:text}`rgb_study_coverage_max:.2f`, and {glue:text}`rgb_study_rule_met:.0f` of the
 # {glue:text}`rgb_study_panels:.0f` panels reach both a span of 10 and a coverage of 0.5. The
 # study took {glue:text}`rgb_study_minutes:.0f` minutes on 2 cores for these two panels alone;
-# at that budget the RGB panels would not fit in CI beside the 28×28 panels. So the quick
+# at that budget the RGB panels would not fit in the book's build beside the 28×28 panels. So the quick
 # profile keeps them as pipeline checks, and the `paper` profile trains them at the paper's size.
 
 # %% [markdown]
@@ -423,13 +419,31 @@ glue_figure("figure1", fig1)
 # model.
 # ```
 #
+# (beta-explorer)=
+# ### One model, every β: the explorer
+#
+# The whole curve of {numref}`fig-figure1-resnet` is one network. Move the slider: the ring moves
+# the MR-VAE along its curve, beside the β-VAEs (one network each), and the rows below show what
+# that same network does at that β with eight fixed test images and with one fixed draw of
+# $z \sim \mathcal{N}(0, I)$. At small β it keeps detail in the reconstructions at a high rate;
+# at large β it spends few nats and its reconstructions blur toward the samples. The frames were
+# rendered when this page was built, so the explorer needs no running kernel.
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+headline_panel = panels[settings.headline]
+trained_range = beta_gates(headline_panel.mr_vae)[0].beta_range  # the range its gates were trained over
+explorer = explorer_frames(headline_panel.mr_vae, headline_panel.data.test, beta_range=trained_range, seed=seed)
+display(HTML(explorer_html(explorer, baselines=[(row["beta"], row["rate"], row["distortion"])
+                                                for row in headline["rows_constant"]], start=1.0)))
+
+# %% [markdown]
 # ### Over seeds
 #
 # A verdict that one more run could flip is not settled, so the quick profile trains Figure 1's
 # panel {glue:text}`seed_count:.0f` times: seed {glue:text}`first_seed:.0f` above, with both
 # β-VAE sweeps, and {glue:text}`replicate_count:.0f` more seeds with the MR-VAE and the
 # constant-β β-VAEs at every other β of the sweep ({glue:text}`shared_beta_count:.0f` β, to fit
-# the CI budget). Every seed is compared at those {glue:text}`shared_beta_count:.0f` β, so the
+# the book's build time). Every seed is compared at those {glue:text}`shared_beta_count:.0f` β, so the
 # median gaps below are over them, not over the 10 of the table above. The table gives each
 # seed's numbers, and the last row their median and range. With 3 seeds the range covers the
 # median of further reruns with probability 75%, whatever their distribution
@@ -506,10 +520,10 @@ glue_number("seeds_coverage_high", coverage_summary.high)
 # %% [markdown]
 # ## Figure 1 at the paper's width: the `cpu` profile
 #
-# The quick panel above is 1/4 of the paper's width on 8,000 images, trained in CI. The
+# The quick panel above is 1/4 of the paper's width on 8,000 images, trained at every build of this book. The
 # `cpu` profile trains the same panel with the paper's full-width ResNet on all 50,000
 # training images; at about {glue:text}`cpu_minutes:.0f` minutes on 2 CPU cores it is too long
-# for CI, so it ran once, and its figure data are committed
+# to run at every build, so it ran once, and its figure data are committed
 # (`figures/cpu_binary_mnist_resnet.json`, with the commit, machine, date and wall time of the
 # run). The cells below re-plot those data beside the quick panel and compare its best test
 # ELBO with the paper's Table 2, where both models trained for 200 epochs. Rerun it with
@@ -517,16 +531,10 @@ glue_number("seeds_coverage_high", coverage_summary.high)
 
 # %% tags=["hide-input"]
 CPU_RUN = "cpu_binary_mnist_resnet"
-try:
-    cpu_run = load_figure_data(CPU_RUN, directory=committed_figure_dir())
-except FileNotFoundError:
-    cpu_run = None
-    print(f"figures/{CPU_RUN}.json is missing: run `make cpu-profile PANEL=\"binary_mnist resnet\"`")
+cpu_run = committed_run(CPU_RUN, 'make cpu-profile PANEL="binary_mnist resnet"')
 if cpu_run is not None:
     ran_cpu, budget = cpu_run["provenance"], cpu_run["metrics"]["budget"]
     cpu_response, elbo = cpu_run["metrics"]["response"], cpu_run["metrics"]["best_test_elbo"]
-    print(f"ran {ran_cpu['finished_utc']} on {ran_cpu['machine']}, commit {ran_cpu['git_commit'][:10]}, "
-          f"{ran_cpu['wall_seconds'] / 60:.0f} min; command: {ran_cpu['command']}")
     print(f"full-width ResNet, binary MNIST: {budget['train_images']:,} training images, {budget['epochs']} epochs = "
           f"{budget['steps']:,} Adam steps per model")
     print(f"R(a)/R(b) {cpu_response['rate_ratio']:.0f}, monotone {cpu_response['monotone']}, median gap "
@@ -586,12 +594,138 @@ glue_figure("figure1_cpu", fig_cpu)
 # ```
 
 # %% [markdown]
+# (authors-demo)=
+# ## The authors' published demo, side by side
+#
+# The authors' public code publishes one run to compare against: its README ("What you should
+# see", `pomonam/mr-vae`) lists the rate and distortion of one MR-VAE and of four β-VAEs at
+# β = 0.01, 0.1, 1 and 10, trained on all of binary MNIST with the ResNet encoder and decoder
+# for 8 epochs at batch 64, Adam at a constant 10⁻³, every model with the same budget.
+# `make authors-demo` (`scripts/run_authors_demo.py`) trains exactly that setting with this
+# package, and the MR-VAE three ways: as the authors' code builds it (every gate's weight and
+# bias U(−1, 1), their `nn.Linear(1, C)` default, at the network's learning rate; about half of
+# the decoder's square-root gates then start closed), the same with the decoder's gates shifted
+# open (`init="uniform"`), and with this package's defaults (gates start open, 30× the learning
+# rate). It is too long to run at every build, so it ran once and its data are committed
+# (`figures/authors_demo.json`, with the commit, machine, date and wall time). Every model is
+# compared in D + βR, the objective a β-VAE trained at β minimises: the authors' own "gap"
+# column compares distortions, which at different rates says little.
+
+# %% tags=["hide-input"]
+DEMO_RUN = "authors_demo"
+demo = committed_run(DEMO_RUN, "make authors-demo")
+if demo is not None:
+    ran_demo, demo_budget = demo["provenance"], demo["metrics"]["budget"]
+    print(f"{demo_budget['train_images']:,} training images, {demo_budget['epochs']} epochs at batch "
+          f"{demo_budget['batch_size']} = {demo_budget['steps_per_model']:,} Adam steps per model; scored on "
+          f"{demo_budget['test_images']:,} test images")
+    minutes = demo_budget["train_minutes"]
+    print(f"training: {len(minutes)} models, {min(minutes.values()):.0f}-{max(minutes.values()):.0f} min each on one "
+          f"core ({sum(minutes.values()):.0f} core-minutes); the command above then resumed them and scored them")
+    demo_table = pd.DataFrame([
+        {("", "β"): f"{r['beta']:g}", ("", "model"): r["model"],
+         ("published", "R"): f"{r['published_rate']:.1f}", ("published", "D"): f"{r['published_distortion']:.1f}",
+         ("published", "D + βR"): f"{r['published_objective']:.1f}",
+         ("published", "gap"): f"{r['published_gap']:+.1%}" if "published_gap" in r else "",
+         ("this run", "R"): f"{r['rate']:.1f}", ("this run", "D"): f"{r['distortion']:.1f}",
+         ("this run", "D + βR"): f"{r['objective']:.1f}",
+         ("this run", "gap"): f"{r['gap']:+.1%}" if "gap" in r else ""}
+        for r in demo["data"]["rows"]])
+    demo_table.columns = pd.MultiIndex.from_tuples(demo_table.columns)
+    display(demo_table.set_index([("", "β"), ("", "model")]).rename_axis(["β", "model"]))
+
+# %% tags=["hide-input", "nbval-ignore-output"]
+fig_demo, ax = plt.subplots(figsize=(5.6, 3.8), dpi=150)
+if demo is not None:
+    plot_authors_demo(ax, demo["data"]["rows"], demo["data"]["curves"])
+    ax.legend()
+else:
+    mark_not_run(ax, "the authors' demo", f"figures/{DEMO_RUN}.json is missing")
+fig_demo.tight_layout()
+glue_figure("authors_demo", fig_demo)
+
+# %% [markdown]
+# ```{glue:figure} authors_demo
+# :name: fig-authors-demo
+#
+# **The authors' demo setting, two runs.** Lines: MR-VAEs along β from 0.01 to 10 (ours, both
+# gate set-ups; dotted black, the authors' published MR-VAE at its four β). Points: β-VAEs at
+# β = 0.01, 0.1, 1 and 10 (circles, ours; crosses, published). Binary MNIST, full-width ResNets,
+# 8 epochs at batch 64; rate and distortion in nats on the test split.
+# ```
+
+# %% tags=["remove-input"]
+if demo is not None:
+    demo_table_rows = demo["data"]["rows"]
+
+    def demo_gaps(model: str, key: str = "gap") -> list[float]:
+        """Relative gaps in D + βR (in %) of one model's rows, over the four β."""
+        return [100 * r[key] for r in demo_table_rows if r["model"] == model]
+
+    def demo_versus_published(model: str) -> list[float]:
+        """This run's D + βR against the published run's, relative (in %), over the four β."""
+        return [100 * (r["objective"] / r["published_objective"] - 1) for r in demo_table_rows if r["model"] == model]
+
+    glue_number("demo_minutes", ran_demo["wall_seconds"] / 60)
+    glue_number("demo_steps", demo_budget["steps_per_model"])
+    glue_number("demo_train_images", demo_budget["train_images"])
+    for variant in demo["metrics"]["gap_in_objective"]:
+        gaps, name = demo_gaps(f"MR-VAE ({variant})"), variant.replace("-", "_")
+        glue_number(f"demo_gap_{name}_median", statistics.median(gaps))
+        glue_number(f"demo_gap_{name}_best", min(gaps))
+        glue_number(f"demo_gap_{name}_worst", max(gaps))
+        glue_number(f"demo_{name}_vs_published_median", statistics.median(demo_versus_published(f"MR-VAE ({variant})")))
+    glue_number("demo_train_core_minutes", sum(demo_budget["train_minutes"].values()))
+    lowest = {r["model"]: r for r in demo_table_rows if r["beta"] == min(r["beta"] for r in demo_table_rows)}
+    glue_number("demo_low_beta", lowest["β-VAE"]["beta"])
+    glue_number("demo_rate_authors_low", lowest["MR-VAE (authors)"]["rate"])
+    glue_number("demo_rate_shifted_low", lowest["MR-VAE (authors-shifted)"]["rate"])
+    glue_number("demo_rate_published_low", lowest["MR-VAE (authors)"]["published_rate"])
+
+    published = demo_gaps("MR-VAE (authors)", "published_gap")
+    glue_number("demo_published_gap_median", statistics.median(published))
+    glue_number("demo_published_gap_worst", max(published))
+    beta_vaes = demo_versus_published("β-VAE")
+    glue_number("demo_beta_vae_vs_published_median", statistics.median(beta_vaes))
+    glue_number("demo_beta_vae_vs_published_low", min(beta_vaes))
+    glue_number("demo_beta_vae_vs_published_high", max(beta_vaes))
+
+# %% [markdown]
+# **What agrees.** The β-VAEs: ours reach the published runs' $D + \beta R$ to within
+# {glue:text}`demo_beta_vae_vs_published_low:+.1f`% to {glue:text}`demo_beta_vae_vs_published_high:+.1f`%
+# at the four β, so the data, the network, the objective and the budget are the same. The MR-VAE
+# built as the authors' code builds it is within a few per cent of theirs too: its $D + \beta R$
+# is {glue:text}`demo_authors_vs_published_median:+.1f`% from the published MR-VAE's (median over
+# the four β), and its gap to our β-VAEs, median {glue:text}`demo_gap_authors_median:+.1f`% and
+# {glue:text}`demo_gap_authors_best:+.1f`% to {glue:text}`demo_gap_authors_worst:+.1f`% over β,
+# sits beside the published run's own gap, median {glue:text}`demo_published_gap_median:+.1f`%
+# and at most {glue:text}`demo_published_gap_worst:+.1f`%. Read in $D + \beta R$, the objective
+# each β-VAE was trained for, the published table has the β-VAE ahead at all four β; the
+# README's "MR-VAE wins" at β = 1 and 10 compares distortions at different rates. Both runs say
+# the same thing: at this budget one MR-VAE gives the whole curve a few per cent behind four
+# dedicated β-VAEs, most behind at the smallest β.
+#
+# **What did not agree, and why.** A first version of this comparison gave the authors' recipe
+# this package's `"uniform"` initialisation, which shifts the decoder's square-root gates open so
+# that none starts closed. Its MR-VAE stopped at {glue:text}`demo_rate_shifted_low:.0f` nats of
+# rate at β = {glue:text}`demo_low_beta:g`, against the published
+# {glue:text}`demo_rate_published_low:.0f`. Reading the authors' code showed the difference: their
+# gates are plain `nn.Linear(1, C)` layers, so about half of their decoder gates start closed at
+# any β, and different ones at different β. With that initialisation (`init="authors"`) the rate
+# at β = {glue:text}`demo_low_beta:g` rises to {glue:text}`demo_rate_authors_low:.0f` nats. The
+# few nats of rate still missing at the smallest β we have not explained: one run on each side,
+# and their scoring on 2,560 shuffled test images (ours: all 10,000), are candidates we have not
+# measured. This package's defaults (gates start open, 30× gate learning rate) give a
+# median gap of {glue:text}`demo_gap_ours_median:+.1f`% and $D + \beta R$
+# {glue:text}`demo_ours_vs_published_median:+.1f`% from the published MR-VAE's.
+
+# %% [markdown]
 # ## Overhead of the MR-VAE
 #
 # Parameters are counted exactly, at the paper's full width, for every architecture. The paper
 # reports at most 5% more parameters and wall-clock time. The time of a training step is
 # measured by [chapter 8](08_cost_of_an_mr_vae) on the full-width networks, with repeated
-# interleaved timings on an otherwise idle machine; a CI run that trains models side by side
+# interleaved timings on an otherwise idle machine; a build that trains models side by side
 # cannot time steps fairly, so this chapter does not.
 
 # %% tags=["hide-input"]
