@@ -434,7 +434,8 @@ headline_panel = panels[settings.headline]
 trained_range = beta_gates(headline_panel.mr_vae)[0].beta_range  # the range its gates were trained over
 explorer = explorer_frames(headline_panel.mr_vae, headline_panel.data.test, beta_range=trained_range, seed=seed)
 display(HTML(explorer_html(explorer, baselines=[(row["beta"], row["rate"], row["distortion"])
-                                                for row in headline["rows_constant"]], start=1.0)))
+                                                for row in headline["rows_constant"]],
+                               element_id="figure1-explorer", start=1.0)))
 
 # %% [markdown]
 # ### Over seeds

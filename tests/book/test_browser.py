@@ -186,8 +186,16 @@ _CHECK_JS = """
                       clientWidth: el.clientWidth});
     }
   }
+  // 4. ids: a duplicate breaks links to it and every script that looks it up (a MyST label
+  // becomes an id too, so a label and a widget can collide).
+  const seen = new Map();
+  for (const el of document.querySelectorAll("[id]")) {
+    seen.set(el.id, (seen.get(el.id) || []).concat([describe(el).slice(0, 60)]));
+  }
+  const duplicateIds = Array.from(seen).filter(([, els]) => els.length > 1)
+    .map(([id, els]) => ({id, els}));
   return {mathCount: math.length, unrendered, mathErrors, proseText, pathText, attributes,
-          images, article: articleInfo, scrollers};
+          images, article: articleInfo, scrollers, duplicateIds};
 }
 """
 
@@ -236,6 +244,9 @@ def page_problems(page: Page) -> list[str]:
     leaks += [a for a in found["attributes"] if MACHINE_PATH.search(a.split("=", 1)[1])]
     for leak in leaks:
         problems.append(f"machine path: {leak!r}")
+    for duplicate in found["duplicateIds"]:
+        problems.append(f"id: {len(duplicate['els'])} elements share id {duplicate['id']!r}: "
+                        + ", ".join(duplicate["els"]))
     return problems
 
 
@@ -334,6 +345,7 @@ SYNTHETIC_BROKEN = r"""<!DOCTYPE html>
   <img src="https://example.invalid/remote.png" alt="remote image">
   <pre style="overflow-x: auto; width: 300px">%s</pre>
   <p>checkpoint saved to /work/x/model.pt</p>
+  <span id="explorer"></span><figure id="explorer">a widget under a label's name</figure>
 </article></main></body></html>
 """ % ("wide " * 200)
 
@@ -417,6 +429,7 @@ def test_page_problems_reports_each_check(tmp_path: Path, offline_tab: BrowserTa
     assert any(p.startswith("overflow:") and "<pre>" in p and '"wide wide' in p
                for p in problems), report
     assert any(p.startswith("machine path:") and "/work/x/model.pt" in p for p in problems), report
+    assert any(p.startswith("id:") and "2 elements share id 'explorer'" in p for p in problems), report
     assert offline_tab.aborted == ["https://example.invalid/remote.png"]
 
 
