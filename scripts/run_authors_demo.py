@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mrvae.metrics import evaluate
     from mrvae.models.benchmark import GatePlacement
-    from mrvae.training.pool import collecting, cpu_workers, run_jobs
+    from mrvae.training.pool import cpu_workers, run_jobs
     from mrvae_companion.demo import (
         DEMO_BETAS,
         PUBLISHED_BETA_VAE,
@@ -115,10 +115,12 @@ def main(argv: list[str] | None = None) -> int:
                 job()
         if args.train_only:
             return 0
-        with collecting(True):
-            mr_vaes = {name: fit_mr_vae(exp, data, placement=placement, run_dir=run_dir, device=device, log=print)
-                       for name, (exp, placement) in variants.items()}
-            beta_vaes = fit_beta_vaes(baseline, data, DEMO_BETAS, annealed=False, run_dir=run_dir, device=device)
+        # Every model was trained above (here or resumed): load them, and train nothing more.
+        mr_vaes = {name: fit_mr_vae(exp, data, placement=placement, run_dir=run_dir, device=device, log=print,
+                                    load_finished=True)
+                   for name, (exp, placement) in variants.items()}
+        beta_vaes = fit_beta_vaes(baseline, data, DEMO_BETAS, annealed=False, run_dir=run_dir, device=device,
+                                  load_finished=True)
         mr_points = {name: {b: evaluate(model, data.test, b, seed=args.seed) for b in DEMO_BETAS}
                      for name, (model, _) in mr_vaes.items()}
         curves = {name: [evaluate(model, data.test, float(b), seed=args.seed) for b in PAPER_BETA_RANGE.grid(10)]

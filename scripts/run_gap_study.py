@@ -31,6 +31,7 @@ import argparse
 import dataclasses
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,6 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
 
     from mrvae.hyper.gates import BetaRange
-    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
     from mrvae_companion.experiments import (
         PAPER_BETA_RANGE,
         baseline_betas,
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mrvae_companion.panel_metrics import evaluate_panel
     from mrvae_companion.profiles import image_profile
+    from mrvae_companion.runner import runner_for
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 
     first_seed = args.seeds[0]
@@ -147,31 +148,34 @@ def main(argv: list[str] | None = None) -> int:
                ("wider_range", f"range {WIDER_RANGE[0]:g}-{WIDER_RANGE[1]:g}", at(1), BetaRange(*WIDER_RANGE),
                 at(1))]
     sweep_exps = list(dict.fromkeys(versus for *_, versus in studied))
-    workers = cpu_workers(settings.workers, device)  # one thread per model, as the book's Figure 1 panel trains
-    with Stopwatch() as clock, handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            jobs = [(exp.epochs, job) for exp in sweep_exps
-                    for job in beta_vae_jobs(exp, data[exp.seed], baseline_betas(), annealed=False, run_dir=root,
-                                             device=device)]
-            jobs += [(exp.epochs, mr_vae_job(exp, data[exp.seed], beta_range, run_dir=root, device=device))
-                     for exp, beta_range in dict.fromkeys((exp, r) for _, _, exp, r, _ in studied)]
-            jobs.sort(key=lambda pair: -pair[0])  # longest first, so that no core idles at the end
-            run_jobs([job for _, job in jobs], workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            sweeps = {exp: fit_beta_vaes(exp, data[exp.seed], baseline_betas(), annealed=False, run_dir=root,
-                                         device=device, log=quiet) for exp in sweep_exps}
-            variants: dict[str, dict[str, Any]] = {}
-            for group, name, exp, beta_range, versus in studied:
-                model, trained = fit_mr_vae(exp, data[exp.seed], beta_range=beta_range, run_dir=root, device=device,
-                                            log=quiet)
-                result = evaluate_panel(model, sweeps[versus], None, data[exp.seed].test, seed=exp.seed)
-                seconds = sum(h["seconds"] for h in trained.history)
-                train_size = data[exp.seed].train.shape[0]
-                variants[name] = {"group": group, "seed": exp.seed,
-                                  **_summary(result, exp.steps(train_size), versus.steps(train_size), seconds)}
-                print(f"{name:<24} median gap {variants[name]['median_gap']:+.1%}, worst "
-                      f"{variants[name]['worst_gap']:+.1%}, coverage {variants[name]['rate_coverage']:.2f}",
-                      flush=True)
+
+    def jobs(root: Path) -> list[Callable[[], None]]:
+        todo = [(exp.epochs, job) for exp in sweep_exps
+                for job in beta_vae_jobs(exp, data[exp.seed], baseline_betas(), annealed=False, run_dir=root,
+                                         device=device)]
+        todo += [(exp.epochs, mr_vae_job(exp, data[exp.seed], beta_range, run_dir=root, device=device))
+                 for exp, beta_range in dict.fromkeys((exp, r) for _, _, exp, r, _ in studied)]
+        todo.sort(key=lambda pair: -pair[0])  # longest first, so that no core idles at the end
+        return [job for _, job in todo]
+
+    def collect(root: Path | None, finished: bool) -> dict[str, dict[str, Any]]:
+        sweeps = {exp: fit_beta_vaes(exp, data[exp.seed], baseline_betas(), annealed=False, run_dir=root,
+                                     device=device, log=quiet, load_finished=finished) for exp in sweep_exps}
+        variants: dict[str, dict[str, Any]] = {}
+        for group, name, exp, beta_range, versus in studied:
+            model, trained = fit_mr_vae(exp, data[exp.seed], beta_range=beta_range, run_dir=root, device=device,
+                                        log=quiet, load_finished=finished)
+            result = evaluate_panel(model, sweeps[versus], None, data[exp.seed].test, seed=exp.seed)
+            seconds = sum(h["seconds"] for h in trained.history)
+            train_size = data[exp.seed].train.shape[0]
+            variants[name] = {"group": group, "seed": exp.seed,
+                              **_summary(result, exp.steps(train_size), versus.steps(train_size), seconds)}
+            print(f"{name:<24} median gap {variants[name]['median_gap']:+.1%}, worst "
+                  f"{variants[name]['worst_gap']:+.1%}, coverage {variants[name]['rate_coverage']:.2f}", flush=True)
+        return variants
+
+    with Stopwatch() as clock:  # one thread per model, as the book's Figure 1 panel trains
+        variants = runner_for(settings.workers, device).run(jobs, collect, run_dir=run_dir)
 
     use_book_style()
     fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.6), layout="constrained")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
     from mrvae_companion.experiments import (
         baseline_betas,
         beta_vae_jobs,
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mrvae_companion.panel_metrics import evaluate_panel
     from mrvae_companion.profiles import image_profile
+    from mrvae_companion.runner import runner_for
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
     from mrvae_companion.seeds import BudgetTrend
 
@@ -78,30 +79,35 @@ def main(argv: list[str] | None = None) -> int:
         bases = [dataclasses.replace(b, train_images=args.train_images, test_images=args.train_images) for b in bases]
     data = {b.dataset: load_experiment_data(b) for b in bases}
     runs = [(b, dataclasses.replace(b, epochs=b.epochs * k), k) for b in bases for k in args.multipliers]
-    workers = cpu_workers(settings.workers, device)
-    with Stopwatch() as clock, handoff_dir(run_directory(args.profile, "rgb_budget"), workers) as root:
-        if workers is not None:
-            jobs = [(exp.epochs, job) for _, exp, _ in runs
-                    for job in (mr_vae_job(exp, data[exp.dataset], run_dir=root, device=device),
-                                *beta_vae_jobs(exp, data[exp.dataset], baseline_betas(), annealed=False, run_dir=root,
-                                               device=device))]
-            jobs.sort(key=lambda pair: -pair[0])  # longest first, so that no core idles at the end
-            run_jobs([job for _, job in jobs], workers)
+
+    def jobs(root: Path) -> list[Callable[[], None]]:
+        todo = [(exp.epochs, job) for _, exp, _ in runs
+                for job in (mr_vae_job(exp, data[exp.dataset], run_dir=root, device=device),
+                            *beta_vae_jobs(exp, data[exp.dataset], baseline_betas(), annealed=False, run_dir=root,
+                                           device=device))]
+        todo.sort(key=lambda pair: -pair[0])  # longest first, so that no core idles at the end
+        return [job for _, job in todo]
+
+    def collect(root: Path | None, finished: bool) -> dict[str, list[dict[str, Any]]]:
         panels: dict[str, list[dict[str, Any]]] = {}
-        with collecting(workers is not None):
-            for base, exp, k in runs:
-                images = data[exp.dataset]
-                model, _ = fit_mr_vae(exp, images, run_dir=root, device=device, log=quiet)
-                sweep = fit_beta_vaes(exp, images, baseline_betas(), annealed=False, run_dir=root, device=device,
-                                      log=quiet)
-                response = evaluate_panel(model, sweep, None, images.test, seed=args.seed)["response"]
-                row = {"multiplier": k, "steps": exp.steps(images.train.shape[0]), "rate_ratio": response["rate_ratio"],
-                       "rate_coverage": response["rate_coverage"]["constant"],
-                       "median_gap": response["median_gap"]["constant"], "monotone": response["monotone"],
-                       "beta_vae_monotone": response["beta_vae_monotone"]["constant"]}
-                panels.setdefault(base.tag, []).append(row)
-                print(f"{base.tag} x{k} ({row['steps']} steps): span {row['rate_ratio']:.1f}, coverage "
-                      f"{row['rate_coverage']:.2f}, median gap {row['median_gap']:+.1%}", flush=True)
+        for base, exp, k in runs:
+            images = data[exp.dataset]
+            model, _ = fit_mr_vae(exp, images, run_dir=root, device=device, log=quiet, load_finished=finished)
+            sweep = fit_beta_vaes(exp, images, baseline_betas(), annealed=False, run_dir=root, device=device,
+                                  log=quiet, load_finished=finished)
+            response = evaluate_panel(model, sweep, None, images.test, seed=args.seed)["response"]
+            row = {"multiplier": k, "steps": exp.steps(images.train.shape[0]), "rate_ratio": response["rate_ratio"],
+                   "rate_coverage": response["rate_coverage"]["constant"],
+                   "median_gap": response["median_gap"]["constant"], "monotone": response["monotone"],
+                   "beta_vae_monotone": response["beta_vae_monotone"]["constant"]}
+            panels.setdefault(base.tag, []).append(row)
+            print(f"{base.tag} x{k} ({row['steps']} steps): span {row['rate_ratio']:.1f}, coverage "
+                  f"{row['rate_coverage']:.2f}, median gap {row['median_gap']:+.1%}", flush=True)
+        return panels
+
+    with Stopwatch() as clock:
+        panels = runner_for(settings.workers, device).run(jobs, collect,
+                                                          run_dir=run_directory(args.profile, "rgb_budget"))
 
     trends = {tag: {metric: BudgetTrend([r["steps"] for r in rows], [r[metric] for r in rows], "Adam steps").to_json()
                     for metric in ("rate_ratio", "rate_coverage")} for tag, rows in panels.items()}

@@ -42,8 +42,8 @@ from mrvae.training import (
     train,
 )
 from mrvae.training.loop import _quiet
-from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 from mrvae.training.sweep import train_sweep
+from mrvae_companion.runner import InProcess, Runner, runner_for
 
 __all__ = [
     "BINARY_DATASETS", "DATA_SHAPES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "baseline_betas",
@@ -252,10 +252,12 @@ def fit_mr_vae(
     on_epoch: Callable[[int, VAE], None] | None = None,
     progress: bool | None = None,
     sync_batchnorm: bool = False,
+    load_finished: bool = False,
 ) -> tuple[VAE, TrainResult]:
     """Train (or resume from ``run_dir``) one MR-VAE with ``log β ~ U[log a, log b]`` per example.
 
-    ``on_epoch(epoch, model)`` runs after every epoch trained here (see :func:`mrvae.train`).
+    ``on_epoch(epoch, model)`` runs after every epoch trained here (see :func:`mrvae.train`);
+    ``load_finished`` loads the run another process finished under ``run_dir`` instead.
     """
     placement = placement or GatePlacement()
     torch.manual_seed(exp.seed)
@@ -263,14 +265,16 @@ def fit_mr_vae(
     checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
                    checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress,
-                   sync_batchnorm=sync_batchnorm)
+                   sync_batchnorm=sync_batchnorm, load_finished=load_finished)
     return model, result
 
 
-def _check_local(sync_batchnorm: bool) -> None:
-    if sync_batchnorm or (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        raise ValueError("workers trains side by side on one machine's cores; under torchrun "
-                         "(or with sync_batchnorm) leave workers=None")
+def _local_runner(workers: int | None, device: torch.device | str | None, sync_batchnorm: bool) -> Runner:
+    runner = runner_for(workers, device)
+    if sync_batchnorm and not isinstance(runner, InProcess):
+        raise ValueError("workers trains side by side on one machine's cores; with sync_batchnorm "
+                         "(under torchrun) leave workers=None")
+    return runner
 
 
 def fit_beta_vaes(
@@ -287,6 +291,7 @@ def fit_beta_vaes(
     sync_batchnorm: bool = False,
     workers: int | None = None,
     members: Sequence[int] | None = None,
+    load_finished: bool = False,
 ) -> dict[float, VAE]:
     """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
 
@@ -302,12 +307,16 @@ def fit_beta_vaes(
     ``workers`` (CPU only) trains each model on one thread, that many side by side
     (:func:`mrvae.training.pool.run_jobs`); the models then do not depend on ``workers``.
     ``annealed`` gives each a linear KL warm-up over ``exp.kl_warmup_fraction`` of training.
+    ``load_finished`` loads the runs other processes finished under ``run_dir`` instead.
     """
     if not betas:
         raise ValueError("betas is empty; pass e.g. baseline_betas()")
     chosen = _members(betas, members)
     if batched and len(chosen) != len(betas):
         raise ValueError("a batched sweep trains every member; pass members=None or batched=False")
+    if batched and (load_finished or workers is not None):
+        raise ValueError("a batched sweep trains as one model in this process; pass batched=False to train "
+                         "with workers or to load runs other processes finished")
     if batched:
         folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
         schedules = _beta_schedules(exp, data, betas, annealed)
@@ -316,16 +325,13 @@ def fit_beta_vaes(
                              exp.train_config(), transform=data.transform, checkpoint_dir=folder, log=log,
                              progress=progress)
         return dict(zip(betas, result.models, strict=True))
-    workers = cpu_workers(workers, device)
-    if workers is not None:
-        _check_local(sync_batchnorm)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            run_jobs(beta_vae_jobs(exp, data, betas, annealed=annealed, run_dir=root, device=device, members=chosen),
-                     workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            models = _train_beta_vaes(exp, data, betas, annealed, root, device, chosen, progress=progress,
-                                      sync_batchnorm=sync_batchnorm)
+    runner = _local_runner(workers, device, sync_batchnorm)
+    models = runner.run(
+        lambda root: beta_vae_jobs(exp, data, betas, annealed=annealed, run_dir=root, device=device, members=chosen),
+        lambda root, finished: _train_beta_vaes(exp, data, betas, annealed, root, device, chosen, progress=progress,
+                                                sync_batchnorm=sync_batchnorm,
+                                                load_finished=finished or load_finished),
+        run_dir=run_dir)
     log(f"trained {len(chosen)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
     return {betas[i]: models[i] for i in chosen}
 
@@ -353,7 +359,8 @@ def _beta_schedules(exp: ImageExperiment, data: ExperimentData, betas: Sequence[
 
 def _train_beta_vaes(exp: ImageExperiment, data: ExperimentData, betas: Sequence[float], annealed: bool,
                      run_dir: Path | None, device: torch.device | str | None, indices: Iterable[int], *,
-                     progress: bool | None = None, sync_batchnorm: bool = False) -> list[VAE]:
+                     progress: bool | None = None, sync_batchnorm: bool = False,
+                     load_finished: bool = False) -> list[VAE]:
     """The sweep's models, every one initialised in turn; those in ``indices`` trained (or
     loaded from their checkpoints under ``run_dir``)."""
     schedules = _beta_schedules(exp, data, betas, annealed)
@@ -364,7 +371,8 @@ def _train_beta_vaes(exp: ImageExperiment, data: ExperimentData, betas: Sequence
     for index in indices:
         checkpoint = folder / f"beta_{schedules[index].value:.6g}" if folder is not None else None
         train(models[index], data.train, schedules[index], exp.train_config(), checkpoint_dir=checkpoint,
-              transform=data.transform, log=_quiet, progress=progress, sync_batchnorm=sync_batchnorm)
+              transform=data.transform, log=_quiet, progress=progress, sync_batchnorm=sync_batchnorm,
+              load_finished=load_finished)
     return models
 
 
@@ -424,16 +432,13 @@ def fit_mr_vaes_on_panels(
     all trained side by side in one pool: no core waits for one panel's last model before the
     next panel's start. Returns one list of models per panel, in ``variants`` order."""
     variants = [(r, p or GatePlacement()) for r, p in variants]
-    workers = cpu_workers(workers, device)
-    if workers is not None:
-        _check_local(False)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            run_jobs([mr_vae_job(exp, data, r, p, run_dir=root, device=device)
-                      for exp, data in panels for r, p in dict.fromkeys(variants)], workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            return [[fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device, log=_quiet)[0]
-                     for r, p in variants] for exp, data in panels]
+    return _local_runner(workers, device, False).run(
+        lambda root: [mr_vae_job(exp, data, r, p, run_dir=root, device=device)
+                      for exp, data in panels for r, p in dict.fromkeys(variants)],
+        lambda root, finished: [[fit_mr_vae(exp, data, beta_range=r, placement=p, run_dir=root, device=device,
+                                            log=_quiet, load_finished=finished)[0]
+                                 for r, p in variants] for exp, data in panels],
+        run_dir=run_dir)
 
 
 #: Positions of :func:`baseline_betas` a sweep trains; ``None`` for all.

@@ -47,7 +47,7 @@ from mrvae.training import (
     TrainResult,
     train,
 )
-from mrvae.training.pool import collecting, cpu_workers, default_workers, discarding_result, handoff_dir, run_jobs
+from mrvae.training.pool import default_workers, discarding_result
 from mrvae.training.schedules import BetaSchedule
 from mrvae_companion.experiments import (
     BINARY_DATASETS,
@@ -61,6 +61,7 @@ from mrvae_companion.experiments import (
 )
 from mrvae_companion.panel_metrics import evaluate_panel
 from mrvae_companion.profiles import lookup_profile
+from mrvae_companion.runner import runner_for
 
 __all__ = [
     "FAMILY_PROFILES", "FamilyPanel", "FamilyProfile", "HierarchicalExperiment", "TextExperiment",
@@ -303,25 +304,25 @@ def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
 
 
 def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path | None,
-                         device: torch.device | str | None) -> tuple[VAE, TrainResult]:
+                         device: torch.device | str | None, load_finished: bool = False) -> tuple[VAE, TrainResult]:
     torch.manual_seed(exp.seed)
     mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset), PAPER_BETA_RANGE).to(_device(device))
     result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), exp.train_config(),
                    checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), transform=data.transform,
-                   log=lambda line: None, progress=False)
+                   log=lambda line: None, progress=False, load_finished=load_finished)
     return mr_vae, result
 
 
 def _hierarchical_beta_vae(exp: HierarchicalExperiment, data: ExperimentData, beta: float, run_dir: Path | None,
-                           device: torch.device | str | None) -> VAE:
+                           device: torch.device | str | None, load_finished: bool = False) -> VAE:
     likelihood, target = likelihood_for(exp.dataset), _device(device)
     return _fit_beta_vae(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target), ConstantBeta(beta),
                          data.train, exp.train_config(), _folder(run_dir, exp.key, "beta_vaes_constant"),
-                         transform=data.transform)
+                         transform=data.transform, load_finished=load_finished)
 
 
 def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: bool, run_dir: Path | None,
-                   device: torch.device | str | None) -> VAE:
+                   device: torch.device | str | None, load_finished: bool = False) -> VAE:
     target = _device(device)
     train_data, model_config = data.train.to(target), exp.config(len(data.vocab))
     batches = BucketedBatches(train_data, exp.batch_size)
@@ -329,7 +330,7 @@ def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: b
     schedule = AnnealedBeta(beta, warmup) if annealed else ConstantBeta(beta)
     folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
     return _fit_beta_vae(lambda: build_text_vae(model_config).to(target), schedule, train_data, exp.train_config(),
-                         folder, batches=batches, validation=data.valid.to(target))
+                         folder, batches=batches, validation=data.valid.to(target), load_finished=load_finished)
 
 
 def _hierarchical_jobs(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path,
@@ -353,13 +354,14 @@ def _text_jobs(exp: TextExperiment, data: TextData, run_dir: Path, device: torch
 
 
 def fit_hierarchical_panel(exp: HierarchicalExperiment, *, run_dir: Path | None = None,
-                           device: torch.device | str | None = None,
-                           log: Callable[[str], None] = print) -> FamilyPanel:
-    """Train (or load from ``run_dir``) the MR-VAE and the 4 constant-β β-VAEs of one panel."""
+                           device: torch.device | str | None = None, log: Callable[[str], None] = print,
+                           load_finished: bool = False) -> FamilyPanel:
+    """Train (or load from ``run_dir``) the MR-VAE and the 4 constant-β β-VAEs of one panel;
+    ``load_finished`` loads the runs other processes finished there instead."""
     data = load_experiment_data(exp)
-    mr_vae, result = _hierarchical_mr_vae(exp, data, run_dir, device)
+    mr_vae, result = _hierarchical_mr_vae(exp, data, run_dir, device, load_finished)
     betas = baseline_betas(HIERARCHICAL_BASELINES)
-    constant = {b: _hierarchical_beta_vae(exp, data, b, run_dir, device) for b in betas}
+    constant = {b: _hierarchical_beta_vae(exp, data, b, run_dir, device, load_finished) for b in betas}
     seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag}: 1 MR-VAE and {len(constant)} β-VAEs ready (MR-VAE training took {seconds:.0f} s)")
     return FamilyPanel(exp.tag, data.test.to(_device(device)), mr_vae, constant, None, data.source,
@@ -372,7 +374,7 @@ def _sorted_by_length(x: Tensor) -> Tensor:
 
 
 def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None = None,
-                    device: torch.device | str | None = None) -> tuple[VAE, float]:
+                    device: torch.device | str | None = None, load_finished: bool = False) -> tuple[VAE, float]:
     """Train (or load from ``run_dir``) the Yahoo MR-VAE alone; returns it and its training seconds."""
     target, config = _device(device), exp.train_config()
     train_data = data.train.to(target)
@@ -380,21 +382,22 @@ def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None
     mr_vae = build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target)
     result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
                    checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
-                   batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target))
+                   batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target),
+                   load_finished=load_finished)
     return mr_vae, sum(h["seconds"] for h in result.history)
 
 
 def fit_text_panel(exp: TextExperiment, *, data: TextData | None = None, run_dir: Path | None = None,
                    device: torch.device | str | None = None, log: Callable[[str], None] = print,
-                   annealed_every: int = 1) -> FamilyPanel:
+                   annealed_every: int = 1, load_finished: bool = False) -> FamilyPanel:
     """Train (or load from ``run_dir``) the Yahoo MR-VAE and its 10 + 10 β-VAEs (constant β and
     KL annealing over ``exp.kl_warmup_fraction`` of training; the annealed ones at every
     ``annealed_every``-th β only), on bucketed batches."""
     data = data or exp.load_data()
     target = _device(device)
-    mr_vae, seconds = fit_text_mr_vae(exp, data, run_dir=run_dir, device=target)
+    mr_vae, seconds = fit_text_mr_vae(exp, data, run_dir=run_dir, device=target, load_finished=load_finished)
     betas = baseline_betas(TEXT_BASELINES)
-    sweeps = {annealed: {b: _text_beta_vae(exp, data, b, annealed, run_dir, target) for b in chosen}
+    sweeps = {annealed: {b: _text_beta_vae(exp, data, b, annealed, run_dir, target, load_finished) for b in chosen}
               for annealed, chosen in _text_sweeps(annealed_every).items()}
     log(f"{exp.tag}: 1 MR-VAE and {sum(map(len, sweeps.values()))} β-VAEs ready (MR-VAE training took "
         f"{seconds:.0f} s)")
@@ -413,26 +416,26 @@ def train_family_panels(profile: FamilyProfile, *, text_data: TextData | None = 
     """Every panel of ``profile`` (hierarchical ones, then the text one), trained or loaded from
     ``run_dir``. With ``profile.parallel`` on a CPU, all their models first train side by side,
     one thread each (:func:`~mrvae.training.pool.run_jobs`)."""
-    workers = cpu_workers(default_workers() if profile.parallel else None, device)
     if profile.text is not None:
         text_data = text_data or profile.text.load_data()
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            started = time.perf_counter()
-            jobs = [job for exp in profile.hierarchical for job in _hierarchical_jobs(exp, load_experiment_data(exp),
-                                                                                      root, device)]
-            if profile.text is not None:
-                jobs += _text_jobs(profile.text, text_data, root, device, profile.text_annealed_every)
-            run_jobs(jobs, workers)
-            log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
-                f"{time.perf_counter() - started:.0f} s")
-        with collecting(workers is not None):  # loads what the workers trained
-            panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log)
-                      for exp in profile.hierarchical]
-            if profile.text is not None:
-                panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log,
-                                             annealed_every=profile.text_annealed_every))
-    return panels
+
+    def jobs(root: Path) -> list[Callable[[], None]]:
+        todo = [job for exp in profile.hierarchical
+                for job in _hierarchical_jobs(exp, load_experiment_data(exp), root, device)]
+        if profile.text is not None:
+            todo += _text_jobs(profile.text, text_data, root, device, profile.text_annealed_every)
+        return todo
+
+    def collect(root: Path | None, finished: bool) -> list[FamilyPanel]:
+        panels = [fit_hierarchical_panel(exp, run_dir=root, device=device, log=log, load_finished=finished)
+                  for exp in profile.hierarchical]
+        if profile.text is not None:
+            panels.append(fit_text_panel(profile.text, data=text_data, run_dir=root, device=device, log=log,
+                                         annealed_every=profile.text_annealed_every, load_finished=finished))
+        return panels
+
+    return runner_for(default_workers() if profile.parallel else None, device).run(jobs, collect, run_dir=run_dir,
+                                                                                  log=log)
 
 
 #: Evaluation batch of the text panels: a text VAE's logits are ``(B, T, V)``, so a smaller

@@ -17,8 +17,8 @@ from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
 from mrvae.models.benchmark import GatePlacement
-from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 from mrvae_companion.experiments import PAPER_BETA_RANGE, ExperimentData, ImageExperiment, fit_mr_vae, mr_vae_checkpoint
+from mrvae_companion.runner import runner_for
 
 
 def response_learning_curve(
@@ -32,6 +32,7 @@ def response_learning_curve(
     device: torch.device | str | None = None,
     seed: int = 0,
     split: Literal["test", "validation"] = "test",
+    load_finished: bool = False,
 ) -> tuple[VAE, list[dict[str, float]]]:
     """Train one MR-VAE and measure, before training and after every epoch, how far it has
     learned its β response: the rate span ``R(a)/R(b)`` and the mean relative gap in
@@ -42,7 +43,8 @@ def response_learning_curve(
     Returns the model and one record per epoch (``epoch``, ``step``, ``rate_ratio``,
     ``mean_gap``). With ``run_dir`` the records are kept beside the checkpoint, so a finished
     run is loaded, not retrained. Evaluation forks the random state: the model trained is the
-    one :func:`fit_mr_vae` trains.
+    one :func:`fit_mr_vae` trains. ``load_finished`` loads a run (and its records) another
+    process finished under ``run_dir``.
     """
     placement = placement or GatePlacement()
     if split not in ("test", "validation"):
@@ -67,7 +69,7 @@ def response_learning_curve(
     name = "learning_curve.json" if split == "test" else f"learning_curve_{split}.json"
     saved = mr_vae_checkpoint(exp, beta_range, placement, run_dir) / name if run_dir else None
     model, _ = fit_mr_vae(exp, data, beta_range=beta_range, placement=placement, run_dir=run_dir, device=device,
-                          log=lambda line: None, on_epoch=record)
+                          log=lambda line: None, on_epoch=record, load_finished=load_finished)
     if saved is not None:
         if records and records[0]["epoch"] == 0:
             saved.write_text(json.dumps(records))
@@ -100,11 +102,10 @@ def response_learning_curves(
 ) -> list[tuple[VAE, list[dict[str, float]]]]:
     """:func:`response_learning_curve` for each ``(experiment, placement)``, in order, scored on
     ``split``; with ``workers`` (CPU only), each trains on one thread, that many side by side."""
-    workers = cpu_workers(workers, device)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            run_jobs([partial(_learning_curve_job, exp, data, references, placement, root, device, seed, split)
-                      for exp, placement in dict.fromkeys(variants)], workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            return [response_learning_curve(exp, data, references, placement=placement, run_dir=root,
-                                            device=device, seed=seed, split=split) for exp, placement in variants]
+    return runner_for(workers, device).run(
+        lambda root: [partial(_learning_curve_job, exp, data, references, placement, root, device, seed, split)
+                      for exp, placement in dict.fromkeys(variants)],
+        lambda root, finished: [response_learning_curve(exp, data, references, placement=placement, run_dir=root,
+                                                        device=device, seed=seed, split=split, load_finished=finished)
+                                for exp, placement in variants],
+        run_dir=run_dir)

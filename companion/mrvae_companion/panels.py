@@ -13,7 +13,6 @@ import torch
 from mrvae.data import DatasetNotFoundError
 from mrvae.models.base import VAE
 from mrvae.training.loop import _quiet
-from mrvae.training.pool import collecting, cpu_workers, handoff_dir, run_jobs
 from mrvae_companion.experiments import (
     ExperimentData,
     ImageExperiment,
@@ -26,6 +25,7 @@ from mrvae_companion.experiments import (
     mr_vae_job,
 )
 from mrvae_companion.profiles import ImageProfile
+from mrvae_companion.runner import runner_for
 
 
 @dataclass
@@ -89,18 +89,13 @@ def train_image_experiments(
         for extra in range(seed + 1, seed + profile.headline_seeds):
             exp = profile.experiment(*profile.headline, extra)
             experiments.append((exp, load_experiment_data(exp), False, profile.replicate_members()))
-    workers = cpu_workers(profile.workers, device)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            started = time.perf_counter()
-            jobs = [job for exp, data, annealed, members in experiments
-                    for job in _panel_jobs(exp, data, root, device, annealed=annealed, members=members)]
-            run_jobs(jobs, workers)
-            log(f"trained {len(jobs)} models, one thread each, {workers} at a time, in "
-                f"{time.perf_counter() - started:.0f} s")
-        with collecting(workers is not None):  # loads what the workers trained
-            loaded = [_load_panel(exp, data, annealed, profile, root, device, log, members)
-                      for exp, data, annealed, members in experiments]
+    loaded = runner_for(profile.workers, device).run(
+        lambda root: [job for exp, data, annealed, members in experiments
+                      for job in _panel_jobs(exp, data, root, device, annealed=annealed, members=members)],
+        lambda root, finished: [_load_panel(exp, data, annealed, profile, root, device, log, members,
+                                            load_finished=finished)
+                                for exp, data, annealed, members in experiments],
+        run_dir=run_dir, log=log)
     for trained in loaded[:main_panels]:
         panels[(trained.experiment.dataset, trained.experiment.kind)] = trained
     for trained in loaded[main_panels:]:
@@ -110,13 +105,13 @@ def train_image_experiments(
 
 def _load_panel(exp: ImageExperiment, data: ExperimentData, annealed: Members | Literal[False],
                 profile: ImageProfile, run_dir: Path | None, device: torch.device | str | None,
-                log: Callable[[str], None], members: Members = None) -> TrainedModels:
+                log: Callable[[str], None], members: Members = None, *, load_finished: bool = False) -> TrainedModels:
     started = time.perf_counter()
-    mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=_quiet)
+    mr_vae, result = fit_mr_vae(exp, data, run_dir=run_dir, device=device, log=_quiet, load_finished=load_finished)
     chosen = {False: members, **({} if annealed is False else {True: annealed})}
     sweeps = {schedule: fit_beta_vaes(exp, data, baseline_betas(), annealed=schedule,
                                       batched=profile.batched and which is None, run_dir=run_dir, device=device,
-                                      log=_quiet, members=which)
+                                      log=_quiet, members=which, load_finished=load_finished)
               for schedule, which in chosen.items()}
     mr_seconds = sum(h["seconds"] for h in result.history)
     log(f"{exp.tag} (seed {exp.seed}): {1 + sum(map(len, sweeps.values()))} models ready in "

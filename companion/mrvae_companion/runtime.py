@@ -127,7 +127,7 @@ TRAINING_SOURCES: tuple[str, ...] = (
     "mrvae/training/loop.py", "mrvae/training/optim.py", "mrvae/training/pool.py",
     "mrvae/training/population.py", "mrvae/training/schedules.py", "mrvae/training/sweep.py",
     "mrvae_companion/experiments.py", "mrvae_companion/families.py", "mrvae_companion/learning_curves.py",
-    "mrvae_companion/panels.py", "mrvae_companion/profiles.py", "mrvae_companion/tcvae.py",
+    "mrvae_companion/panels.py", "mrvae_companion/profiles.py", "mrvae_companion/runner.py", "mrvae_companion/tcvae.py",
 )
 #: Files that only evaluate, plot, time or report: editing them keeps every cached model.
 REPORTING_SOURCES: tuple[str, ...] = (

@@ -24,7 +24,8 @@ from mrvae.hyper.gates import BetaRange
 from mrvae.models.base import VAE
 from mrvae.models.tcvae import ChenMLPVAE
 from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
-from mrvae.training.pool import collecting, cpu_workers, discarding_result, handoff_dir, run_jobs
+from mrvae.training.pool import discarding_result
+from mrvae_companion.runner import runner_for
 
 __all__ = ["TCVAEExperiment", "TCVAERun", "fit_tcvae_models"]
 
@@ -80,7 +81,7 @@ class TCVAERun:
 
 
 def _fit(exp: TCVAEExperiment, images: Tensor, run: TCVAERun, run_dir: Path | None,
-         device: torch.device | str | None) -> VAE:
+         device: torch.device | str | None, load_finished: bool = False) -> VAE:
     torch.manual_seed(run.seed)
     model: VAE = ChenMLPVAE(dataset_size=exp.dataset_size, latent_dim=exp.latent_dim, hidden=exp.hidden)
     model = model.to(torch.device(device) if device is not None else torch.device("cpu"))
@@ -92,7 +93,7 @@ def _fit(exp: TCVAEExperiment, images: Tensor, run: TCVAERun, run_dir: Path | No
     config = TrainConfig(epochs=exp.epochs * run.budget, batch_size=exp.batch_size, lr=exp.lr, seed=run.seed,
                          log_lines=0)
     train(model, images, schedule, config, checkpoint_dir=None if run_dir is None else run_dir / run.name,
-          log=lambda line: None, progress=False)
+          log=lambda line: None, progress=False, load_finished=load_finished)
     return model
 
 
@@ -114,10 +115,7 @@ def fit_tcvae_models(exp: TCVAEExperiment, images: Tensor, runs: Sequence[TCVAER
                          f"got shape {tuple(images.shape)}")
     if not runs:
         raise ValueError("runs is empty: pass at least one TCVAERun")
-    workers = cpu_workers(workers, device)
-    with handoff_dir(run_dir, workers) as root:
-        if workers is not None:
-            run_jobs([partial(discarding_result, _fit, exp, images, run, root, device)
-                      for run in dict.fromkeys(runs)], workers)
-        with collecting(workers is not None):  # loads what the workers trained
-            return [_fit(exp, images, run, root, device) for run in runs]
+    return runner_for(workers, device).run(
+        lambda root: [partial(discarding_result, _fit, exp, images, run, root, device) for run in dict.fromkeys(runs)],
+        lambda root, finished: [_fit(exp, images, run, root, device, finished) for run in runs],
+        run_dir=run_dir)

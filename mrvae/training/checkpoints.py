@@ -247,11 +247,31 @@ def _refusal(path: Path, saved: str, current: str, shown: int = 12) -> str:
 
 
 class Checkpoint:
-    """``directory/name`` (or nothing when ``directory`` is ``None``), written after every epoch."""
+    """``directory/name`` (or nothing when ``directory`` is ``None``), written after every epoch.
 
-    def __init__(self, directory: str | Path | None, name: str, fingerprint: str) -> None:
+    With ``load_finished``, the checkpoint must hold a finished run, which is loaded and never
+    trained further: how a model trained in another process (:mod:`mrvae.training.pool`) comes
+    back. Training it again here, on other threads, would give other floats, so a missing or
+    unfinished file is an error, not a fresh start.
+    """
+
+    def __init__(self, directory: str | Path | None, name: str, fingerprint: str, *,
+                 load_finished: bool = False) -> None:
+        if load_finished and directory is None:
+            raise ValueError("load_finished=True loads a model another process trained from its checkpoint: "
+                             "pass the checkpoint_dir it was trained into")
         self.path = Path(directory) / name if directory is not None else None
         self.fingerprint = fingerprint
+        self.load_finished = load_finished
+
+    def check_finished(self, epoch: int, epochs: int) -> None:
+        """Raise :class:`CheckpointError` if a ``load_finished`` checkpoint stops at ``epoch < epochs``."""
+        if self.load_finished and epoch < epochs:
+            state = "does not exist" if epoch == 0 and not self.path.exists() else f"stops at epoch {epoch} of {epochs}"
+            raise CheckpointError(
+                f"{_shown(self.path)} should hold a finished run (another process trained it) but {state}: "
+                f"that process failed, or the file was removed or overwritten; delete {_shown(self.path.parent)} "
+                f"and run again")
 
     def where(self) -> str:
         """A clause for error messages naming the last good checkpoint, if there is one."""

@@ -44,7 +44,6 @@ from mrvae.training.optim import (
     make_optimizer,
     parameter_groups,
 )
-from mrvae.training.pool import check_collected
 from mrvae.training.progress import Progress, progress_wanted
 from mrvae.training.schedules import BetaSchedule, MultiRateBeta
 
@@ -154,7 +153,7 @@ def fit(
     lr_factor = LearningRateFactor(config, batches.steps_per_epoch)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
     start_epoch, restored = checkpoint.resume(trainee.load_state, optimizer, scheduler, device, log)
-    check_collected(start_epoch, config.epochs, checkpoint.path)
+    checkpoint.check_finished(start_epoch, config.epochs)
     lr_factor.configure(config, batches.steps_per_epoch)
     for group in optimizer.param_groups:  # a checkpoint from another device carries its own choice
         if "fused" in group:
@@ -344,6 +343,7 @@ def train(
     progress: bool | None = None,
     batches: Batches | None = None,
     validation: Tensor | None = None,
+    load_finished: bool = False,
 ) -> TrainResult:
     """Train ``model`` on ``data`` and return per-epoch training means.
 
@@ -373,10 +373,13 @@ def train(
         validation: held-out examples whose loss the plateau rule watches
             (``config.lr_plateau_patience``): at the schedule's β, or for an MR-VAE the mean over
             :data:`VALIDATION_BETAS` log-spaced β of its range; evaluated on a forked random state.
+        load_finished: load the finished run in ``checkpoint_dir`` (trained by another process,
+            e.g. :func:`mrvae.training.pool.run_jobs`) and train nothing.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf; the model keeps its last finite state.
         ValueError: bad data for the likelihood, or a checkpoint from different settings.
+        CheckpointError: with ``load_finished``, no finished run in ``checkpoint_dir``.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a mrvae.TrainConfig, got {describe(config)}; pass e.g. "
@@ -390,7 +393,7 @@ def train(
     model.likelihood.check_data(data if transform is None else transform(data[:1024]))
     device = next(model.parameters()).device
     settings = fingerprint(model, [beta], config, data=data, transform=transform, validation=validation)
-    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, settings)
+    checkpoint = Checkpoint(checkpoint_dir, CHECKPOINT_NAME, settings, load_finished=load_finished)
     replica = Replica.current()
     noise = None
     if replica is not None:

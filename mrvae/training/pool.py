@@ -13,8 +13,9 @@ workers, change float results, because a parallel reduction sums in another orde
 
 Jobs travel to the workers by value (``torch.save`` bytes), not through torch's shared-memory
 tensors: those hold a file descriptor per tensor and fill ``/dev/shm`` (64 MB in a default
-Docker container). Models come back through their checkpoints; :func:`collecting` makes the
-pass that loads them refuse to train anything the workers did not finish.
+Docker container). Models come back through their checkpoints:
+``mrvae.train(..., load_finished=True)`` loads what a worker finished, and refuses to train
+anything it did not.
 
 A worker whose parent dies (a killed notebook kernel, a ``kill -9``) stops within about a
 second instead of training on as an orphan: each worker watches its parent's pid.
@@ -32,14 +33,12 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["check_collected", "collecting", "cpu_workers", "default_workers", "discarding_result", "handoff_dir",
-           "one_thread", "run_jobs"]
+__all__ = ["cpu_workers", "default_workers", "discarding_result", "handoff_dir", "one_thread", "run_jobs"]
 
 T = TypeVar("T")
 
@@ -82,30 +81,6 @@ def handoff_dir(run_dir: Path | None, workers: int | None) -> Iterator[Path | No
         return
     with tempfile.TemporaryDirectory(prefix="mrvae-runs-") as scratch:
         yield Path(scratch)
-
-
-_COLLECTING: ContextVar[bool] = ContextVar("mrvae_collecting", default=False)
-
-
-@contextmanager
-def collecting(active: bool = True) -> Iterator[None]:
-    """Inside the block (if ``active``), a training must find its checkpoint finished (a worker trained it):
-    :func:`check_collected`, called by :func:`mrvae.train`, raises instead of training again
-    in this process, on other threads, which would give other floats."""
-    token = _COLLECTING.set(active or _COLLECTING.get())
-    try:
-        yield
-    finally:
-        _COLLECTING.reset(token)
-
-
-def check_collected(start_epoch: int, epochs: int, where: Path | None) -> None:
-    """Raise if, inside :func:`collecting`, a run resumes at ``start_epoch < epochs``."""
-    if _COLLECTING.get() and start_epoch < epochs:
-        raise RuntimeError(
-            f"a model that a worker trained is not finished at {where or 'its checkpoint (none given)'} "
-            f"(epoch {start_epoch} of {epochs}): the file was removed or another run overwrote it; delete "
-            f"that folder and run again")
 
 
 def discarding_result(fit: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

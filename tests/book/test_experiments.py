@@ -135,12 +135,12 @@ def test_side_by_side_sweeps_do_not_depend_on_the_worker_count(tiny, tmp_path) -
 
 
 def test_side_by_side_mr_vaes_match_in_process_fits(tiny, tmp_path, monkeypatch) -> None:
-    from mrvae_companion import experiments
+    from mrvae_companion import runner
 
     exp, data = tiny
     submitted: list[int] = []
-    real_run_jobs = experiments.run_jobs
-    monkeypatch.setattr(experiments, "run_jobs", lambda jobs, workers: submitted.append(len(jobs))
+    real_run_jobs = runner.run_jobs
+    monkeypatch.setattr(runner, "run_jobs", lambda jobs, workers: submitted.append(len(jobs))
                         or real_run_jobs(jobs, workers))
     variants = [(BetaRange(0.1, 10.0), GatePlacement()), (BetaRange(0.01, 10.0), GatePlacement(encoder_gate="sqrt")),
                 (BetaRange(0.1, 10.0), None)]  # the default placement again: listed twice, trained once
@@ -331,14 +331,17 @@ def test_side_by_side_learning_curves_match_in_process_ones(tiny, tmp_path) -> N
 
 
 def test_loading_what_workers_trained_never_trains_in_this_process(tiny, tmp_path) -> None:
-    from mrvae.training.pool import collecting
+    from mrvae.training.checkpoints import CheckpointError
 
     exp, data = tiny
-    with collecting(), pytest.raises(RuntimeError, match="a worker trained is not finished"):
-        fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
-    fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
-    with collecting():
-        fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)  # finished: loaded
+    with pytest.raises(CheckpointError, match="should hold a finished run"):
+        fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None, load_finished=True)
+    with pytest.raises(CheckpointError, match="should hold a finished run"):
+        fit_beta_vaes(exp, data, [1.0], annealed=False, run_dir=tmp_path, log=lambda line: None, load_finished=True)
+    trained, _ = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None)
+    loaded, result = fit_mr_vae(exp, data, run_dir=tmp_path, log=lambda line: None, load_finished=True)
+    _assert_same_models([trained], [loaded])
+    assert result.resumed_from_epoch == exp.epochs and len(result.history) == exp.epochs
 
 
 def test_replicates_of_the_headline_panel_have_their_own_seed_data_and_constant_sweep_only(tmp_path) -> None:

@@ -10,8 +10,7 @@ import torch
 
 from mrvae.hyper.gates import BetaRange
 from mrvae.hyper.layers import BetaGate
-from mrvae.training.pool import collecting
-from mrvae_companion.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
+from mrvae_companion.tcvae import TCVAEExperiment, TCVAERun, _fit, fit_tcvae_models
 
 SMALL = TCVAEExperiment(dataset_size=16, latent_dim=3, hidden=8, epochs=1, batch_size=8, lr=1e-3,
                         beta_range=BetaRange(0.1, 10.0))
@@ -51,7 +50,6 @@ def test_the_mr_vae_is_gated_and_a_cached_run_loads_as_the_same_model(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mr_vae_seed0", "tcvae_seed0_beta1"]
     for a, b in zip(mr_vae.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    with collecting():  # a finished checkpoint: loaded, not trained again
-        (loaded,) = fit_tcvae_models(SMALL, _images(), [TCVAERun(0, 1.0)], run_dir=tmp_path)
+    loaded = _fit(SMALL, _images(), TCVAERun(0, 1.0), tmp_path, None, load_finished=True)  # not trained again
     for a, b in zip(tcvae.state_dict().values(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b)

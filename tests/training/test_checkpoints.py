@@ -5,7 +5,7 @@ import torch
 
 from mrvae.models import MLPVAE
 from mrvae.training import ConstantBeta, TrainConfig, train, train_sweep
-from mrvae.training.checkpoints import FORMAT, fingerprint
+from mrvae.training.checkpoints import FORMAT, CheckpointError, fingerprint
 
 CONFIG = TrainConfig(epochs=1, batch_size=16, lr=1e-3, seed=0, log_lines=0)
 
@@ -51,3 +51,28 @@ def test_the_fingerprint_ignores_only_the_epoch_count_and_logging() -> None:
     assert fingerprint(model, [ConstantBeta(1.0)], longer) == base
     assert fingerprint(model, [ConstantBeta(2.0)], CONFIG) != base
     assert fingerprint(model, [ConstantBeta(1.0)], CONFIG, noise="shared") != base
+
+
+def test_load_finished_loads_a_finished_run_and_trains_nothing(tmp_path) -> None:
+    trained = _model()
+    torch.manual_seed(1)
+    train(trained, _data(), ConstantBeta(1.0), CONFIG, checkpoint_dir=tmp_path, log=lambda line: None)
+    loaded = _model()
+    result = train(loaded, _data(), ConstantBeta(1.0), CONFIG, checkpoint_dir=tmp_path, log=lambda line: None,
+                   load_finished=True)
+    assert result.resumed_from_epoch == CONFIG.epochs and len(result.history) == CONFIG.epochs
+    for a, b in zip(trained.state_dict().values(), loaded.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("unfinished", "stops at epoch 1 of 2"), ("missing", "does not exist"), ("none", "pass the checkpoint_dir")])
+def test_load_finished_refuses_to_train_what_is_not_finished(tmp_path, where, message) -> None:
+    train(_model(), _data(), ConstantBeta(1.0), CONFIG, checkpoint_dir=tmp_path / "run", log=lambda line: None)
+    longer = TrainConfig(epochs=2, batch_size=16, lr=1e-3, seed=0, log_lines=0)
+    folder = {"unfinished": tmp_path / "run", "missing": tmp_path / "elsewhere", "none": None}[where]
+    error = ValueError if where == "none" else CheckpointError
+    with pytest.raises(error, match=message):
+        train(_model(), _data(), ConstantBeta(1.0), longer if where == "unfinished" else CONFIG,
+              checkpoint_dir=folder, log=lambda line: None, load_finished=True)
+    assert not (tmp_path / "elsewhere").exists() or not any((tmp_path / "elsewhere").iterdir())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mrvae.training.pool import _ByValue, check_collected, collecting, default_workers, one_thread, run_jobs
+from mrvae.training.pool import _ByValue, default_workers, one_thread, run_jobs
 
 
 def _threads_and_value(value: int) -> tuple[int, int]:
@@ -63,19 +63,6 @@ def test_jobs_travel_by_value_with_their_tensors() -> None:
     travelled = pickle.loads(pickle.dumps(_ByValue(partial(torch.sum, payload))))
     assert isinstance(travelled, partial) and travelled() == payload.sum()
     assert run_jobs([partial(torch.sum, payload), partial(torch.max, payload)], 2) == [payload.sum(), payload.max()]
-
-
-def test_collecting_refuses_to_train_what_a_worker_did_not_finish(tmp_path) -> None:
-    check_collected(0, 3, tmp_path)  # outside the block: a run may start
-    with collecting():
-        check_collected(3, 3, tmp_path)  # finished: loaded, fine
-        with pytest.raises(RuntimeError, match="epoch 1 of 3"):
-            check_collected(1, 3, tmp_path)
-        with collecting(False):  # an inactive block inside an active one keeps it active
-            with pytest.raises(RuntimeError, match="delete that folder"):
-                check_collected(0, 3, None)
-    with collecting(False):
-        check_collected(0, 3, None)
 
 
 _ORPHAN_PARENT = """
