@@ -48,7 +48,7 @@ from mrvae_companion.runner import InProcess, Runner, runner_for
 __all__ = [
     "BINARY_DATASETS", "DATA_SHAPES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "baseline_betas",
     "beta_vae_jobs", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels", "likelihood_for",
-    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "train_config_from",
+    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "spec_digest", "train_config_from",
 ]
 
 #: Image shape of every dataset of Figure 5.
@@ -147,9 +147,8 @@ class ImageExperiment:
         """``tag`` plus a hash of every setting: the run-directory name, so a model trained
         with other settings (e.g. another subset size) is never resumed by mistake."""
         settings = dataclasses.asdict(self)
-        settings.pop("hyper_lr_multiplier")
-        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
-        return f"{self.tag}-{digest[:8]}"
+        settings.pop("hyper_lr_multiplier")  # the β-VAEs have no gates: their runs are shared
+        return f"{self.tag}-{spec_digest(settings)}"
 
     def architecture(self) -> ArchitectureConfig:
         latent = self.latent_dim if self.latent_dim is not None else PAPER_LATENT_BY_DATASET.get(self.dataset)
@@ -230,14 +229,19 @@ def _device(device: torch.device | str | None) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
+def spec_digest(spec: Any) -> str:
+    """8 hex digits of a hash of ``spec`` (JSON-able: dicts, lists, numbers, strings), for folder names."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
+
+
 def mr_vae_checkpoint(exp: ImageExperiment, beta_range: BetaRange, placement: GatePlacement, run_dir: Path) -> Path:
-    """The folder :func:`fit_mr_vae` checkpoints one MR-VAE variant in."""
-    gates = (f"{placement.encoder_gate}-{placement.decoder_gate}-{placement.layers}-{placement.init}"
-             f"-x{exp.hyper_lr_multiplier:g}")
-    if placement.hypernetwork != "linear":
-        gates += f"-{placement.hypernetwork}{placement.hyper_hidden}"
-    excluded = "-".join(placement.exclude)
-    return run_dir / exp.key / f"mrvae_{beta_range.low:g}-{beta_range.high:g}_{gates}{excluded and '_' + excluded}"
+    """The folder :func:`fit_mr_vae` checkpoints one MR-VAE variant in: the β range and gates for
+    people, then a hash of every setting of the variant, so two variants never share a folder
+    (where they did, the checkpoint's fingerprint would refuse the second instead of training it)."""
+    spec = {"beta_range": [beta_range.low, beta_range.high], "placement": dataclasses.asdict(placement),
+            "hyper_lr_multiplier": exp.hyper_lr_multiplier}
+    readable = f"{beta_range.low:g}-{beta_range.high:g}_{placement.encoder_gate}-{placement.decoder_gate}"
+    return run_dir / exp.key / f"mrvae_{readable}_{spec_digest(spec)}"
 
 
 def fit_mr_vae(

@@ -16,8 +16,6 @@ comparison and response metrics as the conv and ResNet panels
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +55,7 @@ from mrvae_companion.experiments import (
     baseline_betas,
     likelihood_for,
     load_experiment_data,
+    spec_digest,
     train_config_from,
 )
 from mrvae_companion.panel_metrics import evaluate_panel
@@ -76,7 +75,12 @@ TEXT_BASELINES = 10
 
 def _digest(settings: dict[str, Any]) -> str:
     settings.pop("hyper_lr_multiplier")  # an MR-VAE-only setting: the β-VAEs are shared across values
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
+    return spec_digest(settings)
+
+
+def _mr_vae_folder(exp: Any) -> str:
+    """The MR-VAE's folder under ``exp.key``: named by a hash of every setting, its own included."""
+    return f"mrvae_{spec_digest(dataclasses.asdict(exp))}"
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,7 @@ def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_
     torch.manual_seed(exp.seed)
     mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset), PAPER_BETA_RANGE).to(_device(device))
     result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), exp.train_config(),
-                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), transform=data.transform,
+                   checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), transform=data.transform,
                    log=lambda line: None, progress=False, load_finished=load_finished)
     return mr_vae, result
 
@@ -381,7 +385,7 @@ def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None
     torch.manual_seed(exp.seed)
     mr_vae = build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target)
     result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
-                   checkpoint_dir=_folder(run_dir, exp.key, "mrvae"), log=lambda line: None, progress=False,
+                   checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), log=lambda line: None, progress=False,
                    batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target),
                    load_finished=load_finished)
     return mr_vae, sum(h["seconds"] for h in result.history)

@@ -11,6 +11,7 @@ share the notebook's data subset.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -25,6 +26,7 @@ from mrvae.models.base import VAE
 from mrvae.models.tcvae import ChenMLPVAE
 from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
 from mrvae.training.pool import discarding_result
+from mrvae_companion.experiments import spec_digest
 from mrvae_companion.runner import runner_for
 
 __all__ = ["TCVAEExperiment", "TCVAERun", "fit_tcvae_models"]
@@ -56,6 +58,11 @@ class TCVAEExperiment:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not isinstance(self.beta_range, BetaRange):
             raise TypeError(f"beta_range must be a BetaRange, e.g. BetaRange(0.1, 10.0), got {self.beta_range!r}")
+
+    @property
+    def key(self) -> str:
+        """The panel's run folder: a hash of every setting, so other settings never meet these runs."""
+        return f"tcvae-{spec_digest(dataclasses.asdict(self))}"
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ def _fit(exp: TCVAEExperiment, images: Tensor, run: TCVAERun, run_dir: Path | No
         schedule = ConstantBeta(float(run.beta))
     config = TrainConfig(epochs=exp.epochs * run.budget, batch_size=exp.batch_size, lr=exp.lr, seed=run.seed,
                          log_lines=0)
-    train(model, images, schedule, config, checkpoint_dir=None if run_dir is None else run_dir / run.name,
+    train(model, images, schedule, config, checkpoint_dir=None if run_dir is None else run_dir / exp.key / run.name,
           log=lambda line: None, progress=False, load_finished=load_finished)
     return model
 
@@ -105,7 +112,7 @@ def fit_tcvae_models(exp: TCVAEExperiment, images: Tensor, runs: Sequence[TCVAER
         exp: the panel's shared settings.
         images: training images, ``(N, 1, 64, 64)`` in [0, 1], ``N == exp.dataset_size``.
         runs: the models to train; a run listed twice is trained once.
-        run_dir: where each run's checkpoint lives (``run_dir / run.name``); ``None`` trains
+        run_dir: where each run's checkpoint lives (``run_dir / exp.key / run.name``); ``None`` trains
             without caching.
         workers: on a CPU, how many runs train side by side, one thread each; ``None`` trains
             them in turn in this process.

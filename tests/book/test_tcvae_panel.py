@@ -3,6 +3,7 @@ same model."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,8 @@ def test_the_mr_vae_is_gated_and_a_cached_run_loads_as_the_same_model(tmp_path: 
     mr_vae, tcvae, again = fit_tcvae_models(SMALL, _images(), runs, run_dir=tmp_path)
     assert any(isinstance(m, BetaGate) for m in mr_vae.modules())
     assert not any(isinstance(m, BetaGate) for m in tcvae.modules())
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mr_vae_seed0", "tcvae_seed0_beta1"]
+    assert sorted(p.name for p in (tmp_path / SMALL.key).iterdir()) == ["mr_vae_seed0", "tcvae_seed0_beta1"]
+    assert SMALL.key != dataclasses.replace(SMALL, hidden=SMALL.hidden + 1).key
     for a, b in zip(mr_vae.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     loaded = _fit(SMALL, _images(), TCVAERun(0, 1.0), tmp_path, None, load_finished=True)  # not trained again
