@@ -158,12 +158,15 @@ def _parent_and_child(model: nn.Module, name: str) -> tuple[nn.Module, str, str]
     return (model.get_submodule(parent_name) if parent_name else model), parent_name, child
 
 
-def _target_of(model: nn.Module, name: str) -> str | None:
+def _target_of(model: nn.Module, name: str, after_norm: bool = True) -> str | None:
     """Where the gate of layer ``name`` goes: the layer, the norm right after it in its
-    parent (if it normalises the layer's features), or None if it is gated already."""
+    parent (if it normalises the layer's features and ``after_norm``), or None if it is
+    gated already."""
     parent, parent_name, child = _parent_and_child(model, name)
     if isinstance(parent, Gated):
         return None
+    if not after_norm:
+        return name
     children = list(parent.named_children())
     position = [n for n, _ in children].index(child)
     if position + 1 < len(children):
@@ -208,6 +211,7 @@ def gate_targets(
     gate_encoder_heads: bool = False,
     gate_decoder_input: bool = False,
     gate_decoder_output: bool = False,
+    gate_after_norm: bool = True,
 ) -> list[tuple[str, str]]:
     """``(module name, "encoder" | "decoder")`` of every module :func:`convert` would gate.
 
@@ -242,7 +246,7 @@ def gate_targets(
     targets = []
     for group, names in groups.items():
         for name in names:
-            target = None if name in plain else _target_of(model, name)
+            target = None if name in plain else _target_of(model, name, gate_after_norm)
             if target is not None:
                 targets.append((target, group))
     return targets
@@ -261,6 +265,7 @@ def convert(
     gate_encoder_heads: bool = False,
     gate_decoder_input: bool = False,
     gate_decoder_output: bool = False,
+    gate_after_norm: bool = True,
     fuse_relu: bool = True,
     hypernetwork: Hypernetwork = "linear",
     hyper_hidden: int = DEFAULT_HYPER_HIDDEN,
@@ -287,6 +292,9 @@ def convert(
             ``("decoder.out",)``; they need not belong to either group.
         gate_encoder_heads, gate_decoder_input, gate_decoder_output: also gate these layers
             (the authors leave them plain).
+        gate_after_norm: put the gate of a layer that a norm follows after the norm (see the
+            module doc); ``False`` keeps every gate on its layer's output, as the authors' NVAE
+            fork does (:mod:`mrvae.models.hierarchical.gating`).
         fuse_relu: fuse each gate with the ``nn.ReLU`` right after it in an ``nn.Sequential``
             (see the module doc); same function, less time and memory.
         hypernetwork, hyper_hidden: the form of the map from ``nu(beta)`` to each gate's
@@ -303,12 +311,12 @@ def convert(
         gate_function(gate)
     check_hypernetwork(hypernetwork, hyper_hidden)
     flags = {"gate_encoder_heads": gate_encoder_heads, "gate_decoder_input": gate_decoder_input,
-             "gate_decoder_output": gate_decoder_output, "fuse_relu": fuse_relu}
+             "gate_decoder_output": gate_decoder_output, "gate_after_norm": gate_after_norm, "fuse_relu": fuse_relu}
     for name, value in flags.items():
         check_flag(value, name)
     targets = gate_targets(model, encoder=encoder, decoder=decoder, exclude=exclude,
                            gate_encoder_heads=gate_encoder_heads, gate_decoder_input=gate_decoder_input,
-                           gate_decoder_output=gate_decoder_output)
+                           gate_decoder_output=gate_decoder_output, gate_after_norm=gate_after_norm)
     if not targets and not any(isinstance(m, BetaGate) for m in model.modules()):
         raise ValueError(
             f"{type(model).__name__} has no layer to gate under encoder={encoder!r} and decoder={decoder!r} "

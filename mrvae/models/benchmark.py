@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -397,6 +397,13 @@ class GatePlacement:
         side = {"all": (), "encoder": ("decoder",), "decoder": ("encoder",)}[self.layers]
         return side + tuple(self.exclude)
 
+    def convert_options(self, *, also_exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The keyword arguments of :func:`mrvae.convert` this placement stands for (with
+        ``also_exclude`` left plain too)."""
+        return {"encoder_gate": self.encoder_gate, "decoder_gate": self.decoder_gate, "init": self.init,
+                "exclude": (*self.excluded(), *also_exclude), "hypernetwork": self.hypernetwork,
+                "hyper_hidden": self.hyper_hidden}
+
 
 def build_mr_vae(
     config: ArchitectureConfig,
@@ -410,8 +417,5 @@ def build_mr_vae(
     """
     placement = placement or GatePlacement()
     model = build_vae(config, likelihood)
-    convert(model, beta_range, encoder="encoder", decoder="decoder",
-            encoder_gate=placement.encoder_gate, decoder_gate=placement.decoder_gate,
-            init=placement.init, exclude=placement.excluded(), hypernetwork=placement.hypernetwork,
-            hyper_hidden=placement.hyper_hidden)
+    convert(model, beta_range, encoder="encoder", decoder="decoder", **placement.convert_options())
     return model

@@ -55,6 +55,21 @@ def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
     assert gate_targets(model) == []  # converting again finds nothing left to gate
 
 
+def test_gate_after_norm_false_keeps_every_gate_on_its_layer(beta_range) -> None:
+    class Net(mrvae.VAE):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                                         nn.Linear(4, 3), nn.LayerNorm(3), nn.Linear(3, 2))
+            self.decoder = nn.Sequential(nn.Linear(2, 2))
+
+    model = Net()
+    assert gate_targets(model, gate_after_norm=False) == [("encoder.0", "encoder"), ("encoder.4", "encoder")]
+    mrvae.convert(model, beta_range, gate_after_norm=False)
+    assert isinstance(model.encoder[0], Gated) and type(model.encoder[1]) is nn.BatchNorm2d
+    assert gate_targets(model, gate_after_norm=False) == []
+
+
 def test_a_norm_of_another_size_is_not_taken_for_the_layers(beta_range) -> None:
     class Net(mrvae.VAE):
         def __init__(self) -> None:

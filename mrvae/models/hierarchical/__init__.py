@@ -33,7 +33,6 @@ from .gating import (
     PAPER_PLACEMENT,
     add_gates,
     build_hierarchical_mr_vae,
-    gate_targets,
 )
 from .model import GroupState, HierarchicalVAE, build_hierarchical_vae, gaussian_kl_terms
 
@@ -41,5 +40,5 @@ __all__ = [
     "OUTPUT_LAYER", "PAPER_PLACEMENT", "PAPER_TRAINING", "DecoderCombiner", "EncoderCombiner",
     "FactorizedReduce", "GroupState", "HierarchicalConfig", "HierarchicalVAE", "InvertedResidualCell",
     "PaperTraining", "ResidualCell", "SqueezeExcitation", "WNConv2d", "add_gates",
-    "build_hierarchical_mr_vae", "build_hierarchical_vae", "gate_targets", "gaussian_kl_terms",
+    "build_hierarchical_mr_vae", "build_hierarchical_vae", "gaussian_kl_terms",
 ]

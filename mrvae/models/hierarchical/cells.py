@@ -54,6 +54,11 @@ class WNConv2d(nn.Conv2d):
     def forward(self, x: Tensor) -> Tensor:
         return self._conv_forward(x, self.normalized_weight(), self.bias)
 
+    def gated_features(self) -> tuple[int, int]:
+        """Gateable by :func:`mrvae.convert` (:class:`~mrvae.hyper.convert.Gateable`): a gate
+        scales its output channels."""
+        return self.out_channels, 1
+
 
 class SqueezeExcitation(nn.Module):
     """``x * sigmoid(fc2(relu(fc1(mean_hw(x)))))`` with ``max(C // 16, 4)`` hidden units (Hu et

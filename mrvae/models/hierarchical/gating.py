@@ -11,19 +11,19 @@ layers carry one gate per output is what makes the MR-VAE's count match Table 1'
 89.50 x 10^5, see the package doc.)
 
 So here a gate sits directly on the output of every conv and SE linear layer but the output
-conv, even where a BatchNorm follows (inside the cells), which :func:`mrvae.convert` would not
-do: it moves such a gate after the norm.
+conv, even where a BatchNorm follows (inside the cells): :func:`mrvae.convert` with every layer
+gated and ``gate_after_norm=False`` (by default it moves such a gate after the norm). The
+weight-normalised convs are :class:`~mrvae.hyper.convert.Gateable`, so ``convert`` finds them.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
+from mrvae.hyper.convert import convert
 from mrvae.hyper.gates import BetaRange
-from mrvae.hyper.layers import BetaGate, BetaTrunk, Gated
 from mrvae.models.benchmark import GatePlacement
 from mrvae.models.objective import Likelihood
 
+from .cells import SqueezeExcitation
 from .config import HierarchicalConfig
 from .model import HierarchicalVAE, build_hierarchical_vae
 
@@ -35,54 +35,17 @@ OUTPUT_LAYER = "decoder.out.conv"
 PAPER_PLACEMENT = GatePlacement(encoder_gate="sigmoid", decoder_gate="sigmoid")
 
 
-def gate_targets(model: HierarchicalVAE, placement: GatePlacement = PAPER_PLACEMENT, *,
-                 squeeze_excitation: bool = True) -> list[tuple[str, str]]:
-    """``(layer name, "encoder" | "decoder")`` of every layer :func:`add_gates` gates: every
-    conv and SE linear layer except :data:`OUTPUT_LAYER` and the excluded ones (layers already
-    gated appear as ``<name>.inner``)."""
-    names = [name for name, _ in model.named_modules()]
-    excluded = placement.excluded()
-    unknown = [p for p in placement.exclude if not any(_is_under(n, p) for n in names)]
-    if unknown:
-        raise ValueError(f"exclude={unknown} matches no submodule; use names from model.named_modules(), "
-                         f"e.g. exclude=('decoder.postprocess',)")
-    # Layers inside the gates' own hypernetworks (or a shared trunk) are not the network's.
-    hyper = {id(m) for g in model.modules() if isinstance(g, (BetaGate, BetaTrunk)) for m in g.modules()}
-    targets = []
-    for name, module in model.named_modules():
-        group = name.split(".")[0]
-        if (not isinstance(module, (nn.Conv2d, nn.Linear)) or id(module) in hyper
-                or group not in ("encoder", "decoder") or name == OUTPUT_LAYER):
-            continue
-        if any(_is_under(name, p) for p in excluded) or (not squeeze_excitation and ".se." in name):
-            continue
-        targets.append((name, group))
-    return targets
-
-
 def add_gates(model: HierarchicalVAE, beta_range: BetaRange, placement: GatePlacement = PAPER_PLACEMENT, *,
               squeeze_excitation: bool = True) -> HierarchicalVAE:
-    """Wrap every layer of :func:`gate_targets` in :class:`~mrvae.hyper.layers.Gated` (a gate on
-    its output), in place; base parameters stay the same objects. Gating twice changes nothing."""
-    gates = {"encoder": placement.encoder_gate, "decoder": placement.decoder_gate}
-    targets = gate_targets(model, placement, squeeze_excitation=squeeze_excitation)
-    for name, group in targets:
-        parent_name, _, child = name.rpartition(".")
-        parent = model.get_submodule(parent_name)
-        if isinstance(parent, Gated):
-            continue
-        layer = getattr(parent, child)
-        linear = isinstance(layer, nn.Linear)
-        features = layer.out_features if linear else layer.out_channels
-        weight = layer.weight
-        gate = BetaGate(features, gates[group], beta_range, init=placement.init, dim=-1 if linear else 1,
-                        hypernetwork=placement.hypernetwork, hidden=placement.hyper_hidden,
-                        device=weight.device, dtype=weight.dtype)
-        setattr(parent, child, Gated(layer, gate))
-    if placement.hypernetwork == "mlp_shared" and targets and not any(
-            isinstance(m, BetaTrunk) for m in model.modules()):
-        reference = model.decoder.initial_state
-        model.beta_trunk = BetaTrunk(placement.hyper_hidden, device=reference.device, dtype=reference.dtype)
+    """Gate ``model`` as the authors' fork does, in place, through :func:`mrvae.convert`: a gate
+    on the output of every conv and SE linear layer but :data:`OUTPUT_LAYER` and the ones
+    ``placement`` excludes (``squeeze_excitation=False`` leaves the SE layers plain too). Base
+    parameters stay the same objects; gating twice changes nothing."""
+    plain = (OUTPUT_LAYER,)
+    if not squeeze_excitation:
+        plain += tuple(name for name, m in model.named_modules() if isinstance(m, SqueezeExcitation))
+    convert(model, beta_range, **placement.convert_options(also_exclude=plain), gate_encoder_heads=True,
+            gate_decoder_input=True, gate_decoder_output=True, gate_after_norm=False, fuse_relu=False)
     return model
 
 
@@ -103,8 +66,3 @@ def build_hierarchical_mr_vae(
     """
     model = build_hierarchical_vae(config, likelihood)
     return add_gates(model, beta_range, placement or PAPER_PLACEMENT, squeeze_excitation=squeeze_excitation)
-
-
-def _is_under(name: str, prefix: str) -> bool:
-    return prefix == "" or name == prefix or name.startswith(prefix + ".")
-
