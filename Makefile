@@ -43,7 +43,7 @@ book-only: $(STAMP)
 # writes figures to a throwaway dir so the committed ones are not overwritten. With
 # MRVAE_EXECUTED_DIR=book/executed (CI), the nbval run also writes each chapter as it ran
 # (tests/notebooks/conftest.py) and its figures to figures/, and `make book-only` builds the
-# site from that one execution. Chapter 3's training cell takes most of the chapter's 20 min on
+# site from that one execution. Chapter 4's training cell takes most of the chapter's 20 min on
 # 2 cores, near nbval's default 2,000 s cell timeout on a slower or busier machine; hence 3,600 s.
 #
 # The references are checked by band, not digit (mrvae_companion.checks), so they hold under any
@@ -67,7 +67,7 @@ test: $(STAMP)
 	fi
 
 # One chapter's (or a few chapters') regression checks alone, figures to a throwaway folder:
-#   make check-notebooks NOTEBOOKS="05_sensitivity_and_gate_ablation"
+#   make check-notebooks NOTEBOOKS="07_sensitivity_and_gate_ablation"
 # With KERNEL=avx2 or KERNEL=default, as such a CPU would run them (mrvae_companion.runtime.EMULATED_CPUS);
 # the model cache is keyed by the kernel path, so those chapters train their own models.
 NOTEBOOKS ?= $(basename $(notdir $(wildcard tests/notebooks/*.ipynb)))
@@ -81,9 +81,9 @@ check-notebooks: $(STAMP)
 # The test of the tests: every trained chapter under another kernel path than this CPU's own
 # (OTHER_KERNEL, or KERNEL=...), checked against the committed references, which were written
 # under the portable `default` path.
-TRAINED_NOTEBOOKS := 01_linear_vae_theory 02_figure4_linear_mnist 03_figure5_rate_distortion \
-	04_figures6_7_active_units_samples 05_sensitivity_and_gate_ablation 06_figure8_tcvae_dsprites \
-	09_figure5_other_families
+TRAINED_NOTEBOOKS := 01_linear_vae_theory 02_figure4_linear_mnist 04_figure5_rate_distortion \
+	05_figure5_other_families 06_figures6_7_active_units_samples 07_sensitivity_and_gate_ablation \
+	08_figure8_tcvae_dsprites
 check-kernel: $(STAMP)
 	$(MAKE) --no-print-directory check-notebooks KERNEL=$(or $(KERNEL),$(OTHER_KERNEL)) NOTEBOOKS="$(TRAINED_NOTEBOOKS)"
 

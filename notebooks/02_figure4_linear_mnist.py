@@ -339,7 +339,7 @@ glue_number("step_time_ratio", step_ratio)
 # the layer's size.
 # On a model this small that fixed cost weighs far more, relative to the step, than on the
 # paper's conv and ResNet networks, whose steps are dominated by their convolutions.
-# [Chapter 8](08_cost_of_an_mr_vae) measures the overhead on those networks.
+# [Chapter 9](09_cost_of_an_mr_vae) measures the overhead on those networks.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()

@@ -22,7 +22,7 @@ one) on a CPU, every model trains on one thread, one per core side by side, as t
 does, so ``equal x1`` is that panel's MR-VAE and β-VAEs, float for float (:mod:`mrvae.training.pool`).
 Models are cached under
 ``runs/<profile>/<source digest>/gap_study/``, so a rerun resumes. The whole study takes longer than CI allows, so
-chapter 7 shows the committed JSON with its provenance.
+chapter 3 shows the committed JSON with its provenance.
 """
 
 from __future__ import annotations

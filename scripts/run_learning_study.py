@@ -12,11 +12,11 @@ R(a)/R(b) and the mean relative gap in D + βR to the 10 constant-β β-VAEs of 
 **Validation, not test.** Every number this study decides on is measured on
 ``VALIDATION_IMAGES`` images of the binary-MNIST *training* split that the 8,000 training images
 leave out (:func:`mrvae.data.images.held_out`). The test images score the chosen default once,
-in chapter 3. The selection rule: among the variants whose final mean gap is within one
+in chapter 4. The selection rule: among the variants whose final mean gap is within one
 percentage point of the best, the one that first reaches a span of 10; ties go to the smaller gap.
 
 The defaults are a fixed choice of the package, not something each CI run should re-decide, so
-the study runs once (``make learning-study``) and chapter 7 shows the committed JSON with its
+the study runs once (``make learning-study``) and chapter 3 shows the committed JSON with its
 provenance, as it does the gap study. Models are cached under ``runs/<profile>/<digest>/study/``.
 """
 
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     base = dataclasses.replace(base, **changes)
     with Stopwatch() as clock:
         data = load_experiment_data(base, validation_images=args.validation_images)
-        # Figure 1's constant-β β-VAEs (the cache chapter 3 fills, trained here if absent).
+        # Figure 1's constant-β β-VAEs (the cache chapter 4 fills, trained here if absent).
         references = fit_beta_vaes(base, data, baseline_betas(), annealed=False,
                                    run_dir=run_directory(args.profile, "images"), device=device,
                                    workers=settings.workers, log=lambda line: None)

@@ -8,7 +8,7 @@ script trains each panel's MR-VAE and its 10 constant-β β-VAEs again at larger
 the quick profile's epochs (same images, widths and learning rate), and records per budget
 the MR-VAE's rate span R(a)/R(b), its rate coverage at the smallest β, its median gap in
 D + βR and whether its rate is monotone in β. ``metrics.budget_trend`` holds the span and the
-coverage by budget (:class:`mrvae_companion.seeds.BudgetTrend`). Chapter 3 shows the committed JSON
+coverage by budget (:class:`mrvae_companion.seeds.BudgetTrend`). Chapter 4 shows the committed JSON
 beside the RGB panels; it is the measurement behind treating them as pipeline checks.
 """
 

@@ -1,5 +1,5 @@
 """The Figure 1 gap study runs end to end on a tiny subset and writes the figure contract (its
-numbers are never asserted: the study's finding lives in the committed JSON and chapter 7)."""
+numbers are never asserted: the study's finding lives in the committed JSON and chapter 3)."""
 
 import json
 import os

@@ -3,7 +3,7 @@
 Their table gives rate and distortion per β for one MR-VAE and four β-VAEs at
 β ∈ {0.01, 0.1, 1, 10}, trained on the whole binary MNIST training split with ResNet encoder
 and decoder, 8 epochs, batch 64, Adam at a constant 1e-3. ``scripts/run_authors_demo.py``
-trains the same set-up with this package; chapter 3 shows both side by side. Their "gap"
+trains the same set-up with this package; chapter 4 shows both side by side. Their "gap"
 column compares distortions at different rates; here every model is compared in ``D + βR``,
 the objective a β-VAE trained at β minimises.
 """

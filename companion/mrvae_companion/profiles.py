@@ -143,12 +143,12 @@ IMAGE_PROFILES: dict[str, ImageProfile] = {
     # that budget their MR-VAEs span 2-8x with coverage below 0.1: pipeline checks, not graded,
     # so their β-VAEs train at the four decades only (24 fewer models than at ten β).
     # Only Figure 1's panel trains the KL-annealed sweep: 10 fewer models on every other panel
-    # (chapter 3 ran in 1,181 s instead of 1,671 s). The targets are set on the constant-β
+    # (chapter 4 ran in 1,181 s instead of 1,671 s). The targets are set on the constant-β
     # sweep, and the cpu and paper profiles train both sweeps on every panel.
     # For the 50-minute CI budget, the β-VAEs that verdicts lean on least train at the decades
     # too: the conv panels' constant-β sweeps and Figure 1's annealed sweep (18 fewer models).
     # The ResNet panels keep all ten constant-β β-VAEs: Figure 1's verdict is read over them
-    # (and over every other β at its extra seeds), and chapter 5 compares against Omniglot's.
+    # (and over every other β at its extra seeds), and chapter 7 compares against Omniglot's.
     "quick": ImageProfile(
         datasets=_28 + _RGB,
         base={"train_images": 8000, "test_images": 1000, "epochs": 8, "batch_size": 64, "lr": 3e-3,

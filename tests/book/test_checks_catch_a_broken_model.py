@@ -1,4 +1,4 @@
-"""Chapter 3's regression checks still fail when the claim fails.
+"""Chapter 4's regression checks still fail when the claim fails.
 
 The checks compare bands, not digits, so they must be shown to catch a real failure: an MR-VAE
 whose gates are frozen at their initial value (open, the same for every β) is trained on the
@@ -28,14 +28,14 @@ from mrvae_companion.panel_metrics import response_metrics
 from mrvae_companion.profiles import image_profile
 
 FIGURE = "figure1_resnet_binary_mnist"
-REFERENCE = REPO_ROOT / "tests" / "notebooks" / "03_figure5_rate_distortion.ipynb"
+REFERENCE = REPO_ROOT / "tests" / "notebooks" / "04_figure5_rate_distortion.ipynb"
 
 
 def _reference_check_lines() -> list[str]:
-    """The lines chapter 3's committed reference prints for Figure 1 in its check cell."""
+    """The lines chapter 4's committed reference prints for Figure 1 in its check cell."""
     notebook = nbformat.read(REFERENCE, as_version=4)
     cells = [cell for cell in notebook.cells if cell.cell_type == "code" and "print_checks(" in cell.source]
-    assert len(cells) == 1, "chapter 3 should have exactly one regression-check cell"
+    assert len(cells) == 1, "chapter 4 should have exactly one regression-check cell"
     text = "".join(output.get("text", "") for output in cells[0].outputs)
     return [line for line in text.splitlines() if line.startswith(FIGURE + ":")]
 

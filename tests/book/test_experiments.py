@@ -218,7 +218,7 @@ def test_the_quick_profile_trains_figure_1s_panel_on_three_seeds() -> None:
 
 def test_the_quick_profile_trains_every_beta_on_the_resnet_panels_and_the_decades_elsewhere() -> None:
     """The CI budget's trade: the ResNet 28x28 panels (Figure 1's, whose verdict rests on its sweep,
-    and Omniglot's, which chapter 5 compares against) keep all ten β-VAEs and Figure 1's extra seeds
+    and Omniglot's, which chapter 7 compares against) keep all ten β-VAEs and Figure 1's extra seeds
     every other β; the conv panels, the RGB pipeline checks and the annealed sweep train the four
     decades."""
     from mrvae_companion.profiles import ImageProfile

@@ -20,7 +20,7 @@ from mrvae_companion.schema import FIGURE_SCHEMA, FigureSchemaError
 COMMITTED_FIGURES = Path(__file__).resolve().parents[2] / "figures"
 
 
-def _write(directory: Path, name: str, metrics: dict[str, Any], notebook: str = "03_figure5_rate_distortion") -> None:
+def _write(directory: Path, name: str, metrics: dict[str, Any], notebook: str = "04_figure5_rate_distortion") -> None:
     """A figure file as the chapters write it (:func:`save_figure`), with these metrics."""
     import matplotlib.pyplot as plt
 
@@ -97,13 +97,13 @@ def test_renaming_a_field_of_a_committed_figure_fails_the_build(tmp_path: Path, 
 
 
 def test_figure_8_without_seed_summaries_fails_and_says_what_is_missing(tmp_path: Path) -> None:
-    _write(tmp_path, "figure8_tcvae_dsprites", {"mig": {}}, notebook="06_figure8_tcvae_dsprites")
+    _write(tmp_path, "figure8_tcvae_dsprites", {"mig": {}}, notebook="08_figure8_tcvae_dsprites")
     with pytest.raises(FigureSchemaError, match=r"Figure 8: figures/figure8_tcvae_dsprites.json: metrics.seeds lacks"):
         sb.scoreboard(tmp_path)
 
 
 def test_section_5_3_from_a_one_seed_file_fails_and_names_the_field(tmp_path: Path) -> None:
     _write(tmp_path, "section53_sample_range", {"median_gap": {"[0.01, 10]": 0.02}},
-           notebook="05_sensitivity_and_gate_ablation")
+           notebook="07_sensitivity_and_gate_ablation")
     with pytest.raises(FigureSchemaError, match=r"metrics\.median_gap has values that are not seed summaries"):
         sb.scoreboard(tmp_path)

@@ -20,7 +20,7 @@ COMMITTED_FIGURES = REPO_ROOT / "figures"
 
 
 def _write(directory: Path, name: str, metrics: dict[str, Any], *, data: dict[str, Any] | None = None,
-           profile: str = "quick", notebook: str = "03_figure5_rate_distortion") -> None:
+           profile: str = "quick", notebook: str = "04_figure5_rate_distortion") -> None:
     record = {"figure": name, "notebook": notebook, "profile": profile, "data": data or {},
               "metrics": metrics, "provenance": {}}
     (directory / f"{name}.json").write_text(json.dumps(record))
@@ -55,7 +55,7 @@ def test_a_perfect_panel_is_reproduced_only_over_three_seeds(tmp_path: Path) -> 
     row = _figure1(tmp_path)
     assert row.verdict == "partly"  # one seed: a rerun could flip it
     assert row.measured == "span 100×, median gap +1.0%, coverage 0.90, 1 seed"
-    assert (row.profile, row.chapter, row.anchor) == ("quick", "03_figure5_rate_distortion", "fig-figure1-resnet")
+    assert (row.profile, row.chapter, row.anchor) == ("quick", "04_figure5_rate_distortion", "fig-figure1-resnet")
     seeds = _seeds(rate_ratio=[90.0, 100.0, 120.0], median_gap=[0.01, 0.02, 0.03], rate_coverage=[0.8, 0.9, 0.95])
     _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(), "seeds": seeds})
     row = _row(sb.scoreboard(tmp_path), "Figure 1")
@@ -166,7 +166,7 @@ def test_theorem_and_overhead_rules(tmp_path: Path) -> None:
     rows = sb.scoreboard(tmp_path)
     assert _row(rows, "Theorem 1").verdict == "differs"
     overhead = _row(rows, "Overhead (App. C)")
-    assert (overhead.verdict, overhead.chapter) == ("partly", "08_cost_of_an_mr_vae")
+    assert (overhead.verdict, overhead.chapter) == ("partly", "09_cost_of_an_mr_vae")
     assert "parameters ×1.001" in overhead.measured and "step time ×1.200" in overhead.measured
     _write(tmp_path, "theorem1_linear_response", {"max_abs_error": exact}, notebook="01_linear_vae_theory")
     assert _row(sb.scoreboard(tmp_path), "Theorem 1").verdict == "reproduced"
@@ -187,9 +187,9 @@ def test_theorem_and_overhead_rules(tmp_path: Path) -> None:
 
 
 def test_markdown_table_links_each_claim_to_its_figure_and_opens_with_the_bottom_line() -> None:
-    rows = [sb.Claim("Figure 1", "a | b", "span 10×", "quick", "reproduced", "03_figure5_rate_distortion",
+    rows = [sb.Claim("Figure 1", "a | b", "span 10×", "quick", "reproduced", "04_figure5_rate_distortion",
                      anchor="fig-figure1-resnet"),
-            sb.Claim("Figure 5", "x", "span 10×", "quick", "partly", "03_figure5_rate_distortion"),
+            sb.Claim("Figure 5", "x", "span 10×", "quick", "partly", "04_figure5_rate_distortion"),
             sb.Claim("Figure 8", "E* and C*", "not run (no file)", "—", "not run")]
     text = sb.scoreboard_markdown(rows)
     lines = text.splitlines()
@@ -197,7 +197,7 @@ def test_markdown_table_links_each_claim_to_its_figure_and_opens_with_the_bottom
                                "(1 *not run*: *Figure 8*, not counted).")
     assert lines.index(lines[2]) < lines.index("| Claim | Paper says | We measured | Profile | Verdict |")
     assert "| {ref}`Figure 1 <fig-figure1-resnet>` | a \\| b | span 10× | quick | **reproduced** |" in lines
-    assert "| [Figure 5](executed/03_figure5_rate_distortion) | x | span 10× | quick | **partly** |" in lines
+    assert "| [Figure 5](executed/04_figure5_rate_distortion) | x | span 10× | quick | **partly** |" in lines
     assert "| Figure 8 | E\\* and C\\* | not run (no file) | — | **not run** |" in lines
 
 
@@ -303,7 +303,7 @@ def test_figure_6_rules_compare_with_every_sweep_trained_and_count_panels_with_o
            {"active_units": {"a-resnet": both, "b-conv": constant_only},
             "frechet_distance": {"a-resnet-FCD": {**frechet, "annealed": [9.0, 12.0, 15.0]},
                                  "b-conv-FCD": frechet}},
-           notebook="04_figures6_7_active_units_samples")
+           notebook="06_figures6_7_active_units_samples")
     rows = sb.scoreboard(tmp_path)
     units = _row(rows, "Figure 6, active units")
     assert units.verdict == "partly"  # held where both sweeps lose units, not where the MR-VAE does
@@ -323,7 +323,7 @@ def test_figure_6_rules_read_a_sweep_trained_at_fewer_beta_at_the_panels_ends(tm
                "annealed": [1.0], "annealed_betas": [10.0]}  # no annealed β-VAE at β = 0.01: not compared there
     _write(tmp_path, "figure6_active_units_fcd",
            {"active_units": {"a-resnet": units}, "frechet_distance": {"a-resnet-FCD": frechet}},
-           notebook="04_figures6_7_active_units_samples")
+           notebook="06_figures6_7_active_units_samples")
     rows = sb.scoreboard(tmp_path)
     assert "on 0 of 1 panels" in _row(rows, "Figure 6, active units").measured
     quality = _row(rows, "Figure 6, FID")
@@ -331,7 +331,7 @@ def test_figure_6_rules_read_a_sweep_trained_at_fewer_beta_at_the_panels_ends(tm
     misaligned = {**units, "annealed_betas": [10.0]}  # two values for one β: a broken record, not a verdict
     _write(tmp_path, "figure6_active_units_fcd", {"active_units": {"a-resnet": misaligned},
                                                   "frechet_distance": {"a-resnet-FCD": frechet}},
-           notebook="04_figures6_7_active_units_samples")
+           notebook="06_figures6_7_active_units_samples")
     with pytest.raises(FigureSchemaError, match=r"Figure 6, active units .*ValueError"):
         sb.scoreboard(tmp_path)
 
@@ -364,10 +364,10 @@ def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
     units = {"betas": betas, "mrvae_at_betas": [8, 6, 1], "constant": [8, 5, 2]}
     frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 12.0, 20.0], "constant": [11.0, 12.0, 15.0]}
     _write(tmp_path, "figure6_active_units_fcd",
-           {"active_units": {"binary_mnist-resnet": units, "cifar10-resnet": units},  # chapter 4 names no width
-            "frechet_distance": {"cifar10-resnet-FCD": frechet}}, notebook="04_figures6_7_active_units_samples")
+           {"active_units": {"binary_mnist-resnet": units, "cifar10-resnet": units},  # chapter 6 names no width
+            "frechet_distance": {"cifar10-resnet-FCD": frechet}}, notebook="06_figures6_7_active_units_samples")
     _write(tmp_path, "figure7_samples", {"betas_shown": [0.01, 10.0]}, data={"panels": ["celeba64-conv-w0.0625"]},
-           notebook="04_figures6_7_active_units_samples")
+           notebook="06_figures6_7_active_units_samples")
     rows = sb.scoreboard(tmp_path)
     resnet, conv = _row(rows, "Figure 5, ResNet"), _row(rows, "Figure 5, conv")
     assert resnet.verdict == "partly" and "CIFAR-10 ResNet: pipeline check, not graded" in resnet.measured
@@ -389,7 +389,7 @@ def _figure8(tmp_path: Path, spans: list[float] | None = None, **values: list[fl
     metrics: dict[str, Any] = {"seeds": _seeds(**seeds)}
     if spans is not None:
         metrics["budget_trend"] = {"rate_ratio": BudgetTrend((512.0, 2048.0), tuple(spans), "Adam steps").to_json()}
-    _write(tmp_path, "figure8_tcvae_dsprites", metrics, notebook="06_figure8_tcvae_dsprites")
+    _write(tmp_path, "figure8_tcvae_dsprites", metrics, notebook="08_figure8_tcvae_dsprites")
     return _row(sb.scoreboard(tmp_path), "Figure 8")
 
 
@@ -430,7 +430,7 @@ def test_figure_8_reads_its_sub_claims_over_the_seed_intervals(tmp_path: Path, v
 def test_section_5_3_judges_every_range_over_its_interval(tmp_path: Path, gaps: dict[str, list[float]],
                                                           verdict: str) -> None:
     _write(tmp_path, "section53_sample_range", {"median_gap": _seeds(**gaps)},
-           notebook="05_sensitivity_and_gate_ablation")
+           notebook="07_sensitivity_and_gate_ablation")
     row = _row(sb.scoreboard(tmp_path), "Section 5.3")
     assert row.verdict == verdict
     assert "(medians of 3 seeds)" in row.measured
@@ -444,7 +444,7 @@ def test_section_5_3_judges_every_range_over_its_interval(tmp_path: Path, gaps: 
 def test_figure_9_judges_how_far_each_default_is_behind_its_panels_best(tmp_path: Path,
                                                                         behind: dict[str, list[float]],
                                                                         verdict: str) -> None:
-    _write(tmp_path, "figure9_ablation", {"behind_best": _seeds(**behind)}, notebook="05_sensitivity_and_gate_ablation")
+    _write(tmp_path, "figure9_ablation", {"behind_best": _seeds(**behind)}, notebook="07_sensitivity_and_gate_ablation")
     row = _row(sb.scoreboard(tmp_path), "Figure 9 (App. D)")
     assert row.verdict == verdict
     assert row.measured.startswith("default behind the best variant: hypernetwork ")

@@ -41,7 +41,7 @@ def rules_markdown() -> str:
          f"the seeds on the right side of the rule",
          f"with {MIN_SEEDS} seeds their range covers the median of reruns with probability "
          f"{100 * order_statistic_coverage(MIN_SEEDS, 1):.0f}%; one seed covers nothing, and the gap study "
-         f"(chapter 7) shows Figure 1's median gap crossing its target from one seed to the next"),
+         f"(chapter 3) shows Figure 1's median gap crossing its target from one seed to the next"),
         ("a miss", f"*not at this budget* only if a larger budget closes at least "
          f"{100 * PLATEAU_PROGRESS:.0f}% of the remaining distance to the rule; *differs* if it closes less "
          f"(a plateau); *missed* if no budget trend was measured",
@@ -79,7 +79,7 @@ def rules_markdown() -> str:
          "about the spread between our constant and annealed sweeps of one panel"),
         ("panels a profile lists as pipeline checks", "named in their rows, not graded, and not counted in the "
          "bottom line; a row that rests on them alone reads *pipeline check*", "the quick profile's RGB panels "
-         "train for a small fraction of the 28×28 panels' steps, so that CI can afford them; chapter 3 measures "
+         "train for a small fraction of the 28×28 panels' steps, so that CI can afford them; chapter 4 measures "
          "them at larger budgets (`make rgb-budget`) against the Figure 5 rule"),
         ("Overhead", f"parameters and step time at most ×{MAX_OVERHEAD_RATIO:g}, the step time over the whole "
          f"95% interval of its median, on a GPU", "the paper's words; a timing on a CPU is not the GPU "

@@ -55,12 +55,12 @@ MAX_OVERHEAD_RATIO = 1.05
 FULL_BUDGET_PROFILES: frozenset[str] = frozenset({"paper"})
 #: Figure files written by scripts rather than chapters: the chapter that shows them.
 SCRIPT_CHAPTERS: Mapping[str, str] = {
-    "scripts/benchmark_overhead.py": "08_cost_of_an_mr_vae",
-    "scripts/run_authors_demo.py": "03_figure5_rate_distortion",
-    "scripts/run_cpu_profile.py": "03_figure5_rate_distortion",
-    "scripts/run_gap_study.py": "07_learning_the_beta_response",
-    "scripts/run_learning_study.py": "07_learning_the_beta_response",
-    "scripts/run_rgb_budget.py": "03_figure5_rate_distortion",
+    "scripts/benchmark_overhead.py": "09_cost_of_an_mr_vae",
+    "scripts/run_authors_demo.py": "04_figure5_rate_distortion",
+    "scripts/run_cpu_profile.py": "04_figure5_rate_distortion",
+    "scripts/run_gap_study.py": "03_learning_the_beta_response",
+    "scripts/run_learning_study.py": "03_learning_the_beta_response",
+    "scripts/run_rgb_budget.py": "04_figure5_rate_distortion",
 }
 
 

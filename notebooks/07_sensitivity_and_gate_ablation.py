@@ -508,7 +508,7 @@ for panel, summary in behind_summaries.items():
 clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe()}
 path = save_figure(
-    fig, "section53_sample_range", figure="Section 5.3", notebook="05_sensitivity_and_gate_ablation", profile=profile,
+    fig, "section53_sample_range", figure="Section 5.3", notebook="07_sensitivity_and_gate_ablation", profile=profile,
     data={range_key(r): {"curve": v["curve"], "per_beta": v["rows"]} for r, v in sensitivity.items()},
     metrics={"per_beta_gap": {range_key(r): [row["gap"] for row in v["rows"]] for r, v in sensitivity.items()},
              "median_gap": {k: v.to_json() for k, v in range_summaries.items()}},
@@ -516,7 +516,7 @@ path = save_figure(
 )
 
 path_gates = save_figure(
-    fig9, "figure9_ablation", figure="Figure 9", notebook="05_sensitivity_and_gate_ablation", profile=profile,
+    fig9, "figure9_ablation", figure="Figure 9", notebook="07_sensitivity_and_gate_ablation", profile=profile,
     data={variant_key(*k): v for k, v in variant_curves.items()},
     metrics={"variants": {variant_key(*k): v for k, v in variant_metrics.items()},
              "median_gap_span": {panel: max(variant_metrics[(panel, n)]["median_gap"] for n in variants)

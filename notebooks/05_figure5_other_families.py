@@ -323,7 +323,7 @@ if budget_rows:
 clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe()}
 path = save_figure(
-    fig, "figure5_other_families", figure="Figure 5", notebook="09_figure5_other_families", profile=profile,
+    fig, "figure5_other_families", figure="Figure 5", notebook="05_figure5_other_families", profile=profile,
     data={tag: {k: v for k, v in r.items() if k != "response"} for tag, r in results.items()},
     metrics={"response": {tag: r["response"] for tag, r in results.items()},
              "best_test_elbo": {tag: r["best_test_elbo"] for tag, r in results.items()},

@@ -725,7 +725,7 @@ if demo is not None:
 #
 # Parameters are counted exactly, at the paper's full width, for every architecture. The paper
 # reports at most 5% more parameters and wall-clock time. The time of a training step is
-# measured by [chapter 8](08_cost_of_an_mr_vae) on the full-width networks, with repeated
+# measured by [chapter 9](09_cost_of_an_mr_vae) on the full-width networks, with repeated
 # interleaved timings on an otherwise idle machine; a build that trains models side by side
 # cannot time steps fairly, so this chapter does not.
 
@@ -839,7 +839,7 @@ glue_number("conv_table1_overhead_max", 100 * (max(p["table1_ratio"] for p in co
 #   one weight and one bias per channel, as we do. So our conv overheads are
 #   {glue:text}`conv_overhead_min:.2f`–{glue:text}`conv_overhead_max:.2f`%, where the table's
 #   are {glue:text}`conv_table1_overhead_min:.1f`–{glue:text}`conv_table1_overhead_max:.1f`%.
-# - **Time per step** is not measured here: [chapter 8](08_cost_of_an_mr_vae) times the
+# - **Time per step** is not measured here: [chapter 9](09_cost_of_an_mr_vae) times the
 #   paper's full-width networks, where the claim is made.
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
@@ -862,7 +862,7 @@ metrics = {"response": response, "targets": {"targets": targets, "met": target_m
            "pipeline_checks": pipeline_checks,
            "parameters": parameters,
            "overhead": {"parameter_ratio_full_width": parameter_ratios}}
-path5 = save_figure(fig, "figure5_rate_distortion", figure="Figure 5", notebook="03_figure5_rate_distortion",
+path5 = save_figure(fig, "figure5_rate_distortion", figure="Figure 5", notebook="04_figure5_rate_distortion",
                     profile=profile, data=panel_data, metrics=metrics,
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),
                     notes="Panels of datasets listed in metrics.not_run were not run (files unavailable).")
@@ -870,7 +870,7 @@ replicate_data = {str(extra): {"source": panels[settings.headline].replicates[ex
                                 "mrvae_curve": {k: [p[k] for p in entry["curve"]] for k in ("beta", "rate", "distortion")},
                                 "per_beta_constant": entry["rows_constant"], "response": entry["response"]}
                   for extra, entry in replicates.items()}
-path1 = save_figure(fig1, "figure1_resnet_binary_mnist", figure="Figure 1", notebook="03_figure5_rate_distortion",
+path1 = save_figure(fig1, "figure1_resnet_binary_mnist", figure="Figure 1", notebook="04_figure5_rate_distortion",
                     profile=profile, data={**panel_data[headline["experiment"].tag], "replicates": replicate_data},
                     metrics={"response": response[headline_tag], "target_met": target_met[headline_tag],
                              "seeds": seed_summary, "seed_betas": sorted(shared_betas)},

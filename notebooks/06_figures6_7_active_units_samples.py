@@ -293,7 +293,7 @@ plt.close(fig6)
 #
 # **Figure 6 (active units, 28×28 panels).** Active latent units on the test images against β:
 # one MR-VAE read at 20 β, and β-VAEs trained at each of 10 β with a constant β and with KL
-# annealing. The models are those of {doc}`Figure 5 <03_figure5_rate_distortion>` (quick
+# annealing. The models are those of {doc}`Figure 5 <04_figure5_rate_distortion>` (quick
 # profile: 1,000 Adam steps per model; KL annealing on the binary MNIST ResNet panel only).
 # ```
 #
@@ -397,7 +397,7 @@ run_config = {"profile": profile, "settings": settings.describe(), "features": F
 au_data = {f"{d}-{k}": counts for (d, k), counts in au.items()}
 distance_data = {f"{d}-{k}-{name}": values for (d, k, name), values in distances.items()}
 path6 = save_figure(
-    fig6, "figure6_active_units_fcd", figure="Figure 6", notebook="04_figures6_7_active_units_samples", profile=profile,
+    fig6, "figure6_active_units_fcd", figure="Figure 6", notebook="06_figures6_7_active_units_samples", profile=profile,
     data={"active_units": au_data, "frechet": distance_data},
     metrics={"active_units": au_data, "frechet_distance": distance_data, "feature_spaces": metric_names,
              "classifier_test_accuracy": classifier_accuracy if rgb else None, "not_run": not_run},
@@ -406,7 +406,7 @@ path6 = save_figure(
           "it is not FID. FID is reported only when Inception-v3 weights are available.",
 )
 path7 = save_figure(
-    fig7, "figure7_samples", figure="Figure 7", notebook="04_figures6_7_active_units_samples", profile=profile,
+    fig7, "figure7_samples", figure="Figure 7", notebook="06_figures6_7_active_units_samples", profile=profile,
     data={"betas": show_betas, "panels": [panels[k].experiment.tag for k in sample_panels]},
     metrics={"betas_shown": show_betas, "samples_per_row": 8},
     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),

@@ -38,7 +38,7 @@
 # tuned on the test set, and the β-VAEs got no such tuning. So every number of this study is
 # measured on {glue:text}`validation_images:,.0f` images of the binary-MNIST *training* split
 # that the 8,000 training images leave out; the test images score the chosen default once, in
-# chapter 3. The budget and the β range are the paper's and the quick profile's, not chosen by
+# chapter 4. The budget and the β range are the paper's and the quick profile's, not chosen by
 # comparing runs.
 #
 # The study decides a fixed default of the package, not something each build should decide
@@ -204,9 +204,9 @@ glue("package_default", package_default.replace(" x", " ×"), display=False)
 # (gap-study)=
 # ## Does the gap close with more training?
 #
-# Chapter 3 sets the quick profile a target on the Figure 1 panel (ResNet, binary MNIST): a
+# Chapter 4 sets the quick profile a target on the Figure 1 panel (ResNet, binary MNIST): a
 # median gap in $D + \beta R$ to the constant-β β-VAEs of at most 3%. In this study's runs of
-# that setting the MR-VAE {glue:text}`gap_seed_verdicts` (below); seed 0 is chapter 3's run. We
+# that setting the MR-VAE {glue:text}`gap_seed_verdicts` (below); seed 0 is chapter 4's run. We
 # first compared our recipe with the authors' code
 # (`experiments/hyper_train_utils.py` and `src/hyper/base_model.py` in their repository).
 # These match:
@@ -230,8 +230,8 @@ glue("package_default", package_default.replace(" x", " ×"), display=False)
 #
 # Every variant is scored on the same 10 β in [0.01, 10].
 #
-# Every model trains on one thread, one per core side by side, as chapter 3's panels do, so
-# the 1× run with seed 0 is chapter 3's Figure 1 panel, float for float. The study trains 40
+# Every model trains on one thread, one per core side by side, as chapter 4's panels do, so
+# the 1× run with seed 0 is chapter 4's Figure 1 panel, float for float. The study trains 40
 # β-VAEs, so it runs longer than a build of this book allows. It was run once with
 # `make gap-study` (`scripts/run_gap_study.py`) and committed as `figures/gap_study.json`. The
 # cell below prints where and when it ran. The table's rate span is $R(0.01)/R(10)$.
@@ -335,14 +335,14 @@ glue_number("gap_longer_seed_high", 100 * longer_seeds.high)
 # **Reading the numbers.** *(From the committed run printed above.)*
 #
 # - **The gap moves from one run to another.** At 1× over seeds {glue:text}`gap_seeds` (seed 0 is
-#   chapter 3's panel) the median gap is {glue:text}`gap_seed_median:+.1f`%, ranging from
+#   chapter 4's panel) the median gap is {glue:text}`gap_seed_median:+.1f`%, ranging from
 #   {glue:text}`gap_seed_low:+.1f`% to {glue:text}`gap_seed_high:+.1f`% (the range of
 #   {glue:text}`gap_seed_count:.0f` seeds covers the median of reruns with probability
 #   {glue:text}`gap_seed_coverage:.0f`%). So the 3% target sits inside the run-to-run spread:
 #   the MR-VAE {glue:text}`gap_seed_verdicts`.
 # - **More training does not shrink the gap.** With both kinds at
 #   {glue:text}`gap_equal_steps` steps, the median gap is {glue:text}`gap_equal_medians`
-#   ({numref}`fig-gap-study`, left). Chapter 3's `cpu`
+#   ({numref}`fig-gap-study`, left). Chapter 4's `cpu`
 #   run, with the paper's full-width network on all {glue:text}`gap_cpu_images:,.0f` images for
 #   {glue:text}`gap_cpu_steps:,.0f` steps, has {glue:text}`gap_cpu_median:+.1f`%.
 # - **The gap is larger at the high-rate end.** At these budgets the median gap is

@@ -118,7 +118,7 @@ BETA_RANGE = BetaRange(0.1, 10.0)
 LATENT_DIM = 10
 clock = Stopwatch().__enter__()
 use_book_style()
-runs_dir = run_directory(profile, "06_figure8")
+runs_dir = run_directory(profile, "08_figure8")
 
 # %% tags=["hide-input"]
 indices = None if settings["train_images"] == N_IMAGES else subsample_indices(settings["train_images"], seed)
@@ -370,7 +370,7 @@ print(f"parameters: β-TCVAE {params_plain['total']:,}; MR-VAE {params_mr['total
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
 path = save_figure(
-    fig, "figure8_tcvae_dsprites", figure="Figure 8", notebook="06_figure8_tcvae_dsprites", profile=profile,
+    fig, "figure8_tcvae_dsprites", figure="Figure 8", notebook="08_figure8_tcvae_dsprites", profile=profile,
     data={"dsprites_source": dsprites.source, "train_images": len(dsprites), "mig_images": len(mig_rows),
           "mrvae": {"beta": mr_betas, "seeds": seeds, "rate": mr_rate_array.tolist(),
                     "distortion": mr_dist_array.tolist()},
