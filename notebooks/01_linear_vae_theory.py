@@ -74,6 +74,7 @@ from IPython.display import display
 from myst_nb import glue
 
 from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
+from mrvae_companion.prose import yes_no
 from mrvae_companion.runtime import Stopwatch, seed_everything, select_profile
 from mrvae.hyper.gates import BetaRange
 from mrvae.models.linear import LinearVAE, minimise_from_random_starts
@@ -148,7 +149,7 @@ for beta in [1e-3, 0.1, 1.0, 2.0, 5.0, 100.0]:
 display(pd.DataFrame([
     {"β": f"{row['beta']:g}",
      "max |gradient|": "<1e-10" if row["max_gradient"] < 1e-10 else f"{row['max_gradient']}",
-     "formula holds": str(row["formula_error"] < 1e-10),
+     "formula holds": yes_no(row["formula_error"] < 1e-10),
      "best restart − closed form": f"{row['best_restart_minus_closed_form']:.6f}"}
     for row in checks
 ]).set_index("β"))
@@ -332,7 +333,7 @@ path = save_figure(
 # ```{glue:figure} theorem1_response
 # :name: fig-theorem1-response
 #
-# **Figure 1 (Theorem 1).** The closed-form β-response of the synthetic linear VAE (solid) and
+# **Theorem 1, closed form.** The closed-form β-response of the synthetic linear VAE (solid) and
 # the explicitly constructed MR-VAE with Eq. 7's gates (dashed), per latent (colour), over
 # 400 values of β; dotted lines mark each latent's collapse point. Left to right: squared
 # decoder column norms (exact), encoder row norms (fitted sigmoids) and encoder variances
@@ -536,7 +537,7 @@ path = save_figure(
 # ```{glue:figure} theorem1_training_fig
 # :name: fig-theorem1-training
 #
-# **Figure 2 (Theorem 1, trained).** Left: the worst relative gap of $D + \beta R$ to the
+# **Theorem 1, trained.** Left: the worst relative gap of $D + \beta R$ to the
 # closed-form optimum over 60 values of β in [0.01, 100], one dot per seed and recipe (bar: the
 # median; dotted: 5%). Middle and right: the recipe chosen there, on fresh seeds (one line per
 # seed), against the closed form for the first seed's sample covariance (dashed): the sorted

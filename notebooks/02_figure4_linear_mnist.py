@@ -237,7 +237,7 @@ glue_figure("figure4", fig)
 # ```{glue:figure} figure4
 # :name: fig-figure4-linear-mnist
 #
-# **Figure 4.** Left: exact rate and distortion, under the MNIST training covariance, of one
+# **The paper's Figure 4.** Left: exact rate and distortion, under the MNIST training covariance, of one
 # linear MR-VAE (Eq. 7 gates, read at 20 β, seed 0), of 10 linear β-VAEs each trained at its own β, and
 # the exact optimal curve (σ² = 0.5, k = 32). Right: the relative gap in $D + \beta R$ to the
 # optimum, with the sqrt-encoder MR-VAE too; the dotted line is the 1% goal. Quick profile:
@@ -294,7 +294,7 @@ for name, summary in over_seeds.items():
 # ```{glue:figure} figure4_seeds
 # :name: fig-figure4-seeds
 #
-# **Figure 4 over seeds.** At each sweep β, the MR-VAE's gap to the optimum minus the β-VAE's, in
+# **The paper's Figure 4 over seeds.** At each sweep β, the MR-VAE's gap to the optimum minus the β-VAE's, in
 # percentage points (below zero: the MR-VAE is closer); each seed a point, the median a bar, the
 # range a line. Quick profile, {glue:text}`seed_count:.0f` seeds.
 # ```

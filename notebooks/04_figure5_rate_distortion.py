@@ -91,7 +91,7 @@ from mrvae_companion.figures import (
     save_figure,
     use_book_style,
 )
-from mrvae_companion.prose import glue_number, panel_title, two_digits
+from mrvae_companion.prose import glue_number, panel_label, panel_title, two_digits, yes_no
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae_companion.scoreboard import DATASET_NAMES
 from mrvae_companion.seeds import SeedSummary, summarize_responses
@@ -122,14 +122,14 @@ print(f"profile {profile}")
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 panels, not_run = train_image_experiments(settings, KINDS, seed=seed, replicates=True, run_dir=runs, device=device)
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 budgets = {}
 for panel in panels.values():
     exp, n_train = panel.experiment, panel.data.train.shape[0]
     budgets[exp.tag] = {"width": exp.width, "train_images": n_train, "test_images": panel.data.test.shape[0],
                         "batch_size": exp.batch_size, "epochs": exp.epochs, "steps": exp.steps(n_train), "lr": exp.lr}
 display(pd.DataFrame([
-    {"panel": tag, "width": f"{b['width']:.4g}", "train images": f"{b['train_images']:,}",
+    {"panel": panel_label(tag), "width": f"{b['width']:.4g}", "train images": f"{b['train_images']:,}",
      "test images": f"{b['test_images']:,}", "batch": b["batch_size"], "epochs": b["epochs"],
      "Adam steps": f"{b['steps']:,}", "lr": f"{b['lr']:.0e}"}
     for tag, b in budgets.items()
@@ -202,12 +202,13 @@ rows = []
 for _, entry in sorted(results.items(), key=lambda item: item[0]):
     metrics_ = response[entry["experiment"].tag] = entry["response"]
     med, worst, sweeps = metrics_["median_gap"], metrics_["worst_gap"], metrics_["beta_vae_monotone"]
-    rows.append({("panel", ""): entry["experiment"].tag, ("rate span", ""): two_digits(metrics_["rate_ratio"]),
-                 ("monotone", ""): metrics_["monotone"],
+    rows.append({("panel", ""): panel_label(entry["experiment"].tag),
+                 ("rate span", ""): two_digits(metrics_["rate_ratio"]), ("monotone", ""): yes_no(metrics_["monotone"]),
                  **{("median gap", s): f"{med[s]:+.0%}" if s in med else NOT_TRAINED for s in ("constant", "annealed")},
                  **{("worst gap", s): f"{worst[s]:+.0%}" if s in worst else NOT_TRAINED for s in ("constant", "annealed")},
                  ("coverage", ""): f"{metrics_['rate_coverage']['constant']:.1f}",
-                 **{("β-VAEs monotone", s): sweeps.get(s, NOT_TRAINED) for s in ("constant", "annealed")}})
+                 **{("β-VAEs monotone", s): yes_no(sweeps[s]) if s in sweeps else NOT_TRAINED
+                    for s in ("constant", "annealed")}})
 response_table = pd.DataFrame(rows)
 response_table.columns = pd.MultiIndex.from_tuples(response_table.columns)
 display(response_table.set_index(("panel", "")).rename_axis("panel"))
@@ -325,7 +326,7 @@ plt.close(fig)
 # ```{glue:figure} figure5_small
 # :name: fig-figure5-28x28
 #
-# **Figure 5 (28×28 panels).** Test rate–distortion (nats per image) of one MR-VAE per panel,
+# **The paper's Figure 5 (28×28 panels).** Test rate–distortion (nats per image) of one MR-VAE per panel,
 # trained once over β ∈ [0.01, 10] and read at 20 β, against β-VAEs trained separately at each
 # of 10 β, with a constant β and with KL annealing. Quick profile: 1/8 (conv) and 1/4 (ResNet)
 # of the paper's widths, 8,000 training images, 1,000 Adam steps per model; the conv panels'
@@ -336,7 +337,7 @@ plt.close(fig)
 # ```{glue:figure} figure5_rgb
 # :name: fig-figure5-rgb
 #
-# **Figure 5 (RGB panels).** As {numref}`fig-figure5-28x28`, on the RGB datasets with a
+# **The paper's Figure 5 (RGB panels).** As {numref}`fig-figure5-28x28`, on the RGB datasets with a
 # Gaussian decoder. Quick profile: 1/{glue:text}`rgb_inverse_width_max:.0f` to
 # 1/{glue:text}`rgb_inverse_width_min:.0f` of the paper's widths and
 # {glue:text}`rgb_steps_min:.0f`–{glue:text}`rgb_steps_max:.0f` Adam steps per model, constant-β
@@ -354,13 +355,13 @@ plt.close(fig)
 # span of at least 10 and a coverage of at least 0.5. The claims scoreboard names these panels
 # and does not grade them.
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input", "nbval-ignore-output"]
 rgb_study = committed_run("rgb_budget", "make rgb-budget")
 if rgb_study is not None:
     ran_rgb = rgb_study["provenance"]
-    rgb_rows = [{"panel": tag, "epochs ×": r["multiplier"], "Adam steps": f"{r['steps']:,}",
+    rgb_rows = [{"panel": panel_label(tag), "epochs ×": r["multiplier"], "Adam steps": f"{r['steps']:,}",
                  "rate span": two_digits(r["rate_ratio"]), "coverage": f"{r['rate_coverage']:.2f}",
-                 "median gap": f"{r['median_gap']:+.0%}", "monotone": r["monotone"]}
+                 "median gap": f"{r['median_gap']:+.0%}", "monotone": yes_no(r["monotone"])}
                 for tag, rows in rgb_study["metrics"]["panels"].items() for r in rows]
     display(pd.DataFrame(rgb_rows).set_index(["panel", "epochs ×"]))
 
@@ -411,7 +412,7 @@ glue_figure("figure1", fig1)
 # ```{glue:figure} figure1
 # :name: fig-figure1-resnet
 #
-# **Figure 1.** The ResNet panel of {numref}`fig-figure5-28x28`: one MR-VAE read at 20 β (a few
+# **The paper's Figure 1.** The ResNet panel of {numref}`fig-figure5-28x28`: one MR-VAE read at 20 β (a few
 # labelled) against β-VAEs trained at each of 10 β with a constant β, and at the four decades with
 # KL annealing (quick profile). Faint lines: the MR-VAE trained again with {glue:text}`replicate_count:.0f` other seeds (their
 # own training and test images, initialisation and batch order), each read on its own test
@@ -504,7 +505,7 @@ glue_number("seeds_coverage_high", coverage_summary.high)
 # ```{glue:figure} figure1_seeds
 # :name: fig-figure1-seeds
 #
-# **Figure 1 over seeds.** The gap in $D + \beta R$ between the MR-VAE read at β and the
+# **The paper's Figure 1 over seeds.** The gap in $D + \beta R$ between the MR-VAE read at β and the
 # β-VAE trained at β (constant β), at each of the {glue:text}`shared_beta_count:.0f` β that
 # every seed trained, for each of the
 # {glue:text}`seed_count:.0f` seeds (points), with their median (bar) and range (line).
@@ -588,7 +589,7 @@ glue_figure("figure1_cpu", fig_cpu)
 # ```{glue:figure} figure1_cpu
 # :name: fig-figure1-cpu-profile
 #
-# **Figure 1, two budgets.** Left: {numref}`fig-figure1-resnet` (quick profile, trained in this build).
+# **The paper's Figure 1, two budgets.** Left: {numref}`fig-figure1-resnet` (quick profile, trained in this build).
 # Right: the committed `cpu` profile run, the paper's full-width ResNet on all
 # {glue:text}`cpu_train_images:,.0f` training images for {glue:text}`cpu_epochs:.0f` epochs
 # ({glue:text}`cpu_steps:,.0f` Adam steps per model).

@@ -79,7 +79,7 @@ from mrvae_companion.figures import (
     save_figure,
     use_book_style,
 )
-from mrvae_companion.prose import glue_number, two_digits
+from mrvae_companion.prose import glue_number, panel_label, two_digits, yes_no
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae.hyper.convert import count_parameters
 from mrvae.metrics.text import evaluate_text
@@ -162,10 +162,10 @@ print(f"{len(panels)} panels evaluated")
 
 # Whole percent of gap and one decimal of coverage: claim-level numbers that hold from run to run.
 table = pd.DataFrame([
-    {"panel": tag, "β-VAE sweep": sweep, "rate span R(0.01)/R(10)": two_digits(r["rate_ratio"]),
-     "monotone": r["monotone"], "median gap": f"{r['median_gap'][sweep]:+.0%}",
+    {"panel": panel_label(tag), "β-VAE sweep": sweep, "rate span R(0.01)/R(10)": two_digits(r["rate_ratio"]),
+     "monotone": yes_no(r["monotone"]), "median gap": f"{r['median_gap'][sweep]:+.0%}",
      "worst gap": f"{r['worst_gap'][sweep]:+.0%}", "coverage": f"{r['rate_coverage'][sweep]:.1f}",
-     "β-VAEs monotone": r["beta_vae_monotone"][sweep]}
+     "β-VAEs monotone": yes_no(r["beta_vae_monotone"][sweep])}
     for tag, r in ((tag, result["response"]) for tag, result in results.items()) for sweep in r["median_gap"]
 ]).set_index(["panel", "β-VAE sweep"])
 display(table)
@@ -219,7 +219,7 @@ rows = -(-len(panels) // columns)
 fig, axes = plt.subplots(rows, columns, figsize=(7.2, 3.2 * rows), squeeze=False, dpi=150)
 for ax, panel in zip(axes.flat, panels):
     result = results[panel.tag]
-    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"), title=panel.tag)
+    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"), title=panel_label(panel.tag))
     ax.legend()
 for ax in list(axes.flat)[len(panels):]:
     ax.set_visible(False)
@@ -230,7 +230,7 @@ glue_figure("figure5_families", fig)
 # ```{glue:figure} figure5_families
 # :name: fig-figure5-families
 #
-# **Figure 5 (other families).** Test rate–distortion curves of one MR-VAE (trained once over
+# **The paper's Figure 5 (other families).** Test rate–distortion curves of one MR-VAE (trained once over
 # β ∈ [0.01, 10], read at 20 β) against β-VAEs trained separately at each β, with a constant β
 # and, for the text VAE, with KL annealing (quick profile: at the four decades only). Quick
 # profile: narrow networks and about 300 steps per model; Yahoo trained on 9,000 documents of its validation split (see above). CelebA64

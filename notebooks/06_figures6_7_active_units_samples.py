@@ -68,7 +68,7 @@ from mrvae_companion.figures import (
     save_figure,
     use_book_style,
 )
-from mrvae_companion.prose import glue_number, panel_title
+from mrvae_companion.prose import glue_number, panel_label, panel_title
 from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
 from mrvae_companion.scoreboard import DATASET_NAMES
 from mrvae.data.images import load_cifar10, subset
@@ -128,7 +128,7 @@ for (dataset, kind), panel in panels.items():
     }
 NOT_TRAINED = "—"  # no β-VAE at this β on this panel
 au_table = pd.DataFrame([
-    {"panel": panels[key].experiment.tag, "latents": panels[key].experiment.architecture().latent, "model": model,
+    {"panel": panel_label(panels[key].experiment.tag), "latents": panels[key].experiment.architecture().latent, "model": model,
      **{f"{b:.2g}": counts[series][betas_of(counts, series).index(b)] if b in betas_of(counts, series)
         else NOT_TRAINED for b in BETAS}}
     for key, counts in au.items()
@@ -196,7 +196,7 @@ for (dataset, kind) in rgb:
         }
 if distances:
     display(pd.DataFrame([
-        {"panel": panels[(dataset, kind)].experiment.tag, "distance": name,
+        {"panel": panel_label(panels[(dataset, kind)].experiment.tag), "distance": name,
          "best MR-VAE": f"{min(d['mrvae']):.2f}", "at β": f"{d['grid'][int(np.argmin(d['mrvae']))]:.2g}",
          "best β-VAE, constant β": f"{min(d['constant']):.2f}",
          "best β-VAE, KL annealing": f"{min(d['annealed']):.2f}" if "annealed" in d else "—"}
@@ -291,7 +291,7 @@ plt.close(fig6)
 # ```{glue:figure} figure6_au_small
 # :name: fig-figure6-active-units-28x28
 #
-# **Figure 6 (active units, 28×28 panels).** Active latent units on the test images against β:
+# **The paper's Figure 6 (active units, 28×28 panels).** Active latent units on the test images against β:
 # one MR-VAE read at 20 β, and β-VAEs trained at each of 10 β with a constant β and with KL
 # annealing. The models are those of {doc}`Figure 5 <04_figure5_rate_distortion>` (quick
 # profile: 1,000 Adam steps per model; KL annealing on the binary MNIST ResNet panel only).
@@ -300,7 +300,7 @@ plt.close(fig6)
 # ```{glue:figure} figure6_au_rgb
 # :name: fig-figure6-active-units-rgb
 #
-# **Figure 6 (active units, RGB panels).** As {numref}`fig-figure6-active-units-28x28`, for the RGB
+# **The paper's Figure 6 (active units, RGB panels).** As {numref}`fig-figure6-active-units-28x28`, for the RGB
 # panels, trained for {glue:text}`rgb_steps_min:.0f`–{glue:text}`rgb_steps_max:.0f` Adam steps
 # per model, with β-VAEs at the four decades only (pipeline checks). Not run (files not
 # available offline): {glue:text}`not_run_datasets`.
@@ -309,7 +309,7 @@ plt.close(fig6)
 # ```{glue:figure} figure6_frechet
 # :name: fig-figure6-sample-quality
 #
-# **Figure 6 (sample quality, RGB panels).** Fréchet distance between
+# **The paper's Figure 6 (sample quality, RGB panels).** Fréchet distance between
 # {glue:text}`fcd_samples:,.0f` decoded prior samples and as many test images, against β, for
 # the MR-VAE and the β-VAEs at the β of the panel's sweep. FCD is measured in the features of a CIFAR-10 classifier trained in this notebook: it is
 # **not FID** and cannot be compared with the paper's FIDs (Inception weights in this build:
@@ -353,7 +353,7 @@ glue_figure("figure7", fig7, vector=False)
 # ```{glue:figure} figure7
 # :name: fig-figure7-samples
 #
-# **Figure 7.** Prior samples of the ResNet panels, one row per β (0.01, 0.1, 1, 10) and one
+# **The paper's Figure 7.** Prior samples of the ResNet panels, one row per β (0.01, 0.1, 1, 10) and one
 # prior draw z per column, the same z in every row and in both halves. Left: the MR-VAE, one
 # model evaluated at each β. Right: the β-VAEs with a constant β, one model per β. Quick
 # profile: {glue:text}`rgb_steps_min:.0f`–{glue:text}`rgb_steps_max:.0f` Adam steps per model.

@@ -212,7 +212,7 @@ glue_figure("section53_sample_range", fig)
 # ```{glue:figure} section53_sample_range
 # :name: fig-section53-sample-range
 #
-# **Section 5.3 (sample range).** Test rate–distortion curves of MR-VAEs trained with
+# **The paper's Section 5.3 (sample range).** Test rate–distortion curves of MR-VAEs trained with
 # $\log\beta \sim U[\log a, \log b]$, each read at 20 β inside its own range, against the
 # constant-β β-VAEs of Figure 5 (10 β in [0.01, 10]); left: $a$ varied with $b = 10$, right:
 # $b$ varied with $a = 0.01$. Omniglot, ResNet at 1/4 of the paper's width, 1,000 Adam steps per
@@ -344,7 +344,7 @@ glue_figure("figure9_ablation", fig9)
 # ```{glue:figure} figure9_ablation
 # :name: fig-figure9-ablation
 #
-# **Figure 9 (Appendix D).** Test rate–distortion curves of MR-VAEs that each change one thing
+# **The paper's Figure 9 (Appendix D).** Test rate–distortion curves of MR-VAEs that each change one thing
 # from Eq. 7–8's default (linear hypernetwork, sigmoid encoder gates, sqrt decoder gates), read
 # at 20 β in [0.01, 10], against the constant-β β-VAEs of Figure 5. Left: the hypernetwork's
 # form (MLPs of hidden width 16); middle: the encoder's gate; right: the decoder's gate.
@@ -469,7 +469,7 @@ glue_figure("section53_figure9_seeds", fig_seeds)
 # ```{glue:figure} section53_figure9_seeds
 # :name: fig-section53-figure9-seeds
 #
-# **Section 5.3 and Figure 9 over seeds.** Left: each sample range's median gap in D + βR to the
+# **The paper's Section 5.3 and Figure 9, over seeds.** Left: each sample range's median gap in D + βR to the
 # constant-β β-VAEs; right: how many percentage points the paper's default is behind the best
 # variant of each Figure 9 panel. Each seed a point, the median a bar, the range a line; the
 # dotted lines are the scoreboard's rules (a median gap of at most

@@ -279,7 +279,7 @@ glue_figure("figure8_tcvae_dsprites", fig)
 # ```{glue:figure} figure8_tcvae_dsprites
 # :name: fig-figure8-tcvae-dsprites
 #
-# **Figure 8.** Left: MIG of MR-VAEs trained with the β-TCVAE objective over β ∈ [0.1, 10],
+# **The paper's Figure 8.** Left: MIG of MR-VAEs trained with the β-TCVAE objective over β ∈ [0.1, 10],
 # one line per seed (seed 0 solid), and of β-TCVAEs trained separately at
 # {glue:text}`n_betas:.0f` β (median and range over the same seeds). Right: their rate and
 # distortion. Quick profile: 8,192 procedurally rendered dSprites images (not the official file),

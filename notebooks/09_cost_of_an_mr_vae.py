@@ -152,7 +152,7 @@ glue_figure("overhead", fig)
 # ```{glue:figure} overhead
 # :name: fig-overhead
 #
-# **Appendix C: overhead.** Time of one Adam step (forward, backward, update) of an MR-VAE
+# **The paper's Appendix C: overhead.** Time of one Adam step (forward, backward, update) of an MR-VAE
 # with one β per example over that of the same network as a β-VAE, from the table above; the
 # dashed line is Appendix C's bound; bars start at 1 (no cost); whiskers: the 95% interval
 # of the median over the timed pairs. Measured once by

@@ -186,7 +186,12 @@ _CHECK_JS = """
                       clientWidth: el.clientWidth});
     }
   }
-  // 4. ids: a duplicate breaks links to it and every script that looks it up (a MyST label
+  // 4. tables: a reader's table says yes/no and names panels in words, never True/False or a
+  // panel's tag (binary_mnist-resnet-w0.25).
+  const TAG = /^[a-z0-9_]+-(conv|resnet|nvae|lstm)(-[a-z0-9.]+)*$/;
+  const tableCells = Array.from((article || document).querySelectorAll("td, th"))
+    .map((el) => text(el)).filter((t) => t === "True" || t === "False" || TAG.test(t));
+  // 5. ids: a duplicate breaks links to it and every script that looks it up (a MyST label
   // becomes an id too, so a label and a widget can collide).
   const seen = new Map();
   for (const el of document.querySelectorAll("[id]")) {
@@ -195,7 +200,7 @@ _CHECK_JS = """
   const duplicateIds = Array.from(seen).filter(([, els]) => els.length > 1)
     .map(([id, els]) => ({id, els}));
   return {mathCount: math.length, unrendered, mathErrors, proseText, pathText, attributes,
-          images, article: articleInfo, scrollers, duplicateIds};
+          images, article: articleInfo, scrollers, duplicateIds, tableCells};
 }
 """
 
@@ -244,6 +249,10 @@ def page_problems(page: Page) -> list[str]:
     leaks += [a for a in found["attributes"] if MACHINE_PATH.search(a.split("=", 1)[1])]
     for leak in leaks:
         problems.append(f"machine path: {leak!r}")
+    if found["tableCells"]:
+        shown = ", ".join(repr(c) for c in sorted(set(found["tableCells"]))[:5])
+        problems.append(f"table: {len(found['tableCells'])} cell(s) show a bool or a panel tag, not words: {shown} "
+                        f"(use mrvae_companion.prose.yes_no / panel_label)")
     for duplicate in found["duplicateIds"]:
         problems.append(f"id: {len(duplicate['els'])} elements share id {duplicate['id']!r}: "
                         + ", ".join(duplicate["els"]))
@@ -346,6 +355,7 @@ SYNTHETIC_BROKEN = r"""<!DOCTYPE html>
   <pre style="overflow-x: auto; width: 300px">%s</pre>
   <p>checkpoint saved to /work/x/model.pt</p>
   <span id="explorer"></span><figure id="explorer">a widget under a label's name</figure>
+  <table><tr><th>panel</th><th>monotone</th></tr><tr><td>binary_mnist-resnet-w0.25</td><td>True</td></tr></table>
 </article></main></body></html>
 """ % ("wide " * 200)
 
@@ -430,6 +440,7 @@ def test_page_problems_reports_each_check(tmp_path: Path, offline_tab: BrowserTa
                for p in problems), report
     assert any(p.startswith("machine path:") and "/work/x/model.pt" in p for p in problems), report
     assert any(p.startswith("id:") and "2 elements share id 'explorer'" in p for p in problems), report
+    assert any(p.startswith("table:") and "'True'" in p and "'binary_mnist-resnet-w0.25'" in p for p in problems), report
     assert offline_tab.aborted == ["https://example.invalid/remote.png"]
 
 
