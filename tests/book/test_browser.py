@@ -440,7 +440,8 @@ def test_page_problems_reports_each_check(tmp_path: Path, offline_tab: BrowserTa
                for p in problems), report
     assert any(p.startswith("machine path:") and "/work/x/model.pt" in p for p in problems), report
     assert any(p.startswith("id:") and "2 elements share id 'explorer'" in p for p in problems), report
-    assert any(p.startswith("table:") and "'True'" in p and "'binary_mnist-resnet-w0.25'" in p for p in problems), report
+    assert any(p.startswith("table:") and "'True'" in p and "'binary_mnist-resnet-w0.25'" in p
+               for p in problems), report
     assert offline_tab.aborted == ["https://example.invalid/remote.png"]
 
 
