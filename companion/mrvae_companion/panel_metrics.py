@@ -3,8 +3,11 @@ metrics every chapter and the scoreboard read (span, coverage, gaps, monotonicit
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor
@@ -13,6 +16,7 @@ from mrvae.hyper.gates import BetaRange
 from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
 from mrvae.models.base import VAE
 from mrvae_companion.experiments import PAPER_BETA_RANGE
+from mrvae_companion.schema import FigureSchemaError
 
 
 def compare_at_betas(
@@ -53,35 +57,105 @@ def _low_beta_row(rows: Sequence[Mapping[str, float]]) -> Mapping[str, float]:
     return min(rows, key=lambda row: row.get("beta", 0.0))
 
 
-def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
-                     rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ResponseMetrics:
     """The numbers that say whether an MR-VAE learned its β response and matches the sweeps.
 
-    Args:
-        curve: the MR-VAE's test points at increasing β (the paper's 20-point grid).
-        rows_constant, rows_annealed: :func:`compare_at_betas` against each β-VAE sweep (a
-            family without an annealed sweep, such as the paper's NVAE, passes None).
+    ``rate_ratio`` = R(a)/R(b) over the MR-VAE's curve (``rate_at_a``, ``rate_at_b``);
+    ``monotone``: its rate is non-increasing in β within 1%; ``median_gap`` and ``worst_gap``,
+    keyed by sweep (``"constant"``, ``"annealed"``), of the relative gap in D + βR;
+    ``rate_coverage``, per sweep, the MR-VAE's rate at the sweep's smallest β over that
+    β-VAE's (near 1: the MR-VAE reaches the sweep's high-rate end; a small gap there says
+    little, since at small β the loss barely depends on the rate), ``None`` in the one
+    committed run written before it was recorded (the scoreboard then derives it from the
+    per-β rows); ``beta_vae_monotone``: whether each β-VAE sweep is monotone in rate.
 
-    Returns ``rate_ratio`` = R(a)/R(b) over ``curve``; ``monotone`` (rate non-increasing in β
-    within 1%); ``median_gap`` and ``worst_gap``, each keyed by sweep (``"constant"``,
-    ``"annealed"``), of the relative gap in D + βR; ``rate_coverage``, per sweep, the MR-VAE's
-    rate at the sweep's smallest β over that β-VAE's (near 1: the MR-VAE reaches the sweep's
-    high-rate end; a small gap there says little, since at small β the loss barely depends on
-    the rate); and whether each β-VAE sweep is monotone in rate.
+    Figure files hold :meth:`to_json`; readers parse them with :meth:`from_json`, which fails
+    on a missing, renamed or mistyped field instead of reading it as absent.
     """
-    rates = [point["rate"] for point in curve]
-    sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
-    gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
-    return {
-        "rate_ratio": rates[0] / max(rates[-1], 1e-12),
-        "rate_at_a": rates[0], "rate_at_b": rates[-1],
-        "monotone": is_monotone(rates),
-        "median_gap": {k: statistics.median(v) for k, v in gaps.items()},
-        "worst_gap": {k: max(v) for k, v in gaps.items()},
-        "rate_coverage": {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
-                          for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)},
-        "beta_vae_monotone": {k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
-    }
+
+    rate_ratio: float
+    rate_at_a: float
+    rate_at_b: float
+    monotone: bool
+    median_gap: dict[str, float]
+    worst_gap: dict[str, float]
+    rate_coverage: dict[str, float] | None
+    beta_vae_monotone: dict[str, bool]
+
+    @classmethod
+    def compute(cls, curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
+                rows_annealed: Sequence[Mapping[str, float]] | None = None) -> ResponseMetrics:
+        """From the MR-VAE's test points at increasing β (``curve``, the paper's 20-point grid)
+        and :func:`compare_at_betas` against each β-VAE sweep (a family without an annealed
+        sweep, such as the paper's NVAE, passes ``rows_annealed=None``)."""
+        rates = [point["rate"] for point in curve]
+        sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
+        gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
+        coverage = {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
+                    for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)}
+        return cls(
+            rate_ratio=rates[0] / max(rates[-1], 1e-12), rate_at_a=rates[0], rate_at_b=rates[-1],
+            monotone=is_monotone(rates),
+            median_gap={k: statistics.median(v) for k, v in gaps.items()},
+            worst_gap={k: max(v) for k, v in gaps.items()},
+            rate_coverage=coverage or None,
+            beta_vae_monotone={k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The figure-file form (``rate_coverage`` left out where it is ``None``)."""
+        record = dataclasses.asdict(self)
+        if self.rate_coverage is None:
+            del record["rate_coverage"]
+        return record
+
+    @classmethod
+    def from_json(cls, record: Any, where: str = "a response record") -> ResponseMetrics:
+        """Parse :meth:`to_json`'s form; :class:`~mrvae_companion.schema.FigureSchemaError`
+        names the field that is missing, unknown (a rename) or of the wrong type."""
+        if not isinstance(record, Mapping):
+            raise FigureSchemaError(f"{where} is not a response record, got {type(record).__name__}")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted(fields - {"rate_coverage"} - record.keys())
+        unknown = sorted(record.keys() - fields)
+        if missing or unknown:
+            raise FigureSchemaError(f"{where}: response fields missing {missing}, unknown {unknown} "
+                                    f"(expected {sorted(fields)})")
+
+        def number(name: str) -> float:
+            value = record[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise FigureSchemaError(f"{where}: {name} must be a number, got {value!r}")
+            return float(value)
+
+        def per_sweep(name: str, kind: type) -> dict[str, Any]:
+            value = record[name]
+            def valid(v: Any) -> bool:
+                return isinstance(v, bool) if kind is bool else isinstance(v, (int, float)) and not isinstance(v, bool)
+
+            if not isinstance(value, Mapping) or "constant" not in value or not all(map(valid, value.values())):
+                raise FigureSchemaError(f"{where}: {name} must map each sweep ('constant', ...) to a "
+                                        f"{kind.__name__}, got {value!r}")
+            return {str(k): kind(v) if kind is bool else float(v) for k, v in value.items()}
+
+        if not isinstance(record["monotone"], bool):
+            raise FigureSchemaError(f"{where}: monotone must be true or false, got {record['monotone']!r}")
+        return cls(number("rate_ratio"), number("rate_at_a"), number("rate_at_b"), record["monotone"],
+                   per_sweep("median_gap", float), per_sweep("worst_gap", float),
+                   per_sweep("rate_coverage", float) if "rate_coverage" in record else None,
+                   per_sweep("beta_vae_monotone", bool))
+
+    @property
+    def finite(self) -> bool:
+        """Whether the span and every gap are finite numbers (a diverged run's are not)."""
+        return math.isfinite(self.rate_ratio) and all(math.isfinite(g) for g in self.median_gap.values())
+
+
+def response_metrics(curve: Sequence[Mapping[str, float]], rows_constant: Sequence[Mapping[str, float]],
+                     rows_annealed: Sequence[Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """:meth:`ResponseMetrics.compute` in the figure-file form (:meth:`ResponseMetrics.to_json`)."""
+    return ResponseMetrics.compute(curve, rows_constant, rows_annealed).to_json()
 
 
 def sweep_gap_metrics(curve: Sequence[Mapping[str, float]], rows: Sequence[Mapping[str, float]]) -> dict[str, Any]:

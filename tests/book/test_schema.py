@@ -42,8 +42,19 @@ def test_figures_not_produced_say_not_run(tmp_path: Path) -> None:
     assert all(row.measured.startswith("not run (no figures/") and row.chapter is None for row in rows)
 
 
+RESPONSE = {"rate_ratio": 12.0, "rate_at_a": 60.0, "rate_at_b": 5.0, "monotone": True,
+            "median_gap": {"constant": 0.02}, "worst_gap": {"constant": 0.05}, "rate_coverage": {"constant": 0.9},
+            "beta_vae_monotone": {"constant": True}}
+SPAN_RENAMED = {("span" if k == "rate_ratio" else k): v for k, v in RESPONSE.items()}
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("figure1_resnet_binary_mnist", {"response": {"monotone": True}}, "Figure 1: a figure record has no rate_ratio"),
+    ("figure1_resnet_binary_mnist", {"response": {"monotone": True}},
+     "Figure 1: figures/figure1_resnet_binary_mnist.json: a panel's response: response fields missing ["),
+    ("figure1_resnet_binary_mnist", {"response": SPAN_RENAMED}, "missing ['rate_ratio'], unknown ['span']"),
+    ("figure1_resnet_binary_mnist", {"response": {**RESPONSE, "monotone": "yes"}}, "monotone must be true or false"),
+    ("figure1_resnet_binary_mnist", {"response": {**RESPONSE, "median_gap": 0.02}},
+     "median_gap must map each sweep ('constant', ...) to a float"),
     ("figure1_resnet_binary_mnist", {"responses": {}}, "figure1_resnet_binary_mnist.json has no metrics.response"),
     ("figure1_resnet_binary_mnist", {"response": [1, 2]}, "Figure 1: "),
     ("overhead", "{not json", "figures/overhead.json is unreadable"),
@@ -107,3 +118,30 @@ def test_section_5_3_from_a_one_seed_file_fails_and_names_the_field(tmp_path: Pa
            notebook="07_sensitivity_and_gate_ablation")
     with pytest.raises(FigureSchemaError, match=r"metrics\.median_gap has values that are not seed summaries"):
         sb.scoreboard(tmp_path)
+
+
+def test_response_metrics_round_trip_through_the_figure_form() -> None:
+    from mrvae_companion.panel_metrics import ResponseMetrics
+
+    metrics = ResponseMetrics.from_json(RESPONSE)
+    assert metrics.to_json() == RESPONSE and ResponseMetrics.from_json(metrics.to_json()) == metrics
+    older = {k: v for k, v in RESPONSE.items() if k != "rate_coverage"}  # the one run from before it was recorded
+    parsed = ResponseMetrics.from_json(older)
+    assert parsed.rate_coverage is None and parsed.to_json() == older
+
+
+@pytest.mark.skipif(not COMMITTED_FIGURES.is_dir(), reason="no figures/ directory")
+def test_every_committed_response_reads_as_response_metrics() -> None:
+    from mrvae_companion.panel_metrics import ResponseMetrics
+
+    parsed = 0
+    for path in sorted(COMMITTED_FIGURES.glob("*.json")):
+        response = json.loads(path.read_text()).get("metrics", {}).get("response")
+        if not isinstance(response, dict):
+            continue
+        panels = response.values() if all(isinstance(v, dict) and "rate_ratio" in v for v in response.values()) \
+            else [response]
+        for entry in panels:
+            ResponseMetrics.from_json(entry, path.name)
+            parsed += 1
+    assert parsed >= 10

@@ -5,12 +5,12 @@ budget trends, and the rate–distortion response rule (the package docstring ex
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mrvae_companion.panel_metrics import ResponseMetrics
 from mrvae_companion.schema import FigureSchemaError, check_schema
 from mrvae_companion.scoreboard.format import _paper_order, fmt_number, fmt_percent, fmt_span, panel_name
 from mrvae_companion.seeds import BudgetTrend, Rule, SeedSummary, summarize
@@ -255,23 +255,13 @@ def combine_verdicts(verdicts: Sequence[Verdict]) -> Verdict:
 
 # ----------------------------------------------------------------------------- response
 
-def _per_sweep(value: Any) -> dict[str, float]:
-    """A metric stored per sweep (``{"constant": x, "annealed": y}``) or as one number."""
-    if isinstance(value, Mapping):
-        return {k: float(v) for k, v in value.items() if isinstance(v, (int, float))}
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"constant": float(value)}
-    return {}
-
-
-def rate_coverage(response: Mapping[str, Any], data: Mapping[str, Any] | None) -> float | None:
-    """The lowest rate coverage over the sweeps: ``response["rate_coverage"]`` where the file
-    records it; for files written before it was recorded, the same quantity from the per-β
-    rows in ``data`` (the MR-VAE's rate over the β-VAE's at the sweep's smallest β, as
-    :func:`mrvae_companion.panel_metrics.response_metrics` defines it); None if neither is there."""
-    recorded = _per_sweep(response.get("rate_coverage"))
-    if recorded:
-        return min(recorded.values())
+def rate_coverage(response: ResponseMetrics, data: Mapping[str, Any] | None) -> float | None:
+    """The lowest rate coverage over the sweeps: ``response.rate_coverage`` where the file
+    records it; for the committed run written before it was recorded, the same quantity from
+    the per-β rows in ``data`` (the MR-VAE's rate over the β-VAE's at the sweep's smallest β, as
+    :class:`~mrvae_companion.panel_metrics.ResponseMetrics` defines it); None if neither is there."""
+    if response.rate_coverage:
+        return min(response.rate_coverage.values())
     if not isinstance(data, Mapping):
         return None
     values = []
@@ -305,16 +295,14 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     (the worse sweep's) and ``rate_coverage`` to their :class:`SeedSummary`: the verdict is
     then decided on their intervals.
     """
-    span = float(_get(response, "rate_ratio"))
-    monotone = bool(_get(response, "monotone"))
-    gaps = _per_sweep(_get(response, "median_gap"))
-    if not gaps:
-        raise NotRun("no median_gap")
+    where = f"figures/{record['_name']}.json" if "_name" in record else "a figure record"
+    metrics = ResponseMetrics.from_json(response, f"{where}: a panel's response")
+    if not metrics.finite:
+        raise NotRun("a non-finite rate span or gap (the run diverged)")
+    span, monotone, gaps = metrics.rate_ratio, metrics.monotone, metrics.median_gap
     gap = max(gaps.values())
-    if not (math.isfinite(span) and math.isfinite(gap)):
-        raise NotRun("a non-finite rate span or gap")
-    coverage = rate_coverage(response, data)
-    baselines_monotone = all(_per_sweep_bool(response.get("beta_vae_monotone")).values())
+    coverage = rate_coverage(metrics, data)
+    baselines_monotone = all(metrics.beta_vae_monotone.values())
     worse_over_seeds = (seeds or {}).get("worse_at")
     seeds = {k: v for k, v in (seeds or {}).items() if k in ("rate_ratio", "median_gap", "rate_coverage")}
     if seeds and len(seeds) < 3:
@@ -367,12 +355,6 @@ def _worse_at(data: Mapping[str, Any] | None) -> tuple[int, int] | None:
     if not isinstance(rows, list) or not rows or not all(isinstance(r, Mapping) and "gap" in r for r in rows):
         return None
     return sum(float(r["gap"]) > 0 for r in rows), len(rows)
-
-
-def _per_sweep_bool(value: Any) -> dict[str, bool]:
-    if isinstance(value, Mapping):
-        return {k: bool(v) for k, v in value.items()}
-    return {} if value is None else {"constant": bool(value)}
 
 
 def _panels(record: Mapping[str, Any], kind: str) -> list[tuple[str, Verdict, str]]:
