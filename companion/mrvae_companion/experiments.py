@@ -303,9 +303,11 @@ def fit_beta_vaes(
     initialised as in the whole sweep, so it is the same model, and finds the same checkpoint,
     whether or not the others are trained.
 
-    The models are initialised in sequence after seeding with ``exp.seed`` and then trained
-    with the same seed, so each sees the same minibatches and noise draws and they differ
-    only by β. ``batched=True`` trains them as one vmapped model
+    The models are initialised in sequence after seeding with ``exp.seed`` (each its own
+    initial weights, as separate runs would have) and then trained with the same seed, so each
+    sees the same minibatches and noise draws. (The families' sweeps and the β-TCVAE runs start
+    every β from the same weights instead: two rules, kept until a change that retrains those
+    chapters anyway makes them one.) ``batched=True`` trains them as one vmapped model
     (:func:`mrvae.training.sweep.train_sweep`), which gives the same models (tested) and pays off on a
     GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
     ``workers`` (CPU only) trains each model on one thread, that many side by side
