@@ -38,15 +38,18 @@ def test_default_leaves_heads_and_decoder_ends_plain_as_the_authors_do(beta_rang
     assert count_parameters(model)["hyper"] == 2 * (5 + 4 + 5)
 
 
-def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
-    class Net(mrvae.VAE):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(4, 3), nn.LayerNorm(3), nn.Linear(3, 2))
-            self.decoder = nn.Sequential(nn.Linear(2, 2))
+class _NormedNet(mrvae.VAE):
+    """A conv and a linear layer, each followed by a norm of its features."""
 
-    model = Net()
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                                     nn.Linear(4, 3), nn.LayerNorm(3), nn.Linear(3, 2))
+        self.decoder = nn.Sequential(nn.Linear(2, 2))
+
+
+def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
+    model = _NormedNet()
     targets = gate_targets(model)
     assert targets == [("encoder.1", "encoder"), ("encoder.5", "encoder")]
     mrvae.convert(model, beta_range)
@@ -56,14 +59,7 @@ def test_a_gate_follows_the_norm_after_a_layer(beta_range) -> None:
 
 
 def test_gate_after_norm_false_keeps_every_gate_on_its_layer(beta_range) -> None:
-    class Net(mrvae.VAE):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(4, 3), nn.LayerNorm(3), nn.Linear(3, 2))
-            self.decoder = nn.Sequential(nn.Linear(2, 2))
-
-    model = Net()
+    model = _NormedNet()
     assert gate_targets(model, gate_after_norm=False) == [("encoder.0", "encoder"), ("encoder.4", "encoder")]
     mrvae.convert(model, beta_range, gate_after_norm=False)
     assert isinstance(model.encoder[0], Gated) and type(model.encoder[1]) is nn.BatchNorm2d
