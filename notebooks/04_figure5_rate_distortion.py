@@ -186,7 +186,7 @@ def rows_by_beta(entry: dict) -> list[tuple[dict | None, dict | None]]:
 
 
 per_beta = pd.DataFrame([
-    {("panel", ""): entry["experiment"].tag, ("β", ""): f"{mr['beta']:.3f}",
+    {("panel", ""): panel_label(entry["experiment"].tag), ("β", ""): f"{mr['beta']:.3f}",
      ("MR-VAE", "R"): f"{mr['mr_rate']:.2f}", ("MR-VAE", "D"): f"{mr['mr_distortion']:.2f}",
      **sweep_columns("β-VAE, constant β", c), **sweep_columns("β-VAE, KL annealing", a)}
     for entry in results.values()
