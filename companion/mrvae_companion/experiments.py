@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import torch
 from torch import Tensor
@@ -48,8 +48,10 @@ from mrvae_companion.runner import InProcess, Runner, runner_for
 __all__ = [
     "BINARY_DATASETS", "DATA_SHAPES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "baseline_betas",
     "beta_vae_jobs", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels", "likelihood_for",
-    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "spec_digest", "train_config_from",
+    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "seeded_model", "spec_digest", "train_config_from",
 ]
+
+M = TypeVar("M", bound=torch.nn.Module)
 
 #: Image shape of every dataset of Figure 5.
 DATA_SHAPES: dict[str, tuple[int, int, int]] = {
@@ -229,6 +231,20 @@ def _device(device: torch.device | str | None) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
+def seeded_model(seed: int, build: Callable[[], M]) -> M:
+    """``build()`` right after ``torch.manual_seed(seed)``: how every model of the book starts.
+
+    The one seeding rule, for every family: a model's seed draws its initial weights and (as
+    :attr:`~mrvae.training.TrainConfig.seed`) its batch order and noise. So at one seed every
+    β-VAE of a sweep starts from the same weights and sees the same batches, and the models
+    differ only by β, as separate runs of the authors' scripts with one seed do; an MR-VAE
+    built by adding gates to the same network (:func:`mrvae.convert`) starts from those
+    weights too. The variation between initialisations is measured across seeds instead.
+    """
+    torch.manual_seed(seed)
+    return build()
+
+
 def spec_digest(spec: Any) -> str:
     """8 hex digits of a hash of ``spec`` (JSON-able: dicts, lists, numbers, strings), for folder names."""
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
@@ -264,8 +280,8 @@ def fit_mr_vae(
     ``load_finished`` loads the run another process finished under ``run_dir`` instead.
     """
     placement = placement or GatePlacement()
-    torch.manual_seed(exp.seed)
-    model = build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range, placement).to(_device(device))
+    model = seeded_model(exp.seed, lambda: build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range,
+                                                        placement).to(_device(device)))
     checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
                    checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress,
@@ -299,15 +315,12 @@ def fit_beta_vaes(
 ) -> dict[float, VAE]:
     """Train (or resume from ``run_dir``) one β-VAE per β; returns ``{β: model}``.
 
-    ``members``: train only these positions of ``betas`` (default: all). Each member is still
-    initialised as in the whole sweep, so it is the same model, and finds the same checkpoint,
-    whether or not the others are trained.
+    ``members``: train only these positions of ``betas`` (default: all); a member is the same
+    model, and finds the same checkpoint, whether or not the others are trained.
 
-    The models are initialised in sequence after seeding with ``exp.seed`` (each its own
-    initial weights, as separate runs would have) and then trained with the same seed, so each
-    sees the same minibatches and noise draws. (The families' sweeps and the β-TCVAE runs start
-    every β from the same weights instead: two rules, kept until a change that retrains those
-    chapters anyway makes them one.) ``batched=True`` trains them as one vmapped model
+    Every model starts from the weights ``exp.seed`` draws and trains with that seed's batches
+    and noise (:func:`seeded_model`, the book's one seeding rule), so the models differ only
+    by β, and the MR-VAE's network starts from the same weights. ``batched=True`` trains them as one vmapped model
     (:func:`mrvae.training.sweep.train_sweep`), which gives the same models (tested) and pays off on a
     GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
     ``workers`` (CPU only) trains each model on one thread, that many side by side
@@ -327,7 +340,8 @@ def fit_beta_vaes(
         folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
         schedules = _beta_schedules(exp, data, betas, annealed)
         arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
-        result = train_sweep(lambda: build_vae(arch, likelihood).to(target), data.train, schedules,
+        result = train_sweep(lambda: seeded_model(exp.seed, lambda: build_vae(arch, likelihood).to(target)), data.train,
+                             schedules,
                              exp.train_config(), transform=data.transform, checkpoint_dir=folder, log=log,
                              progress=progress)
         return dict(zip(betas, result.models, strict=True))
@@ -339,7 +353,7 @@ def fit_beta_vaes(
                                                 load_finished=finished or load_finished),
         run_dir=run_dir)
     log(f"trained {len(chosen)} β-VAEs ({'annealed' if annealed else 'constant'} β) on {exp.tag}")
-    return {betas[i]: models[i] for i in chosen}
+    return dict(zip((betas[i] for i in chosen), models, strict=True))
 
 
 def _members(betas: Sequence[float], members: Sequence[int] | None) -> list[int]:
@@ -367,18 +381,19 @@ def _train_beta_vaes(exp: ImageExperiment, data: ExperimentData, betas: Sequence
                      run_dir: Path | None, device: torch.device | str | None, indices: Iterable[int], *,
                      progress: bool | None = None, sync_batchnorm: bool = False,
                      load_finished: bool = False) -> list[VAE]:
-    """The sweep's models, every one initialised in turn; those in ``indices`` trained (or
-    loaded from their checkpoints under ``run_dir``)."""
+    """The sweep's models at the positions ``indices``, in that order, each trained (or loaded
+    from its checkpoint under ``run_dir``)."""
     schedules = _beta_schedules(exp, data, betas, annealed)
     arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
-    torch.manual_seed(exp.seed)
-    models = [build_vae(arch, likelihood).to(target) for _ in schedules]  # the sweep's initialisation
     folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
+    models = []
     for index in indices:
+        model = seeded_model(exp.seed, lambda: build_vae(arch, likelihood).to(target))
         checkpoint = folder / f"beta_{schedules[index].value:.6g}" if folder is not None else None
-        train(models[index], data.train, schedules[index], exp.train_config(), checkpoint_dir=checkpoint,
+        train(model, data.train, schedules[index], exp.train_config(), checkpoint_dir=checkpoint,
               transform=data.transform, log=_quiet, progress=progress, sync_batchnorm=sync_batchnorm,
               load_finished=load_finished)
+        models.append(model)
     return models
 
 

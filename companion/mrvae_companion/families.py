@@ -55,6 +55,7 @@ from mrvae_companion.experiments import (
     baseline_betas,
     likelihood_for,
     load_experiment_data,
+    seeded_model,
     spec_digest,
     train_config_from,
 )
@@ -293,9 +294,8 @@ def _folder(run_dir: Path | None, key: str, name: str) -> Path | None:
 
 def _fit_beta_vae(make: Callable[[], VAE], schedule: BetaSchedule, data: Tensor, config: TrainConfig,
                   folder: Path | None, **train_kwargs: Any) -> VAE:
-    """One β-VAE of a sweep, from the sweep's seed (so the sweep's models differ only by β)."""
-    torch.manual_seed(config.seed)
-    model = make()
+    """One β-VAE of a sweep, from the sweep's seed (:func:`~mrvae_companion.experiments.seeded_model`)."""
+    model = seeded_model(config.seed, make)
     checkpoint = None if folder is None else folder / f"beta_{schedule.value:.6g}"
     train(model, data, schedule, config, checkpoint_dir=checkpoint, log=lambda line: None, progress=False,
           **train_kwargs)
@@ -309,8 +309,8 @@ def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
 
 def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path | None,
                          device: torch.device | str | None, load_finished: bool = False) -> tuple[VAE, TrainResult]:
-    torch.manual_seed(exp.seed)
-    mr_vae = build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset), PAPER_BETA_RANGE).to(_device(device))
+    mr_vae = seeded_model(exp.seed, lambda: build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset),
+                                                                      PAPER_BETA_RANGE).to(_device(device)))
     result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), exp.train_config(),
                    checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), transform=data.transform,
                    log=lambda line: None, progress=False, load_finished=load_finished)
@@ -382,8 +382,7 @@ def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None
     """Train (or load from ``run_dir``) the Yahoo MR-VAE alone; returns it and its training seconds."""
     target, config = _device(device), exp.train_config()
     train_data = data.train.to(target)
-    torch.manual_seed(exp.seed)
-    mr_vae = build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target)
+    mr_vae = seeded_model(exp.seed, lambda: build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target))
     result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
                    checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), log=lambda line: None, progress=False,
                    batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target),

@@ -5,8 +5,9 @@ budget multiplier) of one :class:`TCVAEExperiment`. :func:`fit_tcvae_models` tra
 worker processes, one thread each (:func:`~mrvae.training.pool.run_jobs`), and loads them from
 their checkpoints, so a model is the same floats whether it trained alone or beside others.
 
-Seeding: a run's seed draws its initialisation (gates included) and its batch order; all runs
-share the notebook's data subset.
+Seeding (:func:`~mrvae_companion.experiments.seeded_model`): a run's seed draws its
+initialisation and its batch order, so at one seed every β-TCVAE starts from the same weights,
+and the MR-VAE from those weights plus its gates; all runs share the notebook's data subset.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mrvae.models.base import VAE
 from mrvae.models.tcvae import ChenMLPVAE
 from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
 from mrvae.training.pool import discarding_result
-from mrvae_companion.experiments import spec_digest
+from mrvae_companion.experiments import seeded_model, spec_digest
 from mrvae_companion.runner import runner_for
 
 __all__ = ["TCVAEExperiment", "TCVAERun", "fit_tcvae_models"]
@@ -89,9 +90,9 @@ class TCVAERun:
 
 def _fit(exp: TCVAEExperiment, images: Tensor, run: TCVAERun, run_dir: Path | None,
          device: torch.device | str | None, load_finished: bool = False) -> VAE:
-    torch.manual_seed(run.seed)
-    model: VAE = ChenMLPVAE(dataset_size=exp.dataset_size, latent_dim=exp.latent_dim, hidden=exp.hidden)
-    model = model.to(torch.device(device) if device is not None else torch.device("cpu"))
+    target = torch.device(device) if device is not None else torch.device("cpu")
+    model: VAE = seeded_model(run.seed, lambda: ChenMLPVAE(dataset_size=exp.dataset_size, latent_dim=exp.latent_dim,
+                                                          hidden=exp.hidden).to(target))
     if run.beta is None:
         model = convert(model, exp.beta_range)
         schedule = MultiRateBeta(exp.beta_range.low, exp.beta_range.high)

@@ -115,6 +115,32 @@ def test_batched_and_sequential_sweeps_give_the_same_models(tiny, tmp_path) -> N
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def test_every_model_of_a_panel_starts_from_the_weights_its_seed_draws(tiny, monkeypatch) -> None:
+    """The one seeding rule (seeded_model): at a seed, the β-VAEs of a sweep (all of them or any
+    member alone, sequential or batched) and the MR-VAE's network start from the same weights."""
+    from mrvae_companion import experiments
+
+    exp, data = tiny
+    started: list[dict[str, torch.Tensor]] = []
+    monkeypatch.setattr(experiments, "train", lambda model, *args, **kwargs:
+                        started.append({k: v.clone() for k, v in model.state_dict().items()}))
+    betas = baseline_betas(3)
+    fit_beta_vaes(exp, data, betas, annealed=False, log=lambda line: None)
+    fit_beta_vaes(exp, data, betas, annealed=True, members=[2], log=lambda line: None)
+    fit_mr_vae(exp, data, log=lambda line: None)
+    *sweep, member, mr_vae = started
+    assert len(sweep) == 3
+    for model in (*sweep[1:], member):
+        assert all(torch.equal(model[k], sweep[0][k]) for k in sweep[0])
+    # a gated layer keeps its own weights as ``inner``, beside its ``gate``
+    network = {k.replace(".inner.", "."): v for k, v in mr_vae.items() if ".gate." not in k}
+    assert network.keys() == sweep[0].keys()
+    assert all(torch.equal(network[k], sweep[0][k]) for k in network)
+    build = lambda: build_vae(exp.architecture(), likelihood_for(exp.dataset))  # noqa: E731
+    other_seed = experiments.seeded_model(exp.seed + 1, build)
+    assert not all(torch.equal(v, sweep[0][k]) for k, v in other_seed.state_dict().items())
+
+
 def _assert_same_models(first, second) -> None:
     for a, b in zip(first, second, strict=True):
         for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
