@@ -231,7 +231,8 @@ glue("package_default", package_default.replace(" x", " ×"), display=False)
 # Every variant is scored on the same 10 β in [0.01, 10].
 #
 # Every model trains on one thread, one per core side by side, as chapter 4's panels do, so
-# the 1× run with seed 0 is chapter 4's Figure 1 panel, float for float. The study trains 40
+# run from the same commit on the same kind of CPU, the 1× run with seed 0 is chapter 4's
+# Figure 1 panel, float for float. The study trains 40
 # β-VAEs, so it runs longer than a build of this book allows. It was run once with
 # `make gap-study` (`scripts/run_gap_study.py`) and committed as `figures/gap_study.json`. The
 # cell below prints where and when it ran. The table's rate span is $R(0.01)/R(10)$.
