@@ -46,8 +46,8 @@
 # (β rises linearly over the first 10% of training; in the quick profile, on Figure 1's panel
 # only). Every model of a panel gets the same
 # budget: epochs, batch size and Adam with a linear learning-rate warm-up, then cosine decay.
-# At one seed every model of a panel also starts from the same weights (the MR-VAE's gates
-# aside) and sees the same batches, so its models differ only by β.
+# At one seed each β-VAE starts from its own weights, drawn in the order of the β grid, and
+# every model of the panel sees the same batches.
 #
 # **Likelihoods.** Binary MNIST, in its static binarisation {cite:p}`larochelle2011neural`, and
 # Omniglot {cite:p}`lake2015human`, dynamically re-binarised at 28×28, use a Bernoulli decoder. CIFAR-10

@@ -48,7 +48,7 @@ from mrvae_companion.runner import InProcess, Runner, runner_for
 __all__ = [
     "BINARY_DATASETS", "DATA_SHAPES", "PAPER_BETA_RANGE", "ExperimentData", "ImageExperiment", "baseline_betas",
     "beta_vae_jobs", "fit_beta_vaes", "fit_mr_vae", "fit_mr_vaes", "fit_mr_vaes_on_panels", "likelihood_for",
-    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "seeded_model", "spec_digest", "train_config_from",
+    "load_experiment_data", "mr_vae_checkpoint", "mr_vae_job", "spec_digest", "sweep_model", "train_config_from",
 ]
 
 M = TypeVar("M", bound=torch.nn.Module)
@@ -231,17 +231,21 @@ def _device(device: torch.device | str | None) -> torch.device:
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
-def seeded_model(seed: int, build: Callable[[], M]) -> M:
-    """``build()`` right after ``torch.manual_seed(seed)``: how every model of the book starts.
+def sweep_model(seed: int, build: Callable[[], M], position: int = 0) -> M:
+    """The model at ``position`` of a sweep, initialised by the book's one seeding rule.
 
-    The one seeding rule, for every family: a model's seed draws its initial weights and (as
-    :attr:`~mrvae.training.TrainConfig.seed`) its batch order and noise. So at one seed every
-    β-VAE of a sweep starts from the same weights and sees the same batches, and the models
-    differ only by β, as separate runs of the authors' scripts with one seed do; an MR-VAE
-    built by adding gates to the same network (:func:`mrvae.convert`) starts from those
-    weights too. The variation between initialisations is measured across seeds instead.
+    ``torch.manual_seed(seed)``, then the sweep's models are drawn in the order of its whole β
+    grid: each β-VAE starts from its own weights, as separate runs with their own seeds would,
+    and a model is the same whether or not the others are trained. Training then reseeds with
+    the same seed (:attr:`~mrvae.training.TrainConfig.seed`), so every model of a sweep sees the
+    same batches and noise. An MR-VAE is drawn at position 0, so where its gates are added to
+    the built network (:func:`mrvae.convert`) it starts from the first β-VAE's weights.
     """
+    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
+        raise ValueError(f"position must be an int >= 0 (the model's place in its sweep's β grid), got {position!r}")
     torch.manual_seed(seed)
+    for _ in range(position):
+        build()
     return build()
 
 
@@ -280,8 +284,8 @@ def fit_mr_vae(
     ``load_finished`` loads the run another process finished under ``run_dir`` instead.
     """
     placement = placement or GatePlacement()
-    model = seeded_model(exp.seed, lambda: build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range,
-                                                        placement).to(_device(device)))
+    model = sweep_model(exp.seed, lambda: build_mr_vae(exp.architecture(), likelihood_for(exp.dataset), beta_range,
+                                                       placement).to(_device(device)))
     checkpoint = mr_vae_checkpoint(exp, beta_range, placement, run_dir) if run_dir is not None else None
     result = train(model, data.train, MultiRateBeta(beta_range.low, beta_range.high), exp.train_config(),
                    checkpoint_dir=checkpoint, transform=data.transform, log=log, on_epoch=on_epoch, progress=progress,
@@ -318,9 +322,9 @@ def fit_beta_vaes(
     ``members``: train only these positions of ``betas`` (default: all); a member is the same
     model, and finds the same checkpoint, whether or not the others are trained.
 
-    Every model starts from the weights ``exp.seed`` draws and trains with that seed's batches
-    and noise (:func:`seeded_model`, the book's one seeding rule), so the models differ only
-    by β, and the MR-VAE's network starts from the same weights. ``batched=True`` trains them as one vmapped model
+    Each model starts from its own weights, drawn after seeding with ``exp.seed`` in the order of
+    ``betas``, and trains with that seed's batches and noise (:func:`sweep_model`, the book's one
+    seeding rule). ``batched=True`` trains them as one vmapped model
     (:func:`mrvae.training.sweep.train_sweep`), which gives the same models (tested) and pays off on a
     GPU; on a CPU, sequential runs were faster for conv nets (``scripts/benchmark_sweep.py``).
     ``workers`` (CPU only) trains each model on one thread, that many side by side
@@ -340,8 +344,7 @@ def fit_beta_vaes(
         folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
         schedules = _beta_schedules(exp, data, betas, annealed)
         arch, likelihood, target = exp.architecture(), likelihood_for(exp.dataset), _device(device)
-        result = train_sweep(lambda: seeded_model(exp.seed, lambda: build_vae(arch, likelihood).to(target)), data.train,
-                             schedules,
+        result = train_sweep(lambda: build_vae(arch, likelihood).to(target), data.train, schedules,
                              exp.train_config(), transform=data.transform, checkpoint_dir=folder, log=log,
                              progress=progress)
         return dict(zip(betas, result.models, strict=True))
@@ -388,7 +391,7 @@ def _train_beta_vaes(exp: ImageExperiment, data: ExperimentData, betas: Sequence
     folder = _beta_vae_folder(exp, run_dir, annealed) if run_dir is not None else None
     models = []
     for index in indices:
-        model = seeded_model(exp.seed, lambda: build_vae(arch, likelihood).to(target))
+        model = sweep_model(exp.seed, lambda: build_vae(arch, likelihood).to(target), index)
         checkpoint = folder / f"beta_{schedules[index].value:.6g}" if folder is not None else None
         train(model, data.train, schedules[index], exp.train_config(), checkpoint_dir=checkpoint,
               transform=data.transform, log=_quiet, progress=progress, sync_batchnorm=sync_batchnorm,

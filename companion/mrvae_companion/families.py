@@ -55,8 +55,8 @@ from mrvae_companion.experiments import (
     baseline_betas,
     likelihood_for,
     load_experiment_data,
-    seeded_model,
     spec_digest,
+    sweep_model,
     train_config_from,
 )
 from mrvae_companion.panel_metrics import evaluate_panel
@@ -292,10 +292,11 @@ def _folder(run_dir: Path | None, key: str, name: str) -> Path | None:
     return None if run_dir is None else run_dir / key / name
 
 
-def _fit_beta_vae(make: Callable[[], VAE], schedule: BetaSchedule, data: Tensor, config: TrainConfig,
+def _fit_beta_vae(make: Callable[[], VAE], position: int, schedule: BetaSchedule, data: Tensor, config: TrainConfig,
                   folder: Path | None, **train_kwargs: Any) -> VAE:
-    """One β-VAE of a sweep, from the sweep's seed (:func:`~mrvae_companion.experiments.seeded_model`)."""
-    model = seeded_model(config.seed, make)
+    """The β-VAE at ``position`` of its sweep's β grid, initialised by
+    :func:`~mrvae_companion.experiments.sweep_model` with the sweep's seed."""
+    model = sweep_model(config.seed, make, position)
     checkpoint = None if folder is None else folder / f"beta_{schedule.value:.6g}"
     train(model, data, schedule, config, checkpoint_dir=checkpoint, log=lambda line: None, progress=False,
           **train_kwargs)
@@ -309,8 +310,8 @@ def _parameters(plain: VAE, gated: VAE) -> dict[str, int]:
 
 def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path | None,
                          device: torch.device | str | None, load_finished: bool = False) -> tuple[VAE, TrainResult]:
-    mr_vae = seeded_model(exp.seed, lambda: build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset),
-                                                                      PAPER_BETA_RANGE).to(_device(device)))
+    mr_vae = sweep_model(exp.seed, lambda: build_hierarchical_mr_vae(exp.config(), likelihood_for(exp.dataset),
+                                                                     PAPER_BETA_RANGE).to(_device(device)))
     result = train(mr_vae, data.train, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), exp.train_config(),
                    checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), transform=data.transform,
                    log=lambda line: None, progress=False, load_finished=load_finished)
@@ -320,9 +321,11 @@ def _hierarchical_mr_vae(exp: HierarchicalExperiment, data: ExperimentData, run_
 def _hierarchical_beta_vae(exp: HierarchicalExperiment, data: ExperimentData, beta: float, run_dir: Path | None,
                            device: torch.device | str | None, load_finished: bool = False) -> VAE:
     likelihood, target = likelihood_for(exp.dataset), _device(device)
-    return _fit_beta_vae(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target), ConstantBeta(beta),
-                         data.train, exp.train_config(), _folder(run_dir, exp.key, "beta_vaes_constant"),
-                         transform=data.transform, load_finished=load_finished)
+    position = baseline_betas(HIERARCHICAL_BASELINES).index(beta)
+    return _fit_beta_vae(lambda: build_hierarchical_vae(exp.config(), likelihood).to(target), position,
+                         ConstantBeta(beta), data.train, exp.train_config(),
+                         _folder(run_dir, exp.key, "beta_vaes_constant"), transform=data.transform,
+                         load_finished=load_finished)
 
 
 def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: bool, run_dir: Path | None,
@@ -333,8 +336,10 @@ def _text_beta_vae(exp: TextExperiment, data: TextData, beta: float, annealed: b
     warmup = max(1, round(exp.kl_warmup_fraction * exp.epochs * batches.steps_per_epoch))
     schedule = AnnealedBeta(beta, warmup) if annealed else ConstantBeta(beta)
     folder = _folder(run_dir, exp.key, "beta_vaes_annealed" if annealed else "beta_vaes_constant")
-    return _fit_beta_vae(lambda: build_text_vae(model_config).to(target), schedule, train_data, exp.train_config(),
-                         folder, batches=batches, validation=data.valid.to(target), load_finished=load_finished)
+    position = baseline_betas(TEXT_BASELINES).index(beta)
+    return _fit_beta_vae(lambda: build_text_vae(model_config).to(target), position, schedule, train_data,
+                         exp.train_config(), folder, batches=batches, validation=data.valid.to(target),
+                         load_finished=load_finished)
 
 
 def _hierarchical_jobs(exp: HierarchicalExperiment, data: ExperimentData, run_dir: Path,
@@ -382,7 +387,7 @@ def fit_text_mr_vae(exp: TextExperiment, data: TextData, *, run_dir: Path | None
     """Train (or load from ``run_dir``) the Yahoo MR-VAE alone; returns it and its training seconds."""
     target, config = _device(device), exp.train_config()
     train_data = data.train.to(target)
-    mr_vae = seeded_model(exp.seed, lambda: build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target))
+    mr_vae = sweep_model(exp.seed, lambda: build_text_mr_vae(exp.config(len(data.vocab)), PAPER_BETA_RANGE).to(target))
     result = train(mr_vae, train_data, MultiRateBeta(PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high), config,
                    checkpoint_dir=_folder(run_dir, exp.key, _mr_vae_folder(exp)), log=lambda line: None, progress=False,
                    batches=BucketedBatches(train_data, exp.batch_size), validation=data.valid.to(target),

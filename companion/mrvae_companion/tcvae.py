@@ -5,9 +5,9 @@ budget multiplier) of one :class:`TCVAEExperiment`. :func:`fit_tcvae_models` tra
 worker processes, one thread each (:func:`~mrvae.training.pool.run_jobs`), and loads them from
 their checkpoints, so a model is the same floats whether it trained alone or beside others.
 
-Seeding (:func:`~mrvae_companion.experiments.seeded_model`): a run's seed draws its
-initialisation and its batch order, so at one seed every β-TCVAE starts from the same weights,
-and the MR-VAE from those weights plus its gates; all runs share the notebook's data subset.
+Seeding (:func:`~mrvae_companion.experiments.sweep_model`): a run's seed draws its initialisation
+and its batch order. At one seed the β-TCVAEs are drawn in the order of the panel's β grid, each
+from its own weights, and the MR-VAE first; all runs share the notebook's data subset.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from mrvae.models.base import VAE
 from mrvae.models.tcvae import ChenMLPVAE
 from mrvae.training import ConstantBeta, MultiRateBeta, TrainConfig, train
 from mrvae.training.pool import discarding_result
-from mrvae_companion.experiments import seeded_model, spec_digest
+from mrvae_companion.experiments import spec_digest, sweep_model
 from mrvae_companion.runner import runner_for
 
 __all__ = ["TCVAEExperiment", "TCVAERun", "fit_tcvae_models"]
@@ -42,6 +42,8 @@ class TCVAEExperiment:
         latent_dim, hidden: the MLPs' latent size and hidden width (10 and 1,200 in the paper).
         epochs, batch_size, lr: one model's budget (:class:`~mrvae.training.TrainConfig`).
         beta_range: the MR-VAE's sample range of β.
+        betas: the β-TCVAEs' grid, increasing; a run's β is one of them, and its place in the
+            grid decides its initial weights.
     """
 
     dataset_size: int
@@ -51,6 +53,7 @@ class TCVAEExperiment:
     batch_size: int
     lr: float
     beta_range: BetaRange
+    betas: tuple[float, ...]
 
     def __post_init__(self) -> None:
         for name in ("dataset_size", "latent_dim", "hidden", "epochs", "batch_size"):
@@ -59,6 +62,11 @@ class TCVAEExperiment:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not isinstance(self.beta_range, BetaRange):
             raise TypeError(f"beta_range must be a BetaRange, e.g. BetaRange(0.1, 10.0), got {self.beta_range!r}")
+        betas = self.betas
+        if (not isinstance(betas, tuple) or not betas or not all(isinstance(b, float) and b > 0 for b in betas)
+                or list(betas) != sorted(set(betas))):
+            raise ValueError(f"betas must be a tuple of increasing positive floats, e.g. "
+                             f"tuple(beta_range.grid(5).tolist()), got {betas!r}")
 
     @property
     def key(self) -> str:
@@ -91,8 +99,9 @@ class TCVAERun:
 def _fit(exp: TCVAEExperiment, images: Tensor, run: TCVAERun, run_dir: Path | None,
          device: torch.device | str | None, load_finished: bool = False) -> VAE:
     target = torch.device(device) if device is not None else torch.device("cpu")
-    model: VAE = seeded_model(run.seed, lambda: ChenMLPVAE(dataset_size=exp.dataset_size, latent_dim=exp.latent_dim,
-                                                          hidden=exp.hidden).to(target))
+    position = 0 if run.beta is None else exp.betas.index(run.beta)
+    model: VAE = sweep_model(run.seed, lambda: ChenMLPVAE(dataset_size=exp.dataset_size, latent_dim=exp.latent_dim,
+                                                         hidden=exp.hidden).to(target), position)
     if run.beta is None:
         model = convert(model, exp.beta_range)
         schedule = MultiRateBeta(exp.beta_range.low, exp.beta_range.high)
@@ -123,6 +132,10 @@ def fit_tcvae_models(exp: TCVAEExperiment, images: Tensor, runs: Sequence[TCVAER
                          f"got shape {tuple(images.shape)}")
     if not runs:
         raise ValueError("runs is empty: pass at least one TCVAERun")
+    outside = sorted({run.beta for run in runs if run.beta is not None and run.beta not in exp.betas})
+    if outside:
+        raise ValueError(f"runs at β {outside} are not on the panel's grid {list(exp.betas)}: pass β from "
+                         f"TCVAEExperiment.betas (their place in the grid decides their initial weights)")
     return runner_for(workers, device).run(
         lambda root: [partial(discarding_result, _fit, exp, images, run, root, device) for run in dict.fromkeys(runs)],
         lambda root, finished: [_fit(exp, images, run, root, device, finished) for run in runs],

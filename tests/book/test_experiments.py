@@ -115,9 +115,9 @@ def test_batched_and_sequential_sweeps_give_the_same_models(tiny, tmp_path) -> N
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
 
 
-def test_every_model_of_a_panel_starts_from_the_weights_its_seed_draws(tiny, monkeypatch) -> None:
-    """The one seeding rule (seeded_model): at a seed, the β-VAEs of a sweep (all of them or any
-    member alone, sequential or batched) and the MR-VAE's network start from the same weights."""
+def test_each_beta_vae_starts_from_its_place_in_the_sweep(tiny, monkeypatch) -> None:
+    """The one seeding rule (sweep_model): at a seed each β-VAE starts from its own weights, the
+    same whether it trains alone or with its sweep, and the MR-VAE's network from the first one's."""
     from mrvae_companion import experiments
 
     exp, data = tiny
@@ -129,16 +129,15 @@ def test_every_model_of_a_panel_starts_from_the_weights_its_seed_draws(tiny, mon
     fit_beta_vaes(exp, data, betas, annealed=True, members=[2], log=lambda line: None)
     fit_mr_vae(exp, data, log=lambda line: None)
     *sweep, member, mr_vae = started
-    assert len(sweep) == 3
-    for model in (*sweep[1:], member):
-        assert all(torch.equal(model[k], sweep[0][k]) for k in sweep[0])
+
+    def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+        return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    assert not same(sweep[0], sweep[1]) and not same(sweep[1], sweep[2]) and same(member, sweep[2])
     # a gated layer keeps its own weights as ``inner``, beside its ``gate``
-    network = {k.replace(".inner.", "."): v for k, v in mr_vae.items() if ".gate." not in k}
-    assert network.keys() == sweep[0].keys()
-    assert all(torch.equal(network[k], sweep[0][k]) for k in network)
-    build = lambda: build_vae(exp.architecture(), likelihood_for(exp.dataset))  # noqa: E731
-    other_seed = experiments.seeded_model(exp.seed + 1, build)
-    assert not all(torch.equal(v, sweep[0][k]) for k, v in other_seed.state_dict().items())
+    assert same({k.replace(".inner.", "."): v for k, v in mr_vae.items() if ".gate." not in k}, sweep[0])
+    with pytest.raises(ValueError, match="position must be an int >= 0"):
+        experiments.sweep_model(0, lambda: build_vae(exp.architecture()), -1)
 
 
 def _assert_same_models(first, second) -> None:
