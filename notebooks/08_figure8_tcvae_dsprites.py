@@ -38,9 +38,10 @@
 #   barely uses β is trivially robust to it, so its flat MIG is no evidence for the paper's claim
 #   that MR-VAEs are more robust to β. Trained {glue:text}`longer:.0f`× as long, its rate span is
 #   {glue:text}`span_longer:.1f`: the response does not come with training.
-# - **Best MIG: not matched.** The MR-VAE's best MIG is {glue:text}`best_mig_ratio_median:.2f`
-#   [{glue:text}`best_mig_ratio_low:.2f`, {glue:text}`best_mig_ratio_high:.2f`] of the best
-#   β-TCVAE's of the same seed. The paper reports the two as competitive.
+# - **Best MIG: {glue:text}`best_mig_finding`.** The MR-VAE's best MIG is
+#   {glue:text}`best_mig_ratio_median:.2f` [{glue:text}`best_mig_ratio_low:.2f`,
+#   {glue:text}`best_mig_ratio_high:.2f`] of the best β-TCVAE's of the same seed. The paper
+#   reports the two as competitive.
 
 # %% [markdown]
 # ## The objective, the metric and the data
@@ -81,9 +82,11 @@ import numpy as np
 import pandas as pd
 import torch
 from IPython.display import display
+from myst_nb import glue
 
 from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae_companion.prose import glue_number
+from mrvae_companion.scoreboard import COMPETITIVE_FRACTION
 from mrvae_companion.runtime import (
     Stopwatch,
     pick_device,
@@ -307,6 +310,12 @@ glue_number("tc_dist_last", np.median(tc_dist_array[:, -1]))
 glue_number("mr_mig_best", mr_mig_array.max())
 glue_number("tc_best_run", baseline_mig_array.max())
 glue_number("tc_best_run_beta", baseline_betas[int(baseline_mig_array.max(0).argmax())])
+# The scoreboard's rule for "competitive", said in words: the interval over seeds decides.
+best_low, best_high = over_seeds["best_mig_ratio"]["interval"]
+glue("best_mig_finding", "not matched" if best_high < COMPETITIVE_FRACTION else
+     "matched at some seeds, not at others" if best_low < COMPETITIVE_FRACTION else "matched", display=False)
+glue_number("competitive_fraction", COMPETITIVE_FRACTION)
+glue("best_run_model", "a β-TCVAE" if baseline_mig_array.max() >= mr_mig_array.max() else "an MR-VAE", display=False)
 position_gaps = [min(r.gap_per_factor["pos_x"], r.gap_per_factor["pos_y"]) for runs_ in mr_mig.values() for r in runs_]
 other_gaps = [max(r.gap_per_factor["scale"], r.gap_per_factor["orientation"]) for runs_ in mr_mig.values() for r in runs_]
 glue_number("mr_pos_gap_min", min(position_gaps))
@@ -349,11 +358,12 @@ glue_number("span_longer", span_trend.values[-1])
 # - **The MR-VAE's MIG comes from position alone.** At every β and seed its gaps for x and y
 #   position are at least {glue:text}`mr_pos_gap_min:.3f`, while those for scale and
 #   orientation stay below {glue:text}`mr_other_gap_max:.3f`.
-# - **Best MIG: not matched at this budget.** The MR-VAE's best MIG is
+# - **Best MIG: {glue:text}`best_mig_finding` at this budget.** The MR-VAE's best MIG is
 #   {glue:text}`best_mig_ratio_median:.2f` [{glue:text}`best_mig_ratio_low:.2f`,
-#   {glue:text}`best_mig_ratio_high:.2f`] of the best β-TCVAE of the same seed; the best single
-#   run of all is a β-TCVAE ({glue:text}`tc_best_run:.3f` at β = {glue:text}`tc_best_run_beta:.3g`,
-#   against the MR-VAEs' best {glue:text}`mr_mig_best:.3f`). The paper reports the two as
+#   {glue:text}`best_mig_ratio_high:.2f`] of the best β-TCVAE of the same seed (the scoreboard
+#   counts {glue:text}`competitive_fraction:.1f` as competitive); the best single run of all is
+#   {glue:text}`best_run_model` (the β-TCVAEs' best {glue:text}`tc_best_run:.3f`, at β =
+#   {glue:text}`tc_best_run_beta:.3g`; the MR-VAEs' best {glue:text}`mr_mig_best:.3f`). The paper reports the two as
 #   competitive. Absolute MIG values are low for both, after 8 epochs on 1% of dSprites.
 # - **Rate–distortion.** At β = 10 the MR-VAE's distortion is {glue:text}`mr_dist_last:.0f` nats
 #   at a rate of {glue:text}`mr_rate_last:.1f`, the β-TCVAEs' {glue:text}`tc_dist_last:.0f` at
