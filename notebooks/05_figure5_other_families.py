@@ -70,6 +70,8 @@ profile = "quick"  # "quick" (CPU, a few minutes), "cpu" (hours) or "paper" (a G
 seed = 0
 
 # %% tags=["hide-input"]
+import textwrap
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
@@ -228,7 +230,9 @@ rows = -(-len(panels) // columns)
 fig, axes = plt.subplots(rows, columns, figsize=(7.2, 3.2 * rows), squeeze=False, dpi=150)
 for ax, panel in zip(axes.flat, panels):
     result = results[panel.tag]
-    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"), title=panel_label(panel.tag))
+    # Two panels share a row: a long panel name wraps rather than running into its neighbour's.
+    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"),
+                         title=textwrap.fill(panel_label(panel.tag), 40))
     ax.legend()
 for ax in list(axes.flat)[len(panels):]:
     ax.set_visible(False)
