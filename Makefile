@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Offline, nothing is fetched where the files are found; MRVAE_DOWNLOAD=0 forbids downloads.
 export MRVAE_DOWNLOAD ?= 1
 
-.PHONY: venv notebooks figures book book-only test check-notebooks check-kernel kernel-spread refresh-references \
+.PHONY: venv notebooks figures book book-only test check-notebooks check-kernel kernel-spread refresh-references sync-references \
 	cpu-profile gap-study learning-study rgb-budget authors-demo benchmark-overhead clean clean-runs lint
 
 # The stamp makes the venv rebuild only when dependencies change. ipykernel ships a
@@ -102,18 +102,24 @@ refresh-references: $(STAMP)
 	env $$($(VPY) scripts/kernel_spread.py env default) MRVAE_RECORD_SPREAD=default \
 		$(VPY) scripts/run_notebooks.py --profile quick --out-dir tests/notebooks
 
+# After an edit that changes no output: copy the chapters' code and markdown into their
+# references, keeping the recorded outputs (nbval then checks them):
+#   make sync-references NOTEBOOKS="04_figure5_rate_distortion"
+sync-references: $(STAMP)
+	$(VPY) scripts/sync_references.py $(NOTEBOOKS)
+
 # One panel of the `cpu` profile (full-width networks, full data; about 70-90 min on 2 cores):
 #   make cpu-profile PANEL="binary_mnist resnet"
 PANEL ?= binary_mnist resnet
 cpu-profile: $(STAMP)
 	$(VPY) scripts/run_cpu_profile.py $(PANEL)
 
-# The study of the Figure 1 panel's gap to the β-VAEs (quick profile; about 21 min on 2 cores):
+# The study of the Figure 1 panel's gap to the β-VAEs (quick profile; about 33 min on 2 cores):
 gap-study: $(STAMP)
 	$(VPY) scripts/run_gap_study.py
 
 # The study that chose the gates' initialisation and learning rate, on validation images
-# (quick profile; about 8 min on 2 cores). Writes figures/learning_the_beta_response.{json,png}.
+# (quick profile; about 5 min on 2 cores). Writes figures/learning_the_beta_response.{json,png}.
 learning-study: $(STAMP)
 	$(VPY) scripts/run_learning_study.py
 

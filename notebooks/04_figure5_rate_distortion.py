@@ -78,6 +78,7 @@ profile = "quick"  # "quick" (CPU, a few minutes) or "paper" (full size; a GPU, 
 seed = 0
 
 # %% tags=["hide-input"]
+import dataclasses
 import math
 import statistics
 
@@ -92,14 +93,15 @@ from mrvae_companion.explorer import explorer_frames, explorer_html
 from mrvae_companion.experiments import BINARY_DATASETS, PAPER_BETA_RANGE
 from mrvae_companion.panels import train_image_experiments
 from mrvae_companion.profiles import image_profile
-from mrvae_companion.panel_metrics import evaluate_panel, response_metrics
+from mrvae_companion.panel_metrics import response_metrics
+from mrvae_companion.panel_result import BetaComparison, PanelResult
 from mrvae_companion.figures import (
     committed_run,
     glue_figure,
     legend_below,
     mark_not_run,
     plot_gap_over_seeds,
-    plot_rate_distortion,
+    plot_panel,
     provenance,
     save_figure,
     use_book_style,
@@ -157,42 +159,41 @@ display(pd.DataFrame([
 # negative gap means the MR-VAE is better.
 
 # %% tags=["nbval-ignore-output", "hide-input"]
-results: dict[tuple[str, str], dict] = {}
-for key, panel in panels.items():
-    results[key] = {"experiment": panel.experiment, "data": panel.data,
-                    **evaluate_panel(panel.mr_vae, panel.constant, panel.annealed, panel.data.test, seed=seed)}
+results = {key: PanelResult.evaluate(panel.mr_vae, panel.constant, panel.annealed, panel.data.test,
+                                     source=panel.data.source, seed=seed)
+           for key, panel in panels.items()}
 # Figure 1's panel at its other seeds: each scored on its own test subset.
-replicates = {extra: evaluate_panel(p.mr_vae, p.constant, None, p.data.test, seed=extra)
+replicates = {extra: PanelResult.evaluate(p.mr_vae, p.constant, None, p.data.test, source=p.data.source, seed=extra)
               for extra, p in panels[settings.headline].replicates.items()} if settings.headline in panels else {}
 
 NOT_TRAINED = "—"  # a sweep this profile does not train for the panel
 
 
-def sweep_columns(sweep: str, row: dict | None) -> dict:
+def sweep_columns(sweep: str, row: BetaComparison | None) -> dict:
     """R, D and gap of one β-VAE at one β, or dashes where the panel has no such sweep."""
-    return {(sweep, "R"): f"{row['rate']:.2f}" if row else NOT_TRAINED,
-            (sweep, "D"): f"{row['distortion']:.2f}" if row else NOT_TRAINED,
-            (sweep, "gap"): f"{row['gap']:+.1%}" if row else NOT_TRAINED}
+    return {(sweep, "R"): f"{row.rate:.2f}" if row else NOT_TRAINED,
+            (sweep, "D"): f"{row.distortion:.2f}" if row else NOT_TRAINED,
+            (sweep, "gap"): f"{row.gap:+.1%}" if row else NOT_TRAINED}
 
 
-def sweep_rows(entry: dict) -> list[dict]:
+def sweep_rows(result: PanelResult) -> list[BetaComparison]:
     """The per-β rows of every β-VAE sweep the panel trained (constant β, and annealed if any)."""
-    return [row for sweep in ("rows_constant", "rows_annealed") for row in entry.get(sweep) or ()]
+    return [row for rows in result.comparisons.values() for row in rows]
 
 
-def rows_by_beta(entry: dict) -> list[tuple[dict | None, dict | None]]:
+def rows_by_beta(result: PanelResult) -> list[tuple[BetaComparison | None, BetaComparison | None]]:
     """(constant-β row, annealed row) at every β where the panel trained a β-VAE; None where one
     sweep has no β-VAE at that β (the quick profile trains some sweeps at the decades only)."""
-    by_sweep = [{row["beta"]: row for row in entry.get(name) or ()} for name in ("rows_constant", "rows_annealed")]
+    by_sweep = [{row.beta: row for row in result.comparisons.get(name, ())} for name in ("constant", "annealed")]
     return [(by_sweep[0].get(b), by_sweep[1].get(b)) for b in sorted(by_sweep[0].keys() | by_sweep[1].keys())]
 
 
 per_beta = pd.DataFrame([
-    {("panel", ""): panel_label(entry["experiment"].tag), ("β", ""): f"{mr['beta']:.3f}",
-     ("MR-VAE", "R"): f"{mr['mr_rate']:.2f}", ("MR-VAE", "D"): f"{mr['mr_distortion']:.2f}",
+    {("panel", ""): panel_label(panels[key].experiment.tag), ("β", ""): f"{mr.beta:.3f}",
+     ("MR-VAE", "R"): f"{mr.mr_rate:.2f}", ("MR-VAE", "D"): f"{mr.mr_distortion:.2f}",
      **sweep_columns("β-VAE, constant β", c), **sweep_columns("β-VAE, KL annealing", a)}
-    for entry in results.values()
-    for c, a in rows_by_beta(entry) for mr in [c or a]
+    for key, result in results.items()
+    for c, a in rows_by_beta(result) for mr in [c or a]
 ])
 per_beta.columns = pd.MultiIndex.from_tuples(per_beta.columns)
 with pd.option_context("display.max_rows", None):
@@ -212,14 +213,15 @@ with pd.option_context("display.max_rows", None):
 # %% tags=["hide-input", "nbval-ignore-output"]
 response = {}
 rows = []
-for _, entry in sorted(results.items(), key=lambda item: item[0]):
-    metrics_ = response[entry["experiment"].tag] = entry["response"]
-    med, worst, sweeps = metrics_["median_gap"], metrics_["worst_gap"], metrics_["beta_vae_monotone"]
-    rows.append({("panel", ""): panel_label(entry["experiment"].tag),
-                 ("rate span", ""): two_digits(metrics_["rate_ratio"]), ("monotone", ""): yes_no(metrics_["monotone"]),
+for key, result in sorted(results.items(), key=lambda item: item[0]):
+    metrics_ = result.response
+    response[panels[key].experiment.tag] = metrics_.to_json()
+    med, worst, sweeps = metrics_.median_gap, metrics_.worst_gap, metrics_.beta_vae_monotone
+    rows.append({("panel", ""): panel_label(panels[key].experiment.tag),
+                 ("rate span", ""): two_digits(metrics_.rate_ratio), ("monotone", ""): yes_no(metrics_.monotone),
                  **{("median gap", s): f"{med[s]:+.0%}" if s in med else NOT_TRAINED for s in ("constant", "annealed")},
                  **{("worst gap", s): f"{worst[s]:+.0%}" if s in worst else NOT_TRAINED for s in ("constant", "annealed")},
-                 ("coverage", ""): f"{metrics_['rate_coverage']['constant']:.1f}",
+                 ("coverage", ""): f"{metrics_.rate_coverage['constant']:.1f}",
                  **{("β-VAEs monotone", s): yes_no(sweeps[s]) if s in sweeps else NOT_TRAINED
                     for s in ("constant", "annealed")}})
 response_table = pd.DataFrame(rows)
@@ -252,16 +254,16 @@ small = {key: entry for key, entry in results.items() if key[0] in BINARY_DATASE
 rgb = {key: entry for key, entry in results.items() if key[0] not in BINARY_DATASETS}
 glue("not_run_datasets", ", ".join(DATASET_NAMES.get(d, d) for d in not_run) or "none", display=False)
 if small:
-    spans = [float(format(e["response"]["rate_ratio"], ".2g")) for e in small.values()]
+    spans = [float(format(e.response.rate_ratio, ".2g")) for e in small.values()]
     glue_number("small_panels", len(small))
     glue_number("small_span_min", min(spans))
     glue_number("small_span_max", max(spans))
-    glue_number("small_monotone", sum(e["response"]["monotone"] for e in small.values()))
-    glue_number("small_sweeps", sum(len(e["response"]["beta_vae_monotone"]) for e in small.values()))
-    glue_number("small_sweeps_monotone", sum(sum(e["response"]["beta_vae_monotone"].values()) for e in small.values()))
-    glue_number("small_worst_gap_beta_max", max(max(e["rows_constant"], key=lambda r: r["gap"])["beta"]
+    glue_number("small_monotone", sum(e.response.monotone for e in small.values()))
+    glue_number("small_sweeps", sum(len(e.response.beta_vae_monotone) for e in small.values()))
+    glue_number("small_sweeps_monotone", sum(sum(e.response.beta_vae_monotone.values()) for e in small.values()))
+    glue_number("small_worst_gap_beta_max", max(max(e.comparisons["constant"], key=lambda r: r.gap).beta
                                                 for e in small.values()))
-    high_beta_gaps = [row["gap"] for e in small.values() for row in sweep_rows(e) if row["beta"] >= 1.0]
+    high_beta_gaps = [row.gap for e in small.values() for row in sweep_rows(e) if row.beta >= 1.0]
     glue_number("small_high_beta_gap_min", 100 * min(high_beta_gaps))
     glue_number("small_high_beta_gap_max", 100 * max(high_beta_gaps))
     others = [tag for tag in targets if tag != headline_tag]
@@ -272,35 +274,35 @@ if small:
         glue_number("other_median_gap_max", 100 * max(response[tag]["median_gap"]["constant"] for tag in others))
 if settings.headline in results:
     headline_entry = results[settings.headline]
-    head = headline_entry["response"]
-    head_rates = [p["rate"] for p in headline_entry["curve"]]
+    head = headline_entry.response
+    head_rates = [p.rate for p in headline_entry.curve]
     head_rises = sum(later > earlier * 1.01 + 1e-9 for earlier, later in zip(head_rates, head_rates[1:]))
     target = targets[headline_tag]
-    glue_number("headline_span", float(format(head["rate_ratio"], ".2g")))
+    glue_number("headline_span", float(format(head.rate_ratio, ".2g")))
     glue_number("headline_rises", head_rises)
     glue_number("headline_grid_steps", len(head_rates) - 1)
-    glue_number("headline_median_gap", 100 * head["median_gap"]["constant"])
-    glue_number("headline_targets_met", sum([head["rate_ratio"] >= target["rate_ratio"], head["monotone"],
-                                             head["median_gap"]["constant"] <= target["median_gap_constant"]]))
-    low = headline_entry["rows_constant"][0]
-    glue_number("headline_low_beta", low["beta"])
-    glue_number("headline_low_mr_rate", low["mr_rate"])
-    glue_number("headline_low_beta_vae_rate", low["rate"])
-    glue_number("headline_coverage", head["rate_coverage"]["constant"])
+    glue_number("headline_median_gap", 100 * head.median_gap["constant"])
+    glue_number("headline_targets_met", sum([head.rate_ratio >= target["rate_ratio"], head.monotone,
+                                             head.median_gap["constant"] <= target["median_gap_constant"]]))
+    low = headline_entry.comparisons["constant"][0]
+    glue_number("headline_low_beta", low.beta)
+    glue_number("headline_low_mr_rate", low.mr_rate)
+    glue_number("headline_low_beta_vae_rate", low.rate)
+    glue_number("headline_coverage", head.rate_coverage["constant"])
 if rgb:
-    rgb_steps = [budgets[e["experiment"].tag]["steps"] for e in rgb.values()]
-    rgb_widths = [budgets[e["experiment"].tag]["width"] for e in rgb.values()]
+    rgb_steps = [budgets[panels[key].experiment.tag]["steps"] for key in rgb]
+    rgb_widths = [budgets[panels[key].experiment.tag]["width"] for key in rgb]
     glue_number("rgb_steps_min", min(rgb_steps))
     glue_number("rgb_steps_max", max(rgb_steps))
     glue_number("rgb_inverse_width_min", 1 / max(rgb_widths))
     glue_number("rgb_inverse_width_max", 1 / min(rgb_widths))
-    glue_number("rgb_sweeps", sum(len(e["response"]["beta_vae_monotone"]) for e in rgb.values()))
+    glue_number("rgb_sweeps", sum(len(e.response.beta_vae_monotone) for e in rgb.values()))
     glue_number("rgb_sweeps_not_monotone", sum(not m for e in rgb.values()
-                                               for m in e["response"]["beta_vae_monotone"].values()))
+                                               for m in e.response.beta_vae_monotone.values()))
 
-    def highest_rate(entry: dict) -> float:
+    def highest_rate(result: PanelResult) -> float:
         """The largest test rate of any of the panel's models, at any β."""
-        return max([p["rate"] for p in entry["curve"]] + [r["rate"] for r in sweep_rows(entry)])
+        return max([p.rate for p in result.curve] + [r.rate for r in sweep_rows(result)])
 
     lowest_key = min(rgb, key=lambda key: highest_rate(rgb[key]))
     glue("rgb_lowest_rate_panel", panel_title(lowest_key), display=False)
@@ -316,9 +318,7 @@ def draw_rate_distortion(fig, datasets: list[str]) -> None:
     axes = fig.subplots(len(KINDS), len(datasets), squeeze=False)
     for col, dataset in enumerate(datasets):
         for row, kind in enumerate(KINDS):
-            entry = results[(dataset, kind)]
-            plot_rate_distortion(axes[row, col], entry["curve"], entry["rows_constant"], entry.get("rows_annealed"),
-                                 title=panel_title((dataset, kind)))
+            plot_panel(axes[row, col], results[(dataset, kind)], title=panel_title((dataset, kind)))
     legend_below(fig)
 
 
@@ -407,16 +407,15 @@ if rgb_study is not None:
 # %% tags=["hide-input", "nbval-ignore-output"]
 headline = results[settings.headline]
 fig1, ax = plt.subplots(figsize=(5.6, 3.8), dpi=150)
-for extra, entry in replicates.items():  # the other seeds, faint, under seed 0's curve
-    ax.plot([p["rate"] for p in entry["curve"]], [p["distortion"] for p in entry["curve"]], color="C0", lw=0.8,
+for extra, replicate in replicates.items():  # the other seeds, faint, under seed 0's curve
+    ax.plot([p.rate for p in replicate.curve], [p.distortion for p in replicate.curve], color="C0", lw=0.8,
             alpha=0.35, label=f"MR-VAE, seeds {', '.join(map(str, replicates))}" if extra == min(replicates) else None)
-plot_rate_distortion(ax, headline["curve"], headline["rows_constant"], headline["rows_annealed"],
-                     title="ResNet VAE, binary MNIST", mr_label=f"MR-VAE (one run, seed {seed})")
+plot_panel(ax, headline, title="ResNet VAE, binary MNIST", mr_label=f"MR-VAE (one run, seed {seed})")
 # Label the grid points nearest β = 0.01, 0.1, 1 and 10 only: the low-β end of the curve is
 # flat, so labelling more of it stacks the labels on each other.
 for target_beta in (0.01, 0.1, 1.0, 10.0):
-    point = min(headline["curve"], key=lambda p: abs(math.log10(p["beta"] / target_beta)))
-    ax.annotate(f"β={point['beta']:.2g}", (point["rate"], point["distortion"]),
+    point = min(headline.curve, key=lambda p: abs(math.log10(p.beta / target_beta)))
+    ax.annotate(f"β={point.beta:.2g}", (point.rate, point.distortion),
                 textcoords="offset points", xytext=(4, 5))
 ax.legend()
 fig1.tight_layout()
@@ -448,8 +447,8 @@ glue_figure("figure1", fig1)
 headline_panel = panels[settings.headline]
 trained_range = beta_gates(headline_panel.mr_vae)[0].beta_range  # the range its gates were trained over
 explorer = explorer_frames(headline_panel.mr_vae, headline_panel.data.test, beta_range=trained_range, seed=seed)
-display(HTML(explorer_html(explorer, baselines=[(row["beta"], row["rate"], row["distortion"])
-                                                for row in headline["rows_constant"]],
+display(HTML(explorer_html(explorer, baselines=[(row.beta, row.rate, row.distortion)
+                                                for row in headline.comparisons["constant"]],
                                element_id="figure1-explorer", start=1.0)))
 
 # %% [markdown]
@@ -468,9 +467,11 @@ display(HTML(explorer_html(explorer, baselines=[(row["beta"], row["rate"], row["
 # %% tags=["hide-input", "nbval-ignore-output"]
 by_seed = {seed: headline, **replicates}
 # Every seed is compared at the β its extra seeds trained β-VAEs at (every other β of the sweep).
-shared_betas = {row["beta"] for row in next(iter(replicates.values()), headline)["rows_constant"]}
-seed_rows = {s: [row for row in entry["rows_constant"] if row["beta"] in shared_betas] for s, entry in by_seed.items()}
-seed_responses = {s: response_metrics(entry["curve"], seed_rows[s]) for s, entry in by_seed.items()}
+shared_betas = {row.beta for row in next(iter(replicates.values()), headline).comparisons["constant"]}
+seed_rows = {s: [dataclasses.asdict(row) for row in result.comparisons["constant"] if row.beta in shared_betas]
+             for s, result in by_seed.items()}
+seed_responses = {s: response_metrics([dataclasses.asdict(p) for p in result.curve], seed_rows[s])
+                  for s, result in by_seed.items()}
 seed_summary = summarize_responses(seed_responses, seed_rows)
 
 
@@ -550,7 +551,9 @@ CPU_RUN = "cpu_binary_mnist_resnet"
 cpu_run = committed_run(CPU_RUN, 'make cpu-profile PANEL="binary_mnist resnet"')
 if cpu_run is not None:
     ran_cpu, budget = cpu_run["provenance"], cpu_run["metrics"]["budget"]
-    cpu_response, elbo = cpu_run["metrics"]["response"], cpu_run["metrics"]["best_test_elbo"]
+    (cpu_record,) = cpu_run["data"]["panels"].values()  # the one panel of the run
+    cpu_panel = PanelResult.from_json(cpu_record, f"figures/{CPU_RUN}.json")
+    cpu_response, elbo = cpu_panel.response.to_json(), cpu_run["metrics"]["best_test_elbo"]
     print(f"full-width ResNet, binary MNIST: {budget['train_images']:,} training images, {budget['epochs']} epochs = "
           f"{budget['steps']:,} Adam steps per model")
     print(f"R(a)/R(b) {cpu_response['rate_ratio']:.0f}, monotone {cpu_response['monotone']}, median gap "
@@ -563,7 +566,7 @@ if cpu_run is not None:
 # %% tags=["remove-input", "nbval-ignore-output"]
 if cpu_run is not None:
     PAPER_EPOCHS = 200  # Table 2's training
-    worst_row = max(cpu_run["data"]["per_beta_constant"], key=lambda r: r["gap"])
+    worst_row = max(cpu_panel.comparisons["constant"], key=lambda r: r.gap)
     glue_number("cpu_minutes", ran_cpu["wall_seconds"] / 60)
     glue_number("cpu_train_images", budget["train_images"])
     glue_number("cpu_epochs", budget["epochs"])
@@ -574,8 +577,8 @@ if cpu_run is not None:
     glue_number("cpu_rate_high_beta", cpu_response["rate_at_b"])
     glue_number("cpu_median_gap_constant", 100 * cpu_response["median_gap"]["constant"])
     glue_number("cpu_median_gap_annealed", 100 * cpu_response["median_gap"]["annealed"])
-    glue_number("cpu_worst_gap", 100 * worst_row["gap"])
-    glue_number("cpu_worst_gap_beta", worst_row["beta"])
+    glue_number("cpu_worst_gap", 100 * worst_row.gap)
+    glue_number("cpu_worst_gap_beta", worst_row.beta)
     glue_number("cpu_elbo_mr_vae", elbo["ours"]["mr_vae"])
     glue_number("cpu_elbo_beta_vae", best_beta_vae)
     glue_number("table2_mr_vae", elbo["table2"]["mr_vae"])
@@ -586,12 +589,9 @@ if cpu_run is not None:
 
 # %% tags=["hide-input", "nbval-ignore-output"]
 fig_cpu, axes = plt.subplots(1, 2, figsize=(7.2, 3.2), sharey=True, dpi=150)
-plot_rate_distortion(axes[0], headline["curve"], headline["rows_constant"], headline["rows_annealed"],
-                     title=f"{profile} profile (this build)")
+plot_panel(axes[0], headline, title=f"{profile} profile (this build)")
 if cpu_run is not None:
-    plot_rate_distortion(axes[1], cpu_run["data"]["curve"], cpu_run["data"]["per_beta_constant"],
-                         cpu_run["data"]["per_beta_annealed"],
-                         title=f"cpu profile (ran {cpu_run['provenance']['finished_utc'][:10]})")
+    plot_panel(axes[1], cpu_panel, title=f"cpu profile (ran {cpu_run['provenance']['finished_utc'][:10]})")
 else:
     mark_not_run(axes[1], "cpu profile", f"figures/{CPU_RUN}.json is missing")
 axes[0].legend()
@@ -859,34 +859,23 @@ glue_number("conv_table1_overhead_max", 100 * (max(p["table1_ratio"] for p in co
 
 # %% tags=["nbval-ignore-output", "hide-input", "remove-output"]
 clock.__exit__()
-panel_data = {
-    entry["experiment"].tag: {
-        "source": entry["data"].source,
-        "mrvae_curve": {"beta": [p["beta"] for p in entry["curve"]], "rate": [p["rate"] for p in entry["curve"]],
-                        "distortion": [p["distortion"] for p in entry["curve"]]},
-        "per_beta_constant": entry["rows_constant"], "per_beta_annealed": entry.get("rows_annealed"),
-    }
-    for entry in results.values()
-}
+panel_data = {panels[key].experiment.tag: result.to_json() for key, result in results.items()}
 run_config = {"profile": profile, "settings": settings.describe(), "budgets": budgets,
               "betas": PAPER_BETA_RANGE.grid(10).tolist(),
               "beta_range": [PAPER_BETA_RANGE.low, PAPER_BETA_RANGE.high]}
-pipeline_checks = sorted(entry["experiment"].tag for (dataset, _), entry in results.items()
-                         if dataset in settings.pipeline_checks)
+pipeline_checks = sorted(panels[key].experiment.tag for key in results if key[0] in settings.pipeline_checks)
 metrics = {"response": response, "targets": {"targets": targets, "met": target_met}, "not_run": not_run,
            "pipeline_checks": pipeline_checks,
            "parameters": parameters,
            "overhead": {"parameter_ratio_full_width": parameter_ratios}}
 path5 = save_figure(fig, "figure5_rate_distortion", figure="Figure 5", notebook="04_figure5_rate_distortion",
-                    profile=profile, data=panel_data, metrics=metrics,
+                    profile=profile, data={"panels": panel_data}, metrics=metrics,
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds),
                     notes="Panels of datasets listed in metrics.not_run were not run (files unavailable).")
-replicate_data = {str(extra): {"source": panels[settings.headline].replicates[extra].data.source,
-                                "mrvae_curve": {k: [p[k] for p in entry["curve"]] for k in ("beta", "rate", "distortion")},
-                                "per_beta_constant": entry["rows_constant"], "response": entry["response"]}
-                  for extra, entry in replicates.items()}
+replicate_data = {str(extra): replicate.to_json() for extra, replicate in replicates.items()}
 path1 = save_figure(fig1, "figure1_resnet_binary_mnist", figure="Figure 1", notebook="04_figure5_rate_distortion",
-                    profile=profile, data={**panel_data[headline["experiment"].tag], "replicates": replicate_data},
+                    profile=profile,
+                    data={"panels": {headline_tag: panel_data[headline_tag]}, "replicates": replicate_data},
                     metrics={"response": response[headline_tag], "target_met": target_met[headline_tag],
                              "seeds": seed_summary, "seed_betas": sorted(shared_betas)},
                     provenance=provenance(seed=seed, config=run_config, device=device, wall_seconds=clock.seconds))

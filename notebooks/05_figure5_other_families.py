@@ -85,7 +85,7 @@ from mrvae_companion.families import (
 )
 from mrvae_companion.figures import (
     glue_figure,
-    plot_rate_distortion,
+    plot_panel,
     provenance,
     save_figure,
     use_book_style,
@@ -173,11 +173,11 @@ print(f"{len(panels)} panels evaluated")
 
 # Whole percent of gap and one decimal of coverage: claim-level numbers that hold from run to run.
 table = pd.DataFrame([
-    {"panel": panel_label(tag), "β-VAE sweep": sweep, "rate span R(0.01)/R(10)": two_digits(r["rate_ratio"]),
-     "monotone": yes_no(r["monotone"]), "median gap": f"{r['median_gap'][sweep]:+.0%}",
-     "worst gap": f"{r['worst_gap'][sweep]:+.0%}", "coverage": f"{r['rate_coverage'][sweep]:.1f}",
-     "β-VAEs monotone": yes_no(r["beta_vae_monotone"][sweep])}
-    for tag, r in ((tag, result["response"]) for tag, result in results.items()) for sweep in r["median_gap"]
+    {"panel": panel_label(tag), "β-VAE sweep": sweep, "rate span R(0.01)/R(10)": two_digits(r.rate_ratio),
+     "monotone": yes_no(r.monotone), "median gap": f"{r.median_gap[sweep]:+.0%}",
+     "worst gap": f"{r.worst_gap[sweep]:+.0%}", "coverage": f"{r.rate_coverage[sweep]:.1f}",
+     "β-VAEs monotone": yes_no(r.beta_vae_monotone[sweep])}
+    for tag, r in ((tag, result.response) for tag, result in results.items()) for sweep in r.median_gap
 ]).set_index(["panel", "β-VAE sweep"])
 display(table)
 
@@ -229,10 +229,8 @@ columns = min(2, len(panels))
 rows = -(-len(panels) // columns)
 fig, axes = plt.subplots(rows, columns, figsize=(7.2, 3.2 * rows), squeeze=False, dpi=150)
 for ax, panel in zip(axes.flat, panels):
-    result = results[panel.tag]
     # Two panels share a row: a long panel name wraps rather than running into its neighbour's.
-    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result.get("rows_annealed"),
-                         title=textwrap.fill(panel_label(panel.tag), 40))
+    plot_panel(ax, results[panel.tag], title=textwrap.fill(panel_label(panel.tag), 40))
     ax.legend()
 for ax in list(axes.flat)[len(panels):]:
     ax.set_visible(False)
@@ -254,24 +252,24 @@ glue_figure("figure5_families", fig)
 # The numbers the prose below quotes, glued from this run (myst-nb) so that none is typed by hand.
 
 for exp in settings.hierarchical:
-    response = results[exp.tag]["response"]
-    glue_number(f"{exp.dataset}_span", float(format(response["rate_ratio"], ".2g")))
-    glue_number(f"{exp.dataset}_median_gap", 100 * response["median_gap"]["constant"])
-    glue_number(f"{exp.dataset}_worst_gap", 100 * response["worst_gap"]["constant"])
-    glue_number(f"{exp.dataset}_coverage", response["rate_coverage"]["constant"])
+    response = results[exp.tag].response
+    glue_number(f"{exp.dataset}_span", float(format(response.rate_ratio, ".2g")))
+    glue_number(f"{exp.dataset}_median_gap", 100 * response.median_gap["constant"])
+    glue_number(f"{exp.dataset}_worst_gap", 100 * response.worst_gap["constant"])
+    glue_number(f"{exp.dataset}_coverage", response.rate_coverage["constant"])
 if settings.text is not None:
     text_result = results[panels[-1].tag]
     glue_number("text_models", 1 + len(panels[-1].constant) + len(panels[-1].annealed or {}))
-    response = text_result["response"]
-    glue_number("yahoo_span", float(format(response["rate_ratio"], ".2g")))
-    glue_number("yahoo_median_gap", 100 * max(abs(g) for g in response["median_gap"].values()))
-    glue_number("yahoo_worst_gap", 100 * max(response["worst_gap"].values()))
-    glue_number("yahoo_coverage", response["rate_coverage"]["constant"])
-    low = {name: text_result[f"rows_{name}"][0] for name in ("constant", "annealed")}
-    glue_number("yahoo_low_beta", low["constant"]["beta"])
-    glue_number("yahoo_mr_rate", low["constant"]["mr_rate"])
-    glue_number("yahoo_constant_rate", low["constant"]["rate"])
-    glue_number("yahoo_annealed_rate", low["annealed"]["rate"])
+    response = text_result.response
+    glue_number("yahoo_span", float(format(response.rate_ratio, ".2g")))
+    glue_number("yahoo_median_gap", 100 * max(abs(g) for g in response.median_gap.values()))
+    glue_number("yahoo_worst_gap", 100 * max(response.worst_gap.values()))
+    glue_number("yahoo_coverage", response.rate_coverage["constant"])
+    low = {name: text_result.comparisons[name][0] for name in ("constant", "annealed")}
+    glue_number("yahoo_low_beta", low["constant"].beta)
+    glue_number("yahoo_mr_rate", low["constant"].mr_rate)
+    glue_number("yahoo_constant_rate", low["constant"].rate)
+    glue_number("yahoo_annealed_rate", low["annealed"].rate)
     # Perplexities compared at the same β: the β at which a β-VAE's is lowest, and how often the
     # MR-VAE at a β is at least as good as both β-VAEs trained there.
     ppl_betas = sorted({beta for beta, _ in text_metrics})
@@ -337,9 +335,9 @@ clock.__exit__()
 run_config = {"profile": profile, "settings": settings.describe()}
 path = save_figure(
     fig, "figure5_other_families", figure="Figure 5", notebook="05_figure5_other_families", profile=profile,
-    data={tag: {k: v for k, v in r.items() if k != "response"} for tag, r in results.items()},
-    metrics={"response": {tag: r["response"] for tag, r in results.items()},
-             "best_test_elbo": {tag: r["best_test_elbo"] for tag, r in results.items()},
+    data={"panels": {tag: r.to_json() for tag, r in results.items()}},
+    metrics={"response": {tag: r.response.to_json() for tag, r in results.items()},
+             "best_test_elbo": {tag: dict(r.best_test_elbo) for tag, r in results.items()},
              "parameters": {panel.tag: panel.parameters for panel in panels},
              "table1_parameters": {"nvae_paper_config": nvae, "text_authors_10k": {"beta_vae": plain_count,
                                                                                    "mr_vae": gated_count},

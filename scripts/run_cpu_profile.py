@@ -35,12 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mrvae_companion.figures import (
-        committed_run_provenance,
-        plot_rate_distortion,
-        save_figure,
-    )
-    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.figures import committed_run_provenance, plot_panel, save_figure
+    from mrvae_companion.panel_result import PanelResult
     from mrvae_companion.panels import train_image_experiments
     from mrvae_companion.profiles import image_profile
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
@@ -55,25 +51,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"not run: {not_run}", file=sys.stderr)
             return 1
         panel = panels[(args.dataset, args.kind)]
-        result = evaluate_panel(panel.mr_vae, panel.constant, panel.annealed, panel.data.test, seed=args.seed)
+        result = PanelResult.evaluate(panel.mr_vae, panel.constant, panel.annealed, panel.data.test,
+                                      source=panel.data.source, seed=args.seed)
     exp = panel.experiment
     paper_beta_vae, paper_mr_vae = TABLE_2[(args.dataset, args.kind)]
-    elbo = result["best_test_elbo"]
+    elbo = dict(result.best_test_elbo)
     comparison = {"ours": elbo, "table2": {"beta_vae": paper_beta_vae, "mr_vae": paper_mr_vae},
                   "excess_over_table2": {"mr_vae": elbo["mr_vae"] - paper_mr_vae,
                                          "beta_vae": min(elbo["constant"], elbo["annealed"]) - paper_beta_vae}}
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    plot_rate_distortion(ax, result["curve"], result["rows_constant"], result["rows_annealed"],
-                         title=f"cpu profile: {exp.tag}, {exp.steps(panel.data.train.shape[0])} steps per model")
+    plot_panel(ax, result, title=f"cpu profile: {exp.tag}, {exp.steps(panel.data.train.shape[0])} steps per model")
     ax.legend()
     fig.tight_layout()
     path = save_figure(
         fig, f"cpu_{args.dataset}_{args.kind}", figure="Figure 1" if exp.kind == "resnet" and
         args.dataset == "binary_mnist" else "Figure 5 (panel)", notebook="scripts/run_cpu_profile.py",
-        profile="cpu", data={"source": panel.data.source, "curve": result["curve"],
-                             "per_beta_constant": result["rows_constant"],
-                             "per_beta_annealed": result["rows_annealed"]},
-        metrics={"response": result["response"], "best_test_elbo": comparison,
+        profile="cpu", data={"panels": {exp.tag: result.to_json()}},
+        metrics={"response": result.response.to_json(), "best_test_elbo": comparison,
                  "budget": {"train_images": panel.data.train.shape[0], "test_images": panel.data.test.shape[0],
                             "epochs": exp.epochs, "steps": exp.steps(panel.data.train.shape[0]),
                             "mr_vae_train_seconds": panel.mr_train_seconds}},

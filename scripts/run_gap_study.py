@@ -33,24 +33,26 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mrvae_companion.panel_result import PanelResult
 
 REPO = Path(__file__).resolve().parent.parent
 GATE_MULTIPLIERS = (1.0, 10.0, 100.0)
 WIDER_RANGE = (0.001, 10.0)
 
 
-def _summary(result: dict[str, Any], mr_steps: int, beta_vae_steps: int, seconds: float) -> dict[str, Any]:
-    response = result["response"]
-    rows = result["rows_constant"]
-    return {"mr_vae_steps": mr_steps, "beta_vae_steps": beta_vae_steps, "rate_ratio": response["rate_ratio"],
-            "median_gap": response["median_gap"]["constant"], "worst_gap": response["worst_gap"]["constant"],
-            "worst_gap_beta": max(rows, key=lambda row: row["gap"])["beta"],
-            "rate_coverage": response["rate_coverage"]["constant"],
-            "median_gap_low_betas": statistics.median(row["gap"] for row in rows[: len(rows) // 2]),
-            "median_gap_high_betas": statistics.median(row["gap"] for row in rows[len(rows) // 2:]),
-            "betas": [row["beta"] for row in rows], "gaps": [row["gap"] for row in rows],
-            "best_test_elbo": result["best_test_elbo"], "mr_vae_train_seconds": seconds}
+def _summary(result: PanelResult, mr_steps: int, beta_vae_steps: int, seconds: float) -> dict[str, Any]:
+    response, rows = result.response, result.comparisons["constant"]
+    return {"mr_vae_steps": mr_steps, "beta_vae_steps": beta_vae_steps, "rate_ratio": response.rate_ratio,
+            "median_gap": response.median_gap["constant"], "worst_gap": response.worst_gap["constant"],
+            "worst_gap_beta": max(rows, key=lambda row: row.gap).beta,
+            "rate_coverage": response.rate_coverage["constant"],
+            "median_gap_low_betas": statistics.median(row.gap for row in rows[: len(rows) // 2]),
+            "median_gap_high_betas": statistics.median(row.gap for row in rows[len(rows) // 2:]),
+            "betas": [row.beta for row in rows], "gaps": [row.gap for row in rows],
+            "best_test_elbo": dict(result.best_test_elbo), "mr_vae_train_seconds": seconds}
 
 
 def _over_seeds(variants: dict[str, dict[str, Any]], longer: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
-    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.panel_result import PanelResult
     from mrvae_companion.profiles import image_profile
     from mrvae_companion.runner import runner_for
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
@@ -165,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         for group, name, exp, beta_range, versus in studied:
             model, trained = fit_mr_vae(exp, data[exp.seed], beta_range=beta_range, run_dir=root, device=device,
                                         log=quiet, load_finished=finished)
-            result = evaluate_panel(model, sweeps[versus], None, data[exp.seed].test, seed=exp.seed)
+            result = PanelResult.evaluate(model, sweeps[versus], None, data[exp.seed].test,
+                                          source=data[exp.seed].source, seed=exp.seed)
             seconds = sum(h["seconds"] for h in trained.history)
             train_size = data[exp.seed].train.shape[0]
             variants[name] = {"group": group, "seed": exp.seed,

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         save_figure,
         use_book_style,
     )
-    from mrvae_companion.panel_metrics import evaluate_panel
+    from mrvae_companion.panel_result import PanelResult
     from mrvae_companion.profiles import image_profile
     from mrvae_companion.runner import runner_for
     from mrvae_companion.runtime import Stopwatch, pick_device, run_directory, seed_everything
@@ -95,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             model, _ = fit_mr_vae(exp, images, run_dir=root, device=device, log=quiet, load_finished=finished)
             sweep = fit_beta_vaes(exp, images, baseline_betas(), annealed=False, run_dir=root, device=device,
                                   log=quiet, load_finished=finished)
-            response = evaluate_panel(model, sweep, None, images.test, seed=args.seed)["response"]
-            row = {"multiplier": k, "steps": exp.steps(images.train.shape[0]), "rate_ratio": response["rate_ratio"],
-                   "rate_coverage": response["rate_coverage"]["constant"],
-                   "median_gap": response["median_gap"]["constant"], "monotone": response["monotone"],
-                   "beta_vae_monotone": response["beta_vae_monotone"]["constant"]}
+            response = PanelResult.evaluate(model, sweep, None, images.test, source=images.source,
+                                            seed=args.seed).response
+            row = {"multiplier": k, "steps": exp.steps(images.train.shape[0]), "rate_ratio": response.rate_ratio,
+                   "rate_coverage": response.rate_coverage["constant"],
+                   "median_gap": response.median_gap["constant"], "monotone": response.monotone,
+                   "beta_vae_monotone": response.beta_vae_monotone["constant"]}
             panels.setdefault(base.tag, []).append(row)
             print(f"{base.tag} x{k} ({row['steps']} steps): span {row['rate_ratio']:.1f}, coverage "
                   f"{row['rate_coverage']:.2f}, median gap {row['median_gap']:+.1%}", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import torch
@@ -82,3 +83,38 @@ def tiny_explorer():
         return explorer_html(frames, baselines=[(0.1, 5.0, 20.0), (1.0, 2.0, 24.0)], **html)
 
     return make
+
+
+PANEL_BETAS = (0.01, 0.1, 1.0, 10.0)
+
+
+def synthetic_panel(span: float = 100.0, gap: float = 0.01, coverage: float = 0.9, monotone: bool = True,
+                    baselines_monotone: bool = True, annealed: bool = True,
+                    gaps: tuple[float, ...] | None = None) -> dict[str, Any]:
+    """A rate–distortion panel's figure-file record (:meth:`PanelResult.to_json`) whose MR-VAE
+    spans ``span`` in rate over its curve, with gap ``gap`` at every sweep β (or ``gaps``), the
+    annealed sweep's half of it, and ``coverage`` of the β-VAE's rate at β = 0.01."""
+    from mrvae_companion.panel_result import PanelResult
+
+    grid = [0.01 * 1000 ** (i / 19) for i in range(20)]
+    rates = [50.0 * span ** (-i / 19) for i in range(20)]
+    if not monotone:
+        rates[10] = 2 * rates[9]
+    curve = [{"beta": b, "rate": r, "distortion": 100.0, "loss": 100.0 + b * r}
+             for b, r in zip(grid, rates, strict=True)]
+
+    def rows(sweep_gaps: tuple[float, ...]) -> list[dict[str, float]]:
+        out = []
+        for i, (beta, g) in enumerate(zip(PANEL_BETAS, sweep_gaps, strict=True)):
+            rate = 100.0 if not baselines_monotone and i == 2 else 60.0 / 10 ** i
+            loss = 100.0 + beta * rate
+            mr_rate = coverage * rate if i == 0 else rate
+            out.append({"beta": beta, "mr_rate": mr_rate, "mr_distortion": 100.0, "mr_loss": loss * (1 + g),
+                        "rate": rate, "distortion": 100.0, "loss": loss, "gap": g})
+        return out
+
+    constant = gaps or (gap,) * len(PANEL_BETAS)
+    comparisons = {"constant": rows(constant)}
+    if annealed:
+        comparisons["annealed"] = rows(tuple(g / 2 for g in constant))
+    return PanelResult.from_measurements("synthetic", curve, comparisons).to_json()

@@ -4,9 +4,9 @@ binary image datasets and the LSTM text VAE on Yahoo Answers.
 Each panel trains one MR-VAE with ``log β ~ U[log 0.01, log 10]`` and β-VAE baselines with
 the same budget, as the paper does: 4 constant-β β-VAEs at ``logspace(-2, 1, 4)`` for the
 hierarchical VAE, and 10 at ``logspace(-2, 1, 10)`` with a constant β and again with KL
-annealing for the text VAE. :func:`evaluate_family_panel` then gives the same curve, per-β
-comparison and response metrics as the conv and ResNet panels
-(:func:`mrvae_companion.panel_metrics.evaluate_panel`). Trained models are cached in ``run_dir``.
+annealing for the text VAE. :func:`evaluate_family_panel` then measures it as the conv and
+ResNet panels are measured (:class:`~mrvae_companion.panel_result.PanelResult`). Trained models
+are cached in ``run_dir``.
 
 >>> exp = family_profile("quick").hierarchical[0]
 >>> panel = fit_hierarchical_panel(exp, run_dir=Path("runs/demo"))
@@ -16,7 +16,6 @@ comparison and response metrics as the conv and ResNet panels
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -59,7 +58,7 @@ from mrvae_companion.experiments import (
     sweep_model,
     train_config_from,
 )
-from mrvae_companion.panel_metrics import evaluate_panel
+from mrvae_companion.panel_result import PanelResult
 from mrvae_companion.profiles import lookup_profile
 from mrvae_companion.runner import runner_for
 
@@ -479,11 +478,9 @@ def text_budget_study(panel: FamilyPanel, exp: TextExperiment, data: TextData, m
     return rows
 
 
-def evaluate_family_panel(panel: FamilyPanel, *, seed: int = 0) -> dict[str, Any]:
-    """:func:`mrvae_companion.panel_metrics.evaluate_panel` for a family panel: the MR-VAE's 20-point
-    curve, the per-β comparison with each sweep and the response metrics."""
-    started = time.perf_counter()
+def evaluate_family_panel(panel: FamilyPanel, *, seed: int = 0) -> PanelResult:
+    """:meth:`~mrvae_companion.panel_result.PanelResult.evaluate` for a family panel: the MR-VAE's
+    20-point curve, the per-β comparison with each sweep and the response metrics."""
     batch = 1000 if panel.test.is_floating_point() else TEXT_EVAL_BATCH
-    result = evaluate_panel(panel.mr_vae, panel.constant, panel.annealed, panel.test, seed=seed, batch_size=batch)
-    result["evaluation_seconds"] = time.perf_counter() - started
-    return result
+    return PanelResult.evaluate(panel.mr_vae, panel.constant, panel.annealed, panel.test, source=panel.source,
+                                seed=seed, batch_size=batch)

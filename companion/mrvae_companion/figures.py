@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
 import numpy as np
@@ -30,6 +30,9 @@ from mrvae.data import data_roots
 from mrvae.data.roots import checkout_root
 from mrvae_companion.runtime import cpu_model, kernel_path
 from mrvae_companion.schema import FIGURE_SCHEMA, REQUIRED_KEYS, FigureSchemaError, check_schema
+
+if TYPE_CHECKING:
+    from mrvae_companion.panel_result import PanelResult
 
 FIGURE_DIR_ENV_VAR = "MRVAE_FIGURE_DIR"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +166,7 @@ def save_figure(fig: Any, name: str, *, figure: str, notebook: str, profile: str
     record = {"schema": FIGURE_SCHEMA, "figure": figure, "notebook": notebook, "profile": profile,
               "data": _jsonable(data), "metrics": _jsonable(metrics), "provenance": _jsonable(provenance)}
     if notes:
-        record["notes"] = notes
+        record["notes"] = relative_to_roots(notes)
     path = out / f"{name}.json"
     path.write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
     return path
@@ -321,6 +324,14 @@ def plot_rate_distortion(
     ax.set_ylabel("distortion (nats)")
     if title:
         ax.set_title(title)
+
+
+def plot_panel(ax: Axes, panel: PanelResult, *, title: str = "", mr_label: str = "MR-VAE (one run)") -> None:
+    """:func:`plot_rate_distortion` of a measured panel: its MR-VAE's curve and its sweeps' β-VAEs."""
+    sweeps = {name: [{"rate": r.rate, "distortion": r.distortion} for r in rows]
+              for name, rows in panel.comparisons.items()}
+    plot_rate_distortion(ax, [{"rate": p.rate, "distortion": p.distortion} for p in panel.curve], sweeps["constant"],
+                         sweeps.get("annealed"), title=title, mr_label=mr_label)
 
 
 def legend_below(fig: Figure, ax: Axes | None = None, *, ncol: int = 3) -> None:

@@ -12,10 +12,8 @@ from typing import Any
 
 from torch import Tensor
 
-from mrvae.hyper.gates import BetaRange
-from mrvae.metrics.rate_distortion import evaluate, rate_distortion_curve
+from mrvae.metrics.rate_distortion import evaluate
 from mrvae.models.base import VAE
-from mrvae_companion.experiments import PAPER_BETA_RANGE
 from mrvae_companion.schema import FigureSchemaError
 
 
@@ -66,9 +64,8 @@ class ResponseMetrics:
     keyed by sweep (``"constant"``, ``"annealed"``), of the relative gap in D + βR;
     ``rate_coverage``, per sweep, the MR-VAE's rate at the sweep's smallest β over that
     β-VAE's (near 1: the MR-VAE reaches the sweep's high-rate end; a small gap there says
-    little, since at small β the loss barely depends on the rate), ``None`` in the one
-    committed run written before it was recorded (the scoreboard then derives it from the
-    per-β rows); ``beta_vae_monotone``: whether each β-VAE sweep is monotone in rate.
+    little, since at small β the loss barely depends on the rate); ``beta_vae_monotone``:
+    whether each β-VAE sweep is monotone in rate.
 
     Figure files hold :meth:`to_json`; readers parse them with :meth:`from_json`, which fails
     on a missing, renamed or mistyped field instead of reading it as absent.
@@ -80,7 +77,7 @@ class ResponseMetrics:
     monotone: bool
     median_gap: dict[str, float]
     worst_gap: dict[str, float]
-    rate_coverage: dict[str, float] | None
+    rate_coverage: dict[str, float]
     beta_vae_monotone: dict[str, bool]
 
     @classmethod
@@ -93,22 +90,19 @@ class ResponseMetrics:
         sweeps = {"constant": rows_constant, **({} if rows_annealed is None else {"annealed": rows_annealed})}
         gaps = {k: [r["gap"] for r in rows] for k, rows in sweeps.items()}
         coverage = {k: _low_beta_row(rows)["mr_rate"] / max(_low_beta_row(rows)["rate"], 1e-12)
-                    for k, rows in sweeps.items() if "mr_rate" in _low_beta_row(rows)}
+                    for k, rows in sweeps.items()}
         return cls(
             rate_ratio=rates[0] / max(rates[-1], 1e-12), rate_at_a=rates[0], rate_at_b=rates[-1],
             monotone=is_monotone(rates),
             median_gap={k: statistics.median(v) for k, v in gaps.items()},
             worst_gap={k: max(v) for k, v in gaps.items()},
-            rate_coverage=coverage or None,
+            rate_coverage=coverage,
             beta_vae_monotone={k: is_monotone([r["rate"] for r in rows]) for k, rows in sweeps.items()},
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The figure-file form (``rate_coverage`` left out where it is ``None``)."""
-        record = dataclasses.asdict(self)
-        if self.rate_coverage is None:
-            del record["rate_coverage"]
-        return record
+        """The figure-file form, read back by :meth:`from_json`."""
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, record: Any, where: str = "a response record") -> ResponseMetrics:
@@ -117,7 +111,7 @@ class ResponseMetrics:
         if not isinstance(record, Mapping):
             raise FigureSchemaError(f"{where} is not a response record, got {type(record).__name__}")
         fields = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(fields - {"rate_coverage"} - record.keys())
+        missing = sorted(fields - record.keys())
         unknown = sorted(record.keys() - fields)
         if missing or unknown:
             raise FigureSchemaError(f"{where}: response fields missing {missing}, unknown {unknown} "
@@ -143,7 +137,7 @@ class ResponseMetrics:
             raise FigureSchemaError(f"{where}: monotone must be true or false, got {record['monotone']!r}")
         return cls(number("rate_ratio"), number("rate_at_a"), number("rate_at_b"), record["monotone"],
                    per_sweep("median_gap", float), per_sweep("worst_gap", float),
-                   per_sweep("rate_coverage", float) if "rate_coverage" in record else None,
+                   per_sweep("rate_coverage", float),
                    per_sweep("beta_vae_monotone", bool))
 
     @property
@@ -170,23 +164,3 @@ def sweep_gap_metrics(curve: Sequence[Mapping[str, float]], rows: Sequence[Mappi
 def best_test_elbo(curve: Sequence[Mapping[str, float]]) -> float:
     """Table 2's number: the lowest single-sample negative ELBO, ``D + R`` (β = 1), over β."""
     return min(point["distortion"] + point["rate"] for point in curve)
-
-
-def evaluate_panel(mr_vae: VAE, constant: Mapping[float, VAE], annealed: Mapping[float, VAE] | None, test: Tensor, *,
-                   beta_range: BetaRange = PAPER_BETA_RANGE, seed: int = 0, batch_size: int = 1000) -> dict[str, Any]:
-    """Everything a rate–distortion panel shows and claims, on ``test``.
-
-    ``curve``: the MR-VAE at the 20-point grid; ``rows_constant``/``rows_annealed``: the
-    per-β comparison with each sweep (:func:`compare_at_betas`; ``annealed=None`` for a family
-    compared with constant-β β-VAEs only); ``response``: :func:`response_metrics`;
-    ``best_test_elbo``: :func:`best_test_elbo` of the MR-VAE and of each sweep (over its
-    β-VAEs, each evaluated at its own β). ``batch_size``: examples per evaluation batch.
-    """
-    curve = rate_distortion_curve(mr_vae, test, beta_range=beta_range, seed=seed, batch_size=batch_size)
-    mr_points: dict[float, dict[str, float]] = {}
-    rows = {name: compare_at_betas(mr_vae, dict(sweep), test, seed=seed, mr_points=mr_points, batch_size=batch_size)
-            for name, sweep in (("constant", constant), ("annealed", annealed)) if sweep is not None}
-    return {"curve": curve, **{f"rows_{name}": r for name, r in rows.items()},
-            "response": response_metrics(curve, rows["constant"], rows.get("annealed")),
-            "best_test_elbo": {"mr_vae": best_test_elbo(curve),
-                               **{name: best_test_elbo(r) for name, r in rows.items()}}}

@@ -136,7 +136,8 @@ REPORTING_SOURCES: tuple[str, ...] = (
     "mrvae_companion/__init__.py", "mrvae_companion/__main__.py", "mrvae_companion/checks.py",
     "mrvae_companion/cli.py", "mrvae_companion/demo.py", "mrvae_companion/executed.py", "mrvae_companion/explorer.py",
     "mrvae_companion/figures.py",
-    "mrvae_companion/panel_metrics.py", "mrvae_companion/prose.py", "mrvae_companion/runtime.py",
+    "mrvae_companion/panel_metrics.py", "mrvae_companion/panel_result.py", "mrvae_companion/prose.py",
+    "mrvae_companion/runtime.py",
     "mrvae_companion/schema.py",
     "mrvae_companion/scoreboard", "mrvae_companion/seeds.py",
 )

@@ -18,7 +18,12 @@ REQUIRED_KEYS = ("figure", "notebook", "profile", "data", "metrics", "provenance
 #: (files from before the field are version 1); a reader refuses another version, so a
 #: renamed or moved field fails the build instead of reading as a missing result. Bump it
 #: whenever a field that a reader (the scoreboard, a chapter) uses is renamed or moved.
-FIGURE_SCHEMA = 1
+#:
+#: - 1: each panel figure laid out its panels in its own way (``per_beta_constant``,
+#:   ``rows_constant``, ``mrvae_curve``, ...).
+#: - 2: every panel figure stores ``data.panels[tag]`` as a
+#:   :class:`~mrvae_companion.panel_result.PanelResult` record; the other figures are as in 1.
+FIGURE_SCHEMA = 2
 
 
 class FigureSchemaError(ValueError):

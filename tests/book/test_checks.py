@@ -10,6 +10,7 @@ import pytest
 from mrvae_companion import checks
 from mrvae_companion.checks import CHECKS, SAFETY, Band, Claim, Measured, band_for, check_figure, flat_metrics
 from mrvae_companion.figures import committed_figure_dir
+from mrvae_companion.schema import FIGURE_SCHEMA
 
 
 def test_flat_metrics_names_every_leaf_and_checks_curves_by_their_mean() -> None:
@@ -58,8 +59,8 @@ def test_a_band_holds_only_for_values_inside_it(band, value, holds) -> None:
 
 
 def _figure(tmp_path, metrics: dict, name: str = "figure1_resnet_binary_mnist"):
-    record = {"figure": "Figure 1", "notebook": "03", "profile": "quick", "data": {}, "metrics": metrics,
-              "provenance": {}}
+    record = {"schema": FIGURE_SCHEMA, "figure": "Figure 1", "notebook": "03", "profile": "quick", "data": {},
+              "metrics": metrics, "provenance": {}}
     (tmp_path / f"{name}.json").write_text(json.dumps(record))
     return tmp_path
 

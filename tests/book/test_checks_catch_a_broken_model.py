@@ -68,7 +68,8 @@ def frozen_gate_figure(tmp_path_factory):
     committed = json.loads((committed_figure_dir() / f"{FIGURE}.json").read_text())
     curve = rate_distortion_curve(model, data.test, beta_range=PAPER_BETA_RANGE, seed=0)
     rows = []
-    for row in committed["data"]["per_beta_constant"]:  # the panel's β-VAEs, as committed
+    (panel,) = committed["data"]["panels"].values()  # the Figure 1 panel, as committed
+    for row in panel["comparisons"]["constant"]:  # its β-VAEs
         mr = evaluate(model, data.test, row["beta"], seed=0)
         rows.append({**row, "mr_rate": mr["rate"], "mr_distortion": mr["distortion"], "mr_loss": mr["loss"],
                      "gap": (mr["loss"] - row["loss"]) / abs(row["loss"])})

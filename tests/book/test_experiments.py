@@ -84,7 +84,7 @@ def test_response_metrics_sanity_bands() -> None:
     grid = [0.01 * 10 ** (3 * i / 19) for i in range(20)]
     learned = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b)} for b in grid]
     flat = [{"beta": b, "rate": 20.0} for b in grid]
-    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "gap": g}
+    rows = [{"beta": b, "rate": 50.0 / (1.0 + 10 * b), "mr_rate": 50.0 / (1.0 + 10 * b), "gap": g}
             for b, g in zip(grid[::2], [0.01] * 9 + [0.2], strict=True)]
     good = response_metrics(learned, rows, rows)
     assert good["rate_ratio"] > 10 and good["monotone"] and good["beta_vae_monotone"]["constant"]

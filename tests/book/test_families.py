@@ -70,9 +70,9 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
     assert len(panel.constant) == len(panel.annealed) == 10
     assert panel.parameters["mr_vae"] > panel.parameters["beta_vae"]
     result = evaluate_family_panel(panel)
-    assert RESPONSE_KEYS <= set(result["response"])
-    assert set(result["response"]["median_gap"]) == {"constant", "annealed"}
-    assert len(result["curve"]) == 20
+    assert RESPONSE_KEYS <= set(result.response.to_json())
+    assert set(result.response.median_gap) == set(result.comparisons) == {"constant", "annealed"}
+    assert len(result.curve) == 20 and result.source == panel.source
     # Cached: a second call trains nothing and gives the same models.
     again = fit_text_panel(exp, data=_corpus(), run_dir=tmp_path, log=lambda line: None)
     assert all(torch.equal(p, q) for p, q in zip(panel.mr_vae.parameters(), again.mr_vae.parameters(), strict=True))
@@ -91,7 +91,7 @@ def test_text_panel_trains_both_sweeps_and_reports_the_response(tmp_path) -> Non
     for beta, model in decades.annealed.items():
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), panel.annealed[beta].parameters(),
                                                      strict=True))
-    assert len(evaluate_family_panel(decades)["rows_annealed"]) == 4
+    assert len(evaluate_family_panel(decades).comparisons["annealed"]) == 4
 
 
 def test_the_quick_profile_trains_the_text_annealed_sweep_at_the_decades() -> None:
@@ -114,7 +114,7 @@ def test_hierarchical_panel_trains_four_constant_beta_vaes(tmp_path) -> None:
     assert sorted(panel.constant) == pytest.approx([0.01, 0.1, 1.0, 10.0])
     assert panel.annealed is None
     result = evaluate_family_panel(panel)
-    assert set(result["response"]["median_gap"]) == {"constant"}
+    assert set(result.response.median_gap) == set(result.comparisons) == {"constant"}
 
 
 def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:

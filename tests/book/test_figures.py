@@ -1,4 +1,5 @@
 import json
+import re
 
 import matplotlib
 
@@ -17,14 +18,26 @@ def test_figure_json_names_data_files_relative_to_the_data_root(tmp_path, monkey
     fig = plt.figure()
     path = save_figure(fig, "demo", figure="Figure 0", notebook="nb", profile="quick",
                        data={"source": source, "checkpoint": REPO_ROOT / "runs" / "x"},
-                       metrics={"m": 1.0}, provenance={"cwd": str(REPO_ROOT)})
+                       metrics={"m": 1.0}, provenance={"cwd": str(REPO_ROOT)}, notes=f"sources: {source}")
     plt.close(fig)
     text = path.read_text()
     assert str(root) not in text and str(REPO_ROOT) not in text
     record = json.loads(text)
     assert record["data"]["source"] == "train: <data root>/BinarizedMNIST/binarized_mnist_train.amat.gz"
     assert record["data"]["checkpoint"] == "<repo>/runs/x"
+    assert record["notes"] == "sources: train: <data root>/BinarizedMNIST/binarized_mnist_train.amat.gz"
     assert load_figure_data("demo", tmp_path)["metrics"] == {"m": 1.0}
+
+
+def test_committed_figures_hold_no_machine_paths() -> None:
+    """What the test above guards on writing, checked on what is committed: a data root, the
+    checkout or a home directory in a figure file would name one machine's folders."""
+    from mrvae_companion.figures import committed_figure_dir
+
+    pattern = re.compile(r"(/tmp|/work|/root|/home)/[A-Za-z0-9_.-]+/")
+    leaking = {p.name: pattern.search(p.read_text())[0] for p in committed_figure_dir().glob("*.json")
+               if pattern.search(p.read_text())}
+    assert leaking == {}, "rewrite them through mrvae_companion.figures.relative_to_roots"
 
 
 def test_a_bad_figure_name_is_refused(tmp_path, monkeypatch) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import synthetic_panel  # tests/ is on sys.path (rootdir conftest)
 
 from mrvae_companion import scoreboard as sb
 from mrvae_companion.figures import save_figure
@@ -48,17 +49,33 @@ RESPONSE = {"rate_ratio": 12.0, "rate_at_a": 60.0, "rate_at_b": 5.0, "monotone":
 SPAN_RENAMED = {("span" if k == "rate_ratio" else k): v for k, v in RESPONSE.items()}
 
 
+def _figure1_panel(change) -> dict[str, Any]:
+    """Figure 1's metrics and data with one panel, ``change`` applied to the panel's record."""
+    panel = synthetic_panel()
+    change(panel)
+    return {"_data": {"panels": {"binary_mnist-resnet-w0.25": panel}}}
+
+
+def _rename(record: dict[str, Any], old: str, new: str) -> None:
+    record[new] = record.pop(old)
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("figure1_resnet_binary_mnist", {"response": {"monotone": True}},
-     "Figure 1: figures/figure1_resnet_binary_mnist.json: a panel's response: response fields missing ["),
-    ("figure1_resnet_binary_mnist", {"response": SPAN_RENAMED}, "missing ['rate_ratio'], unknown ['span']"),
-    ("figure1_resnet_binary_mnist", {"response": {**RESPONSE, "monotone": "yes"}}, "monotone must be true or false"),
-    ("figure1_resnet_binary_mnist", {"response": {**RESPONSE, "median_gap": 0.02}},
-     "median_gap must map each sweep ('constant', ...) to a float"),
-    ("figure1_resnet_binary_mnist", {"responses": {}}, "figure1_resnet_binary_mnist.json has no metrics.response"),
-    ("figure1_resnet_binary_mnist", {"response": [1, 2]}, "Figure 1: "),
+    ("figure1_resnet_binary_mnist", {"response": RESPONSE}, "figure1_resnet_binary_mnist.json has no data.panels"),
+    ("figure1_resnet_binary_mnist", _figure1_panel(lambda p: _rename(p["response"], "rate_ratio", "span")),
+     "panel binary_mnist-resnet-w0.25: response: response fields missing ['rate_ratio'], unknown ['span']"),
+    ("figure1_resnet_binary_mnist", _figure1_panel(lambda p: _rename(p["curve"][0], "rate", "rates")),
+     "curve point 0: fields missing ['rate'], unknown ['rates']"),
+    ("figure1_resnet_binary_mnist", _figure1_panel(lambda p: p["response"].__setitem__("monotone", "yes")),
+     "monotone must be true or false"),
+    ("figure1_resnet_binary_mnist", _figure1_panel(lambda p: p["response"].__setitem__("rate_ratio", 1e6)),
+     "is not the one its curve and comparisons give"),
+    ("figure1_resnet_binary_mnist", _figure1_panel(lambda p: p["comparisons"].pop("constant")),
+     "comparisons must map 'constant'"),
+    ("figure1_resnet_binary_mnist", {"_data": {"panels": []}}, "data.panels must map each panel's tag"),
     ("overhead", "{not json", "figures/overhead.json is unreadable"),
-    ("overhead", {"schema": 2}, "written with figure schema 2; this build reads schema 1"),
+    ("overhead", {"schema": 1}, "written with figure schema 1; this build reads schema 2"),
+    ("overhead", {"schema": 3}, "written with figure schema 3; this build reads schema 2"),
 ])
 def test_a_figure_that_reads_otherwise_than_its_rule_fails_the_build(tmp_path: Path, name: str, content: Any,
                                                                     message: str) -> None:
@@ -66,6 +83,10 @@ def test_a_figure_that_reads_otherwise_than_its_rule_fails_the_build(tmp_path: P
     and the field; never a quiet "not run"."""
     if isinstance(content, str):
         (tmp_path / f"{name}.json").write_text(content)
+    elif "_data" in content:
+        record = {"schema": FIGURE_SCHEMA, "figure": name, "notebook": "04_figure5_rate_distortion",
+                  "profile": "quick", "data": content["_data"], "metrics": {}, "provenance": {}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(record))
     elif "schema" in content:
         _write(tmp_path, name, {})
         record = json.loads((tmp_path / f"{name}.json").read_text())
@@ -78,8 +99,8 @@ def test_a_figure_that_reads_otherwise_than_its_rule_fails_the_build(tmp_path: P
 
 @pytest.mark.skipif(not COMMITTED_FIGURES.is_dir(), reason="no figures/ directory")
 @pytest.mark.parametrize(("name", "path", "renamed"), [
-    ("figure1_resnet_binary_mnist", ("metrics", "response"), "responses"),
-    ("figure5_rate_distortion", ("metrics", "response"), "rd_response"),
+    ("figure1_resnet_binary_mnist", ("data", "panels"), "panel"),
+    ("figure5_rate_distortion", ("data", "panels"), "rd_panels"),
     ("theorem1_training", ("metrics", "seeds"), "seed_summaries"),
     ("figure8_tcvae_dsprites", ("metrics", "seeds"), "per_seed"),
     ("overhead", ("metrics",), "results"),
@@ -125,9 +146,9 @@ def test_response_metrics_round_trip_through_the_figure_form() -> None:
 
     metrics = ResponseMetrics.from_json(RESPONSE)
     assert metrics.to_json() == RESPONSE and ResponseMetrics.from_json(metrics.to_json()) == metrics
-    older = {k: v for k, v in RESPONSE.items() if k != "rate_coverage"}  # the one run from before it was recorded
-    parsed = ResponseMetrics.from_json(older)
-    assert parsed.rate_coverage is None and parsed.to_json() == older
+    without_coverage = {k: v for k, v in RESPONSE.items() if k != "rate_coverage"}
+    with pytest.raises(FigureSchemaError, match=re.escape("response fields missing ['rate_coverage']")):
+        ResponseMetrics.from_json(without_coverage)
 
 
 @pytest.mark.skipif(not COMMITTED_FIGURES.is_dir(), reason="no figures/ directory")

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import synthetic_panel as _panel  # tests/ is on sys.path (rootdir conftest)
 
 from mrvae_companion import scoreboard as sb
-from mrvae_companion.schema import FigureSchemaError
+from mrvae_companion.schema import FIGURE_SCHEMA, FigureSchemaError
 from mrvae_companion.seeds import BudgetTrend, summarize
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,30 +21,29 @@ COMMITTED_FIGURES = REPO_ROOT / "figures"
 
 
 def _write(directory: Path, name: str, metrics: dict[str, Any], *, data: dict[str, Any] | None = None,
-           profile: str = "quick", notebook: str = "04_figure5_rate_distortion") -> None:
-    record = {"figure": name, "notebook": notebook, "profile": profile, "data": data or {},
+           profile: str = "quick", notebook: str = "04_figure5_rate_distortion",
+           panels: dict[str, dict[str, Any]] | None = None) -> None:
+    """A figure file; ``panels`` (tag → :func:`_panel`) go to ``data.panels``, their responses to
+    ``metrics.response`` (one panel: the response itself, as Figure 1's file has it)."""
+    if panels is not None:
+        data = {**(data or {}), "panels": panels}
+        responses = {tag: panel["response"] for tag, panel in panels.items()}
+        metrics = {"response": next(iter(responses.values())) if name.startswith(("figure1", "cpu_")) else responses,
+                   **metrics}
+    record = {"schema": FIGURE_SCHEMA, "figure": name, "notebook": notebook, "profile": profile, "data": data or {},
               "metrics": metrics, "provenance": {}}
     (directory / f"{name}.json").write_text(json.dumps(record))
 
 
-def _response(span: float = 100.0, gap: float = 0.01, coverage: float | None = 0.9, monotone: bool = True,
-              baselines_monotone: bool = True) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "rate_ratio": span, "rate_at_a": 50.0, "rate_at_b": 50.0 / span, "monotone": monotone,
-        "median_gap": {"constant": gap, "annealed": gap / 2}, "worst_gap": {"constant": 2 * gap, "annealed": gap},
-        "beta_vae_monotone": {"constant": baselines_monotone, "annealed": True},
-    }
-    if coverage is not None:
-        response["rate_coverage"] = {"constant": coverage, "annealed": coverage + 0.05}
-    return response
+HEADLINE = "binary_mnist-resnet-w0.25"
 
 
 def _row(rows: list[sb.Claim], claim: str) -> sb.Claim:
     return next(row for row in rows if row.claim == claim)
 
 
-def _figure1(tmp_path: Path, profile: str = "quick", data: dict[str, Any] | None = None, **response: Any) -> sb.Claim:
-    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(**response)}, profile=profile, data=data)
+def _figure1(tmp_path: Path, profile: str = "quick", **panel: Any) -> sb.Claim:
+    _write(tmp_path, "figure1_resnet_binary_mnist", {}, profile=profile, panels={HEADLINE: _panel(**panel)})
     return _row(sb.scoreboard(tmp_path), "Figure 1")
 
 
@@ -54,41 +54,37 @@ def _seeds(**values: list[float]) -> dict[str, Any]:
 def test_a_perfect_panel_is_reproduced_only_over_three_seeds(tmp_path: Path) -> None:
     row = _figure1(tmp_path)
     assert row.verdict == "partly"  # one seed: a rerun could flip it
-    assert row.measured == "span 100×, median gap +1.0%, coverage 0.90, 1 seed"
+    assert row.measured == "span 100×, median gap +1.0%, coverage 0.90, MR-VAE worse at 4 of 4 β, 1 seed"
     assert (row.profile, row.chapter, row.anchor) == ("quick", "04_figure5_rate_distortion", "fig-figure1-resnet")
     seeds = _seeds(rate_ratio=[90.0, 100.0, 120.0], median_gap=[0.01, 0.02, 0.03], rate_coverage=[0.8, 0.9, 0.95])
-    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(), "seeds": seeds})
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"seeds": seeds}, panels={HEADLINE: _panel()})
     row = _row(sb.scoreboard(tmp_path), "Figure 1")
     assert row.verdict == "reproduced"
     assert row.measured == ("span 100× [90×, 120×], 3 seeds, median gap +2.0% [+1.0%, +3.0%], 3 seeds, "
-                            "coverage 0.90 [0.80, 0.95], 3 seeds")
+                            "coverage 0.90 [0.80, 0.95], 3 seeds, MR-VAE worse at 4 of 4 β")
     # the count of β at which the MR-VAE is worse, over the seeds and the β they all compared at
-    rows = [{"beta": b, "gap": g} for b, g in zip([0.01, 0.1, 1.0, 10.0], [0.1, 0.1, -0.1, 0.1], strict=True)]
     seeds["worse_at"] = summarize([2.0, 3.0, 3.0]).to_json()
-    _write(tmp_path, "figure1_resnet_binary_mnist",
-           {"response": _response(), "seeds": seeds, "seed_betas": [0.01, 1.0, 5.0]}, data={"per_beta_constant": rows})
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"seeds": seeds, "seed_betas": [0.01, 1.0, 5.0]},
+           panels={HEADLINE: _panel(gaps=(0.1, 0.1, -0.1, 0.1))})
     measured = _row(sb.scoreboard(tmp_path), "Figure 1").measured
     assert "MR-VAE worse at 3 of 3 β (median of 3 seeds, range 2–3)" in measured
 
 
 def test_an_interval_that_straddles_a_rule_is_partly(tmp_path: Path) -> None:
     seeds = _seeds(rate_ratio=[90.0, 100.0, 120.0], median_gap=[0.01, 0.04, 0.06], rate_coverage=[0.8, 0.9, 0.95])
-    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(), "seeds": seeds})
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"seeds": seeds}, panels={HEADLINE: _panel()})
     assert _row(sb.scoreboard(tmp_path), "Figure 1").verdict == "partly"
     # a span whose whole interval misses is no response, whatever the gap
     seeds = _seeds(rate_ratio=[2.0, 3.0, 9.9], median_gap=[0.0, 0.0, 0.0], rate_coverage=[0.8, 0.9, 0.95])
-    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _response(), "seeds": seeds})
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"seeds": seeds}, panels={HEADLINE: _panel()})
     assert _row(sb.scoreboard(tmp_path), "Figure 1").verdict == "missed"
 
 
 def test_a_panel_without_an_annealed_sweep_is_judged_on_the_constant_one_and_says_so(tmp_path: Path) -> None:
-    response = _response(gap=0.2)
-    for key in ("median_gap", "worst_gap", "beta_vae_monotone", "rate_coverage"):
-        del response[key]["annealed"]
-    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": response})
-    row = _row(sb.scoreboard(tmp_path), "Figure 1")
+    row = _figure1(tmp_path, gap=0.2, annealed=False)
     assert row.verdict == "partly"
-    assert row.measured == "span 100×, median gap +20% (constant β only), coverage 0.90, 1 seed"
+    assert row.measured == ("span 100×, median gap +20% (constant β only), coverage 0.90, MR-VAE worse at 4 of 4 β, "
+                            "1 seed")
 
 
 def test_a_flat_mr_vae_has_no_response(tmp_path: Path) -> None:
@@ -108,8 +104,8 @@ def test_a_flat_mr_vae_has_no_response(tmp_path: Path) -> None:
 ])
 def test_a_miss_is_judged_by_its_budget_trend(tmp_path: Path, spans: list[float], verdict: str, word: str) -> None:
     trend = BudgetTrend((1.0, 2.0), tuple(spans), "× epochs").to_json()
-    _write(tmp_path, "figure1_resnet_binary_mnist",
-           {"response": _response(span=1.5), "budget_trend": {"rate_ratio": trend}})
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"budget_trend": {"rate_ratio": trend}},
+           panels={HEADLINE: _panel(span=1.5)})
     row = _row(sb.scoreboard(tmp_path), "Figure 1")
     assert row.verdict == verdict
     assert f"by budget: {sb.fmt_span(spans[0])} at 1 → {sb.fmt_span(spans[1])} at 2 × epochs ({word})" in row.measured
@@ -124,21 +120,21 @@ def test_a_response_with_large_gaps_is_partly(tmp_path: Path) -> None:
 def test_a_small_gap_without_coverage_or_against_a_broken_sweep_is_partly(tmp_path: Path) -> None:
     assert _figure1(tmp_path, coverage=0.06).verdict == "partly"
     assert _figure1(tmp_path, baselines_monotone=False).verdict == "partly"
-    row = _figure1(tmp_path, coverage=None)  # not recorded, nothing to derive it from
-    assert (row.verdict, "coverage not recorded" in row.measured) == ("partly", True)
 
 
-def test_coverage_of_older_files_comes_from_the_per_beta_rows(tmp_path: Path) -> None:
+def test_a_panel_file_in_an_older_layout_fails_the_build(tmp_path: Path) -> None:
+    """Panels are read from data.panels only: an older file's per-β rows are not a quiet fallback."""
     rows = [{"beta": 0.1, "mr_rate": 10.0, "rate": 10.0}, {"beta": 0.01, "mr_rate": 60.0, "rate": 80.0}]
-    row = _figure1(tmp_path, coverage=None, data={"per_beta_constant": rows})
-    assert row.verdict == "partly"  # one seed
-    assert "coverage 0.75" in row.measured
+    _write(tmp_path, "figure1_resnet_binary_mnist", {"response": _panel()["response"]},
+           data={"per_beta_constant": rows})
+    with pytest.raises(FigureSchemaError, match=re.escape("figure1_resnet_binary_mnist.json has no data.panels")):
+        sb.scoreboard(tmp_path)
 
 
 def test_a_family_row_combines_its_panels(tmp_path: Path) -> None:
-    responses = {"binary_mnist-resnet-w0.25": _response(), "cifar10-resnet-w0.125": _response(span=2.0),
-                 "binary_mnist-conv-w0.125": _response()}
-    _write(tmp_path, "figure5_rate_distortion", {"response": responses, "not_run": {"svhn": "no file"}})
+    panels = {"binary_mnist-resnet-w0.25": _panel(), "cifar10-resnet-w0.125": _panel(span=2.0),
+              "binary_mnist-conv-w0.125": _panel()}
+    _write(tmp_path, "figure5_rate_distortion", {"not_run": {"svhn": "no file"}}, panels=panels)
     rows = sb.scoreboard(tmp_path)
     resnet, conv = _row(rows, "Figure 5, ResNet"), _row(rows, "Figure 5, conv")
     assert resnet.verdict == "partly"
@@ -356,10 +352,10 @@ def test_theorem1_learned_takes_the_worse_of_its_gap_and_its_latents(tmp_path: P
 
 
 def test_pipeline_check_panels_are_named_but_not_graded(tmp_path: Path) -> None:
-    responses = {"binary_mnist-resnet-w0.25": _response(), "cifar10-resnet-w0.125": _response(span=2.0),
-                 "celeba64-conv-w0.0625": _response(span=1.5)}
+    panels = {"binary_mnist-resnet-w0.25": _panel(), "cifar10-resnet-w0.125": _panel(span=2.0),
+              "celeba64-conv-w0.0625": _panel(span=1.5)}
     pipeline = ["celeba64-conv-w0.0625", "cifar10-resnet-w0.125"]
-    _write(tmp_path, "figure5_rate_distortion", {"response": responses, "pipeline_checks": pipeline})
+    _write(tmp_path, "figure5_rate_distortion", {"pipeline_checks": pipeline}, panels=panels)
     betas = [0.01, 1.0, 10.0]
     units = {"betas": betas, "mrvae_at_betas": [8, 6, 1], "constant": [8, 5, 2]}
     frechet = {"grid": betas, "betas": betas, "mrvae": [10.0, 12.0, 20.0], "constant": [11.0, 12.0, 15.0]}

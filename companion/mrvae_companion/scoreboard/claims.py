@@ -42,6 +42,7 @@ from mrvae_companion.scoreboard.rules import (
     judge_response,
     judge_seeded,
     load_figure,
+    only_panel,
     pipeline_panels,
     seed_count,
     seed_summaries,
@@ -184,8 +185,7 @@ def _figure1(name: str) -> Callable[[Path], tuple[str, Verdict, tuple[dict[str, 
     def build(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]]:
         """The ResNet binary MNIST panel: the response rule of the module docstring."""
         record = load_figure(figure_dir, name)
-        response = _get(record, "metrics", "response")
-        verdict, text = judge_response(response, record.get("data"), record, seed_summaries(record))
+        verdict, text = judge_response(only_panel(record), record, seed_summaries(record))
         return text, verdict, (record,)
     return build
 

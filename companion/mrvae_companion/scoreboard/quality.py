@@ -24,6 +24,7 @@ from mrvae_companion.scoreboard.rules import (
     is_pipeline_panel,
     judge_response,
     load_figure,
+    panel_results,
     pipeline_panels,
     seed_count,
     seed_summaries,
@@ -146,8 +147,7 @@ def _figure7(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
     tags = _get(record, "data", "panels")
     betas = _get(record, "metrics", "betas_shown")
     source = load_figure(figure_dir, "figure5_rate_distortion")
-    responses = _get(source, "metrics", "response")
-    data = source.get("data") if isinstance(source.get("data"), Mapping) else {}
+    panels = panel_results(source)
     pipeline = pipeline_panels(figure_dir)
     if tags and all(is_pipeline_panel(tag, pipeline) for tag in tags):
         return (f"prior samples at β = {', '.join(fmt_beta(b) for b in betas)}, judged by eye, from "
@@ -157,10 +157,12 @@ def _figure7(figure_dir: Path) -> tuple[str, Verdict, tuple[dict[str, Any], ...]
         if is_pipeline_panel(tag, pipeline):
             parts.append(f"{panel_name(tag, with_kind=True)}: pipeline check, not graded")
             continue
-        response = _get(responses, tag)
-        verdict, _ = judge_response(response, data.get(tag), source)
+        if tag not in panels:
+            raise FigureSchemaError(f"figures/figure7_samples.json shows panel {tag}, which "
+                                    f"figures/figure5_rate_distortion.json does not hold ({sorted(panels)})")
+        verdict, _ = judge_response(panels[tag], source)
         verdicts.append(verdict)
-        parts.append(f"{panel_name(tag, with_kind=True)} {verdict} (span {fmt_span(float(response['rate_ratio']))})")
+        parts.append(f"{panel_name(tag, with_kind=True)} {verdict} (span {fmt_span(panels[tag].response.rate_ratio)})")
     if not verdicts:
         raise NotRun("no sample panel")
     combined = combine_verdicts(verdicts)

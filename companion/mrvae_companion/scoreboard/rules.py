@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mrvae_companion.panel_metrics import ResponseMetrics
+from mrvae_companion.panel_result import PanelResult
 from mrvae_companion.schema import FigureSchemaError, check_schema
 from mrvae_companion.scoreboard.format import _paper_order, fmt_number, fmt_percent, fmt_span, panel_name
 from mrvae_companion.seeds import BudgetTrend, Rule, SeedSummary, summarize
@@ -255,24 +255,23 @@ def combine_verdicts(verdicts: Sequence[Verdict]) -> Verdict:
 
 # ----------------------------------------------------------------------------- response
 
-def rate_coverage(response: ResponseMetrics, data: Mapping[str, Any] | None) -> float | None:
-    """The lowest rate coverage over the sweeps: ``response.rate_coverage`` where the file
-    records it; for the committed run written before it was recorded, the same quantity from
-    the per-β rows in ``data`` (the MR-VAE's rate over the β-VAE's at the sweep's smallest β, as
-    :class:`~mrvae_companion.panel_metrics.ResponseMetrics` defines it); None if neither is there."""
-    if response.rate_coverage:
-        return min(response.rate_coverage.values())
-    if not isinstance(data, Mapping):
-        return None
-    values = []
-    for key, rows in data.items():
-        if not (key.startswith("per_beta_") or key.startswith("rows_")) or not isinstance(rows, list):
-            continue
-        usable = [r for r in rows if isinstance(r, Mapping) and {"beta", "mr_rate", "rate"} <= r.keys()]
-        if usable:
-            low = min(usable, key=lambda r: r["beta"])
-            values.append(low["mr_rate"] / max(low["rate"], 1e-12))
-    return min(values) if values else None
+def panel_results(record: Mapping[str, Any]) -> dict[str, PanelResult]:
+    """Every panel of a figure file (``data.panels``: tag → :meth:`PanelResult.to_json`), read
+    through :meth:`PanelResult.from_json`: a missing, renamed or inconsistent field fails the build."""
+    where = f"figures/{record['_name']}.json" if "_name" in record else "a figure record"
+    panels = _get(record, "data", "panels")
+    if not isinstance(panels, Mapping) or not panels:
+        raise FigureSchemaError(f"{where}: data.panels must map each panel's tag to its record, got {panels!r:.80}")
+    return {str(tag): PanelResult.from_json(value, f"{where}: panel {tag}") for tag, value in panels.items()}
+
+
+def only_panel(record: Mapping[str, Any]) -> PanelResult:
+    """The one panel of a single-panel figure file (Figure 1, the ``cpu`` profile's)."""
+    panels = panel_results(record)
+    if len(panels) != 1:
+        raise FigureSchemaError(f"figures/{record.get('_name', '?')}.json holds {len(panels)} panels "
+                                f"({sorted(panels)}); a Figure 1 file holds one")
+    return next(iter(panels.values()))
 
 
 SPAN_RULE = Rule(MIN_RATE_SPAN, "at_least")
@@ -284,24 +283,21 @@ def _fmt_coverage(value: float) -> str:
     return fmt_number(value, 2)
 
 
-def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, record: Mapping[str, Any],
+def judge_response(panel: PanelResult, record: Mapping[str, Any],
                    seeds: Mapping[str, SeedSummary] | None = None) -> tuple[Verdict, str]:
     """The verdict and the text of one rate–distortion panel (rule in the module docstring).
 
-    ``response`` is a panel's ``metrics.response`` entry (one seed); ``data`` the panel's
-    ``data`` entry (for the coverage of files that do not record it, and the count of β at
-    which the MR-VAE is worse); ``record`` the figure file (its profile and budget trends).
-    ``seeds``, where the panel was run on several seeds, maps ``rate_ratio``, ``median_gap``
-    (the worse sweep's) and ``rate_coverage`` to their :class:`SeedSummary`: the verdict is
-    then decided on their intervals.
+    ``panel`` is the panel as measured at one seed (:func:`panel_results`); ``record`` the
+    figure file (its profile and budget trends). ``seeds``, where the panel was run on several
+    seeds, maps ``rate_ratio``, ``median_gap`` (the worse sweep's) and ``rate_coverage`` to
+    their :class:`SeedSummary`: the verdict is then decided on their intervals.
     """
-    where = f"figures/{record['_name']}.json" if "_name" in record else "a figure record"
-    metrics = ResponseMetrics.from_json(response, f"{where}: a panel's response")
+    metrics = panel.response
     if not metrics.finite:
         raise NotRun("a non-finite rate span or gap (the run diverged)")
     span, monotone, gaps = metrics.rate_ratio, metrics.monotone, metrics.median_gap
     gap = max(gaps.values())
-    coverage = rate_coverage(metrics, data)
+    coverage = min(metrics.rate_coverage.values())
     baselines_monotone = all(metrics.beta_vae_monotone.values())
     worse_over_seeds = (seeds or {}).get("worse_at")
     seeds = {k: v for k, v in (seeds or {}).items() if k in ("rate_ratio", "median_gap", "rate_coverage")}
@@ -309,9 +305,8 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
         raise FigureSchemaError(f"seed summaries of {sorted(seeds)} only; need rate_ratio, median_gap and "
                                 "rate_coverage")
     if not seeds:  # one run: each metric its own one-seed summary
-        seeds = {"rate_ratio": summarize([span]), "median_gap": summarize([gap])}
-        if coverage is not None:
-            seeds["rate_coverage"] = summarize([coverage])
+        seeds = {"rate_ratio": summarize([span]), "median_gap": summarize([gap]),
+                 "rate_coverage": summarize([coverage])}
 
     # A panel without a KL-annealed sweep (the quick profile's other panels, an NVAE) says so.
     against = "" if len(gaps) > 1 else f" ({next(iter(gaps))} β only)"
@@ -319,14 +314,13 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     plain = (lambda s, fmt: fmt(s.median)) if one_seed else fmt_summary
     parts = [f"span {plain(seeds['rate_ratio'], fmt_span)}",
              f"median gap {plain(seeds['median_gap'], fmt_percent)}{against}"]
-    parts.append("coverage not recorded" if "rate_coverage" not in seeds
-                 else f"coverage {plain(seeds['rate_coverage'], _fmt_coverage)}")
-    worse = _worse_at(data)
+    parts.append(f"coverage {plain(seeds['rate_coverage'], _fmt_coverage)}")
+    worse = panel.worse_at()
     seed_betas = record.get("metrics", {}).get("seed_betas")
     if worse_over_seeds is not None and worse_over_seeds.n > 1 and not one_seed and isinstance(seed_betas, list):
         parts.append(f"MR-VAE worse at {worse_over_seeds.median:.0f} of {len(seed_betas)} β (median of "
                      f"{worse_over_seeds.n} seeds, range {worse_over_seeds.low:.0f}–{worse_over_seeds.high:.0f})")
-    elif worse is not None:
+    else:
         parts.append(f"MR-VAE worse at {worse[0]} of {worse[1]} β")
     if not monotone:
         parts.append("rate not monotone in β")
@@ -340,33 +334,21 @@ def judge_response(response: Mapping[str, Any], data: Mapping[str, Any] | None, 
     if not monotone or span_judged == "missed":
         return shortfall(record, "rate_ratio", SPAN_RULE), text + trend_text(record, "rate_ratio", SPAN_RULE, fmt_span)
     judged = [span_judged, GAP_RULE.judge(seeds["median_gap"])]
-    judged.append(COVERAGE_RULE.judge(seeds["rate_coverage"]) if "rate_coverage" in seeds else "missed")
+    judged.append(COVERAGE_RULE.judge(seeds["rate_coverage"]))
     if all(j == "met" for j in judged) and baselines_monotone:
         return settle("reproduced", min(s.n for s in seeds.values())), text
     return "partly", text
 
 
-def _worse_at(data: Mapping[str, Any] | None) -> tuple[int, int] | None:
-    """``(k, n)``: the MR-VAE's D + βR is above the constant-β β-VAE's at k of the sweep's n β
-    (from the per-β rows of ``data``), or None where the rows are not recorded."""
-    if not isinstance(data, Mapping):
-        return None
-    rows = data.get("per_beta_constant", data.get("rows_constant"))
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, Mapping) and "gap" in r for r in rows):
-        return None
-    return sum(float(r["gap"]) > 0 for r in rows), len(rows)
-
-
 def _panels(record: Mapping[str, Any], kind: str) -> list[tuple[str, Verdict, str]]:
     """``(tag, verdict, text)`` of every panel of ``record`` whose tag names ``kind``."""
-    responses = _get(record, "metrics", "response")
-    data = record.get("data") if isinstance(record.get("data"), Mapping) else {}
+    panels = panel_results(record)
     out = []
-    for tag in sorted(responses, key=_paper_order):
+    for tag in sorted(panels, key=_paper_order):
         if tag.split("-")[1:2] != [kind]:
             continue
         try:
-            verdict, text = judge_response(responses[tag], data.get(tag), record)
+            verdict, text = judge_response(panels[tag], record)
         except NotRun as missing:
             verdict, text = "not run", f"not run ({missing})"
         out.append((tag, verdict, text))
