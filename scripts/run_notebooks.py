@@ -49,16 +49,21 @@ def convert(source: Path, dest: Path) -> Path:
 
 
 def record_source(output_ipynb: Path, source: Path) -> None:
-    """Name the Jupytext source in papermill's metadata instead of the temporary ipynb it ran,
-    so executed notebooks (the committed references among them) hold no machine paths."""
+    """Name the Jupytext source in papermill's metadata instead of the temporary ipynb it ran, and
+    the output relative to the checkout, so executed notebooks (the committed references among
+    them, wherever they were written first) hold no machine paths."""
     import nbformat
 
+    def relative(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(REPO_ROOT).as_posix()
+        except ValueError:  # outside the checkout (a scratch folder): its name alone
+            return path.name
+
     nb = nbformat.read(output_ipynb, as_version=4)
-    try:
-        relative = source.resolve().relative_to(REPO_ROOT).as_posix()
-    except ValueError:
-        relative = source.name
-    nb.metadata.setdefault("papermill", {})["input_path"] = relative
+    papermill = nb.metadata.setdefault("papermill", {})
+    papermill["input_path"] = relative(source)
+    papermill["output_path"] = relative(output_ipynb)
     nbformat.write(nb, output_ipynb)
 
 

@@ -96,3 +96,20 @@ def test_every_figure_a_chapter_writes_is_checked_in_its_check_cell(source: Path
     assert len(calls) == (1 if written else 0), f"{source.name}: one print_checks(...) cell per chapter with figures"
     assert checked == written - UNCHECKED.keys(), f"{source.name} writes {sorted(written)}, checks {sorted(checked)}"
     assert checked <= CHECKS.keys()
+
+
+def test_an_executed_notebook_names_its_source_and_output_without_machine_paths(tmp_path: Path) -> None:
+    """A reference is often executed into a scratch folder first and copied into tests/notebooks:
+    papermill's absolute paths must not travel with it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_notebooks", NOTEBOOKS.parent / "scripts" / "run_notebooks.py")
+    run_notebooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_notebooks)
+    output = tmp_path / "01_chapter.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"input_path": str(tmp_path / "x.ipynb"), "output_path": str(output)}
+    nbformat.write(nb, output)
+    run_notebooks.record_source(output, NOTEBOOKS / "01_linear_vae_theory.py")
+    recorded = nbformat.read(output, as_version=4).metadata["papermill"]
+    assert recorded == {"input_path": "notebooks/01_linear_vae_theory.py", "output_path": "01_chapter.ipynb"}
