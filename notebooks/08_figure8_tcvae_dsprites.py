@@ -41,7 +41,7 @@
 # - **Best MIG: {glue:text}`best_mig_finding`.** The MR-VAE's best MIG is
 #   {glue:text}`best_mig_ratio_median:.2f` [{glue:text}`best_mig_ratio_low:.2f`,
 #   {glue:text}`best_mig_ratio_high:.2f`] of the best β-TCVAE's of the same seed. The paper
-#   reports the two as competitive.
+#   reports the two as competitive. {glue:text}`best_mig_kernels`
 
 # %% [markdown]
 # ## The objective, the metric and the data
@@ -86,7 +86,7 @@ from myst_nb import glue
 
 from mrvae_companion.figures import glue_figure, provenance, save_figure, use_book_style
 from mrvae_companion.prose import glue_number
-from mrvae_companion.scoreboard import COMPETITIVE_FRACTION
+from mrvae_companion.scoreboard import COMPETITIVE_FRACTION, kernel_readings
 from mrvae_companion.runtime import (
     Stopwatch,
     pick_device,
@@ -94,7 +94,7 @@ from mrvae_companion.runtime import (
     seed_everything,
     select_profile,
 )
-from mrvae_companion.seeds import BudgetTrend, summarize_mig_panel
+from mrvae_companion.seeds import BudgetTrend, Rule, summarize_mig_panel
 from mrvae_companion.tcvae import TCVAEExperiment, TCVAERun, fit_tcvae_models
 from mrvae.data.dsprites import N_IMAGES, load_dsprites, subsample_indices
 from mrvae.hyper.convert import count_parameters
@@ -315,9 +315,19 @@ glue_number("mr_mig_best", mr_mig_array.max())
 glue_number("tc_best_run", baseline_mig_array.max())
 glue_number("tc_best_run_beta", baseline_betas[int(baseline_mig_array.max(0).argmax())])
 # The scoreboard's rule for "competitive", said in words: the interval over seeds decides.
-best_low, best_high = over_seeds["best_mig_ratio"]["interval"]
-glue("best_mig_finding", "not matched" if best_high < COMPETITIVE_FRACTION else
-     "matched at some seeds, not at others" if best_low < COMPETITIVE_FRACTION else "matched", display=False)
+FINDINGS = {"missed": "not matched", "straddles": "matched at some seeds, not at others", "met": "matched"}
+competitive = Rule(COMPETITIVE_FRACTION, "at_least")
+judged = competitive.judge_interval(*over_seeds["best_mig_ratio"]["interval"])
+glue("best_mig_finding", FINDINGS[judged], display=False)
+# The same seeds on other CPU kernel paths (figures/kernel_spread.json): where one of them lands on
+# the other side of the rule, the verdict depends on the machine, and the scoreboard says so.
+readings = kernel_readings({"_name": "figure8_tcvae_dsprites", "profile": profile}, "best_mig_ratio")
+others = [f"[{low:.2f}, {high:.2f}] on the `{path}` kernels ({FINDINGS[competitive.judge_interval(low, high)]})"
+          for path, low, high in readings if competitive.judge_interval(low, high) != judged]
+glue("best_mig_kernels", "The same seeds on other CPU kernel paths read " + " and ".join(others) + ": floating-point "
+     "differences move each seed's best MIG that far, so this finding depends on the machine, and the scoreboard "
+     "counts it as unsettled (*partly*)." if others else
+     f"Each of the {len(readings)} CPU kernel paths recorded for this chapter reads it the same way.", display=False)
 glue_number("competitive_fraction", COMPETITIVE_FRACTION)
 glue("best_run_model", "a β-TCVAE" if baseline_mig_array.max() >= mr_mig_array.max() else "an MR-VAE", display=False)
 position_gaps = [min(r.gap_per_factor["pos_x"], r.gap_per_factor["pos_y"]) for runs_ in mr_mig.values() for r in runs_]
@@ -368,7 +378,8 @@ glue_number("span_longer", span_trend.values[-1])
 #   counts {glue:text}`competitive_fraction:.1f` as competitive); the best single run of all is
 #   {glue:text}`best_run_model` (the β-TCVAEs' best {glue:text}`tc_best_run:.3f`, at β =
 #   {glue:text}`tc_best_run_beta:.3g`; the MR-VAEs' best {glue:text}`mr_mig_best:.3f`). The paper reports the two as
-#   competitive. Absolute MIG values are low for both, after 8 epochs on 1% of dSprites.
+#   competitive. {glue:text}`best_mig_kernels` Absolute MIG values are low for both, after 8
+#   epochs on 1% of dSprites.
 # - **Rate–distortion.** At β = 10 the MR-VAE's distortion is {glue:text}`mr_dist_last:.0f` nats
 #   at a rate of {glue:text}`mr_rate_last:.1f`, the β-TCVAEs' {glue:text}`tc_dist_last:.0f` at
 #   {glue:text}`tc_rate_last:.1f` ({numref}`fig-figure8-tcvae-dsprites`, right). In the β-TCVAE

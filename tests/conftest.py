@@ -118,3 +118,19 @@ def synthetic_panel(span: float = 100.0, gap: float = 0.01, coverage: float = 0.
     if annealed:
         comparisons["annealed"] = rows(tuple(g / 2 for g in constant))
     return PanelResult.from_measurements("synthetic", curve, comparisons).to_json()
+
+
+def seed_summaries_json(**values: list[float]) -> dict[str, Any]:
+    """``metrics.seeds`` as a chapter writes it: metric name → its seed summary over ``values``."""
+    from mrvae_companion.seeds import summarize
+
+    return {name: summarize(v).to_json() for name, v in values.items()}
+
+
+@pytest.fixture
+def kernel_spread(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The cross-kernel readings the scoreboard consults (figures/kernel_spread.json), empty and
+    editable: the committed ones belong to the committed figures, not to a test's files."""
+    spread: dict[str, Any] = {"profile": "quick", "runs": []}
+    monkeypatch.setattr("mrvae_companion.scoreboard.rules.load_spread", lambda: spread)
+    return spread

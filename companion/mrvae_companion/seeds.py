@@ -132,7 +132,11 @@ class Rule:
 
     def judge(self, summary: SeedSummary) -> Literal["met", "straddles", "missed"]:
         """``met`` if the whole interval meets the rule, ``missed`` if none of it does."""
-        low_ok, high_ok = self.met(summary.low), self.met(summary.high)
+        return self.judge_interval(summary.low, summary.high)
+
+    def judge_interval(self, low: float, high: float) -> Literal["met", "straddles", "missed"]:
+        """:meth:`judge` of the interval ``[low, high]``."""
+        low_ok, high_ok = self.met(low), self.met(high)
         if low_ok and high_ok:
             return "met"
         return "straddles" if low_ok or high_ok else "missed"

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import synthetic_panel as _panel  # tests/ is on sys.path (rootdir conftest)
+from conftest import seed_summaries_json as _seeds  # tests/ is on sys.path (rootdir conftest)
+from conftest import synthetic_panel as _panel
 
 from mrvae_companion import scoreboard as sb
 from mrvae_companion.schema import FIGURE_SCHEMA, FigureSchemaError
@@ -38,6 +39,11 @@ def _write(directory: Path, name: str, metrics: dict[str, Any], *, data: dict[st
 HEADLINE = "binary_mnist-resnet-w0.25"
 
 
+@pytest.fixture(autouse=True)
+def _no_kernel_readings(kernel_spread: dict[str, Any]) -> dict[str, Any]:
+    return kernel_spread
+
+
 def _row(rows: list[sb.Claim], claim: str) -> sb.Claim:
     return next(row for row in rows if row.claim == claim)
 
@@ -45,10 +51,6 @@ def _row(rows: list[sb.Claim], claim: str) -> sb.Claim:
 def _figure1(tmp_path: Path, profile: str = "quick", **panel: Any) -> sb.Claim:
     _write(tmp_path, "figure1_resnet_binary_mnist", {}, profile=profile, panels={HEADLINE: _panel(**panel)})
     return _row(sb.scoreboard(tmp_path), "Figure 1")
-
-
-def _seeds(**values: list[float]) -> dict[str, Any]:
-    return {name: summarize(v).to_json() for name, v in values.items()}
 
 
 def test_a_perfect_panel_is_reproduced_only_over_three_seeds(tmp_path: Path) -> None:

@@ -62,12 +62,14 @@ from mrvae_companion.scoreboard.rules import (
     NotRun,
     Verdict,
     combine_verdicts,
+    kernel_readings,
 )
 
 __all__ = [
     "ABLATION_TOLERANCE", "CLAIMS", "COMPETITIVE_FRACTION", "DATASET_NAMES", "GAP_RULE", "KIND_NAMES",
     "MAX_MEDIAN_GAP", "MAX_OVERHEAD_RATIO", "MAX_TRAIN_ONCE_FRACTION", "MIN_RATE_COVERAGE", "MIN_RATE_SPAN",
     "MIN_SEEDS", "SCRIPT_CHAPTERS", "UNGRADED", "VERDICTS", "VERDICT_MEANINGS", "Claim", "ClaimSpec", "NotRun",
-    "Verdict", "bottom_line", "combine_verdicts", "fmt_percent", "fmt_span", "panel_name", "rules_markdown",
+    "Verdict", "bottom_line", "combine_verdicts", "fmt_percent", "fmt_span", "kernel_readings", "panel_name",
+    "rules_markdown",
     "scoreboard", "scoreboard_markdown",
 ]

@@ -42,6 +42,10 @@ def rules_markdown() -> str:
          f"with {MIN_SEEDS} seeds their range covers the median of reruns with probability "
          f"{100 * order_statistic_coverage(MIN_SEEDS, 1):.0f}%; one seed covers nothing, and the gap study "
          f"(chapter 3) shows Figure 1's median gap crossing its target from one seed to the next"),
+        ("every seeded row", "a seed interval that another CPU kernel path, recorded in "
+         "`figures/kernel_spread.json`, puts on the other side of the rule reads *partly* (unsettled), on "
+         "every machine", "the same seeds on another CPU's kernels differ in their last digits, and a long "
+         "training run can turn that into a different model; a verdict one machine would flip is not settled"),
         ("a miss", f"*not at this budget* only if a larger budget closes at least "
          f"{100 * PLATEAU_PROGRESS:.0f}% of the remaining distance to the rule; *differs* if it closes less "
          f"(a plateau); *missed* if no budget trend was measured",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mrvae_companion.checks import load_spread
 from mrvae_companion.panel_result import PanelResult
 from mrvae_companion.schema import FigureSchemaError, check_schema
 from mrvae_companion.scoreboard.format import _paper_order, fmt_number, fmt_percent, fmt_span, panel_name
@@ -232,10 +233,45 @@ def fmt_interval(summary: SeedSummary, fmt: Callable[[float], str]) -> str:
     return f"{fmt(summary.median)} [{fmt(summary.low)}, {fmt(summary.high)}]"
 
 
+def kernel_readings(record: Mapping[str, Any], metric: str) -> list[tuple[str, float, float]]:
+    """``(kernel path, low, high)``: the seed interval of ``metrics.seeds[metric]`` of this figure
+    as each run of the committed cross-kernel measurements recorded it
+    (:func:`mrvae_companion.checks.load_spread`: the same profile and seeds on other CPU kernel
+    paths). Empty where none was recorded."""
+    try:
+        spread = load_spread()
+    except FileNotFoundError:
+        return []
+    if spread.get("profile") != record.get("profile"):
+        return []
+    readings = []
+    for run in spread.get("runs", []):
+        values = run.get("values", {}).get(record.get("_name"), {})
+        low, high = values.get(f"seeds.{metric}.low"), values.get(f"seeds.{metric}.high")
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+            readings.append((str(run.get("label")), float(low), float(high)))
+    return readings
+
+
+def judge_on_every_kernel(rule: Rule, summary: SeedSummary, record: Mapping[str, Any], metric: str,
+                          fmt: Callable[[float], str]) -> tuple[Literal["met", "straddles", "missed"], str]:
+    """``rule.judge(summary)``, settled only if every CPU kernel path recorded for this metric
+    (:func:`kernel_readings`) judges its interval the same way. Where one does not, a verdict
+    would depend on the machine that built the book, so the judgement is ``straddles`` and the
+    text (``"; unsettled across CPU kernel paths: ..."``, else empty) gives every reading."""
+    judged = rule.judge(summary)
+    readings = kernel_readings(record, metric)
+    if all(rule.judge_interval(low, high) == judged for _, low, high in readings):
+        return judged, ""
+    listed = ", ".join(f"[{fmt(low)}, {fmt(high)}] on the {path} kernels" for path, low, high in readings)
+    return "straddles", f"; unsettled across CPU kernel paths: {listed}"
+
+
 def judge_seeded(summary: SeedSummary, rule: Rule, record: Mapping[str, Any], metric: str) -> Verdict:
     """One metric over seeds against ``rule``: *reproduced* if its whole interval meets the rule
-    (with :data:`MIN_SEEDS` seeds), *partly* if the interval straddles it, else :func:`shortfall`."""
-    judged = rule.judge(summary)
+    (with :data:`MIN_SEEDS` seeds), *partly* if the interval straddles it, else :func:`shortfall`;
+    *partly* too where another CPU kernel path judges it otherwise (:func:`judge_on_every_kernel`)."""
+    judged, _ = judge_on_every_kernel(rule, summary, record, metric, str)
     if judged == "missed":
         return shortfall(record, metric, rule)
     return settle("reproduced", summary.n) if judged == "met" else "partly"
