@@ -322,11 +322,11 @@ glue("best_mig_finding", FINDINGS[judged], display=False)
 # The same seeds on other CPU kernel paths (figures/kernel_spread.json): where one of them lands on
 # the other side of the rule, the verdict depends on the machine, and the scoreboard says so.
 readings = kernel_readings({"_name": "figure8_tcvae_dsprites", "profile": profile}, "best_mig_ratio")
-others = [f"[{low:.2f}, {high:.2f}] on the `{path}` kernels ({FINDINGS[competitive.judge_interval(low, high)]})"
+others = [f"[{low:.2f}, {high:.2f}] on the {path} kernels ({FINDINGS[competitive.judge_interval(low, high)]})"
           for path, low, high in readings if competitive.judge_interval(low, high) != judged]
 glue("best_mig_kernels", "The same seeds on other CPU kernel paths read " + " and ".join(others) + ": floating-point "
      "differences move each seed's best MIG that far, so this finding depends on the machine, and the scoreboard "
-     "counts it as unsettled (*partly*)." if others else
+     "counts it as unsettled, partly reproduced." if others else
      f"Each of the {len(readings)} CPU kernel paths recorded for this chapter reads it the same way.", display=False)
 glue_number("competitive_fraction", COMPETITIVE_FRACTION)
 glue("best_run_model", "a β-TCVAE" if baseline_mig_array.max() >= mr_mig_array.max() else "an MR-VAE", display=False)
